@@ -1,0 +1,99 @@
+# memguard: PAM module, allocation shim and admin CLI.
+VERSION    := 0.1.0
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+PAMDIR     ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib)/security
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+BUILD      := build
+
+# CI gets -Werror; a user's newer compiler does not break their build.
+ifneq ($(CI),)
+WERROR     ?= 1
+endif
+
+MG_CFLAGS  := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -fvisibility=hidden -fPIC \
+              -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DMG_SYSCONFDIR='"$(SYSCONFDIR)"' \
+              -DMG_VERSION='"$(VERSION)"' -Ilib
+ifeq ($(WERROR),1)
+MG_CFLAGS  += -Werror
+endif
+ifeq ($(SANITIZE),1)
+BUILD      := build/san
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+MG_CFLAGS  += $(SAN_FLAGS)
+LDFLAGS    += $(SAN_FLAGS)
+endif
+
+LIB_SRC    := $(wildcard lib/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo check check-unit check-cli fuzz bench install uninstall clean
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/memguardctl
+
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(MG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmemguard.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmemguard.a
+	@mkdir -p $(@D)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+deps:
+	@sh build-aux/deps.sh
+
+demo: deps all
+	@sh build-aux/demo.sh $(BUILD)
+
+# Every stage prints one line per test; tests/run-all adds them up and
+# ends with the one summary line.
+check: deps all $(UNIT_BIN)
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run-all
+
+check-unit: all $(UNIT_BIN)
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=unit sh tests/run-all
+
+check-cli: all
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=cli sh tests/run-all
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@BUILD=$(BUILD) sh fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: deps all
+	@sh bench/policy-bench.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/security/memguard.d
+	install -m 0755 $(BUILD)/memguardctl $(DESTDIR)$(SBINDIR)/memguardctl
+	install -m 0644 man/memguard.conf.5 $(DESTDIR)$(MANDIR)/man5/memguard.conf.5
+	install -m 0644 man/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/memguardctl.8
+	@# Never overwrite an admin's policy.
+	test -e $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf || \
+		install -m 0644 etc/memguard.conf $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/memguardctl.8
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf and memguard.d/: they are the admin's"
+
+clean:
+	rm -rf build

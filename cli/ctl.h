@@ -1,0 +1,54 @@
+/* memguardctl: what the commands share. */
+#ifndef MEMGUARD_CTL_H
+#define MEMGUARD_CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "policy.h"
+
+/* Exit codes, listed in memguardctl(8). Only main() returns them. */
+enum {
+	EXIT_OK = 0,
+	EXIT_PROBLEMS = 1, /* policy problems, refused change, failed operation */
+	EXIT_USAGE = 2,
+};
+
+struct ctl {
+	const char *policy; /* main policy file */
+	const char *login_defs;
+	const char *meminfo;
+	bool json;
+	bool strict;
+	bool names; /* look users and groups up through NSS */
+	const char *file; /* --file for set, unset, edit */
+};
+
+/* Command entry points: return 0 or -errno after printing what went
+ * wrong, or a positive exit code decided by the command's own contract. */
+int cmd_check(struct ctl *c, int argc, char **argv);
+int cmd_list(struct ctl *c, int argc, char **argv);
+int cmd_show(struct ctl *c, int argc, char **argv);
+int cmd_set(struct ctl *c, int argc, char **argv);
+int cmd_unset(struct ctl *c, int argc, char **argv);
+int cmd_edit(struct ctl *c, int argc, char **argv);
+
+/* Loads the installed policy (or the override); prints nothing. */
+int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *ov, struct mg_diags *d);
+uint64_t ctl_memtotal(const struct ctl *c);
+
+/* Diagnostics to stderr, each once, in the order found. */
+void ctl_print_diags(const struct mg_diags *d);
+
+__attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void ctl_warn(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) int ctl_usage_err(const char *fmt, ...);
+
+/* JSON string literal, quotes included. */
+void json_str(FILE *f, const char *s);
+void json_strn(FILE *f, const char *s, size_t len);
+
+extern const char *ctl_prog;
+
+#endif

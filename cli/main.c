@@ -1,0 +1,138 @@
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "identity.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
+		"Edit, check and explain the memguard memory policy.\n"
+		"\n"
+		"Commands:\n"
+		"  check [FILE...]          validate the policy (or just these files); exit 1 on problems\n"
+		"  list                     the rules as written, with file:line\n"
+		"  show USER                the settings USER gets and the line each comes from\n"
+		"  set WHO KEY=VALUE...     change or add settings of the rule for WHO\n"
+		"  unset WHO [KEY...]       remove settings, or the whole rule for WHO\n"
+		"  edit                     edit a policy file with $VISUAL/$EDITOR, validated before saving\n"
+		"\n"
+		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
+		"\n"
+		"Options:\n"
+		"  --policy FILE            policy file (default %s); its drop-ins are FILE without\n"
+		"                           .conf plus .d/*.conf\n"
+		"  --file FILE              set, unset, edit: the file to change: the policy file or a\n"
+		"                           drop-in (a bare name such as 50-lab.conf means one in the\n"
+		"                           drop-in directory); default the policy file\n"
+		"  --json                   check, list, show: machine-readable output\n"
+		"  --strict                 check: warnings count as problems\n"
+		"  --no-names               check: do not look users and groups up through NSS\n"
+		"  --meminfo FILE           read MemTotal from FILE (default /proc/meminfo)\n"
+		"  --login-defs FILE        read UID_MIN from FILE (default %s)\n"
+		"  -h, --help               show this help and exit\n"
+		"  -V, --version            show the version and exit\n"
+		"\n"
+		"Exit status: 0 success, 1 problems found or the change refused, 2 usage error.\n"
+		"See memguardctl(8) and memguard.conf(5).\n",
+		ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
+}
+
+enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS };
+
+static const struct option options[] = {
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "file", required_argument, NULL, OPT_FILE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "no-names", no_argument, NULL, OPT_NO_NAMES },
+	{ "meminfo", required_argument, NULL, OPT_MEMINFO },
+	{ "login-defs", required_argument, NULL, OPT_LOGIN_DEFS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct ctl *c, int argc, char **argv);
+	bool json, file, strict_names;
+};
+
+static const struct command commands[] = {
+	{ "check", cmd_check, true, false, true },
+	{ "list", cmd_list, true, false, false },
+	{ "show", cmd_show, true, false, false },
+	{ "set", cmd_set, false, true, false },
+	{ "unset", cmd_unset, false, true, false },
+	{ "edit", cmd_edit, false, true, false },
+};
+
+int main(int argc, char **argv)
+{
+	struct ctl c = {
+		.policy = MG_POLICY_DEFAULT_PATH,
+		.login_defs = MG_LOGIN_DEFS_PATH,
+		.meminfo = "/proc/meminfo",
+		.names = true,
+	};
+	bool strict_or_names = false;
+	const struct command *cmd = NULL;
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_POLICY:
+			c.policy = optarg;
+			break;
+		case OPT_FILE:
+			c.file = optarg;
+			break;
+		case OPT_JSON:
+			c.json = true;
+			break;
+		case OPT_STRICT:
+			c.strict = true;
+			strict_or_names = true;
+			break;
+		case OPT_NO_NAMES:
+			c.names = false;
+			strict_or_names = true;
+			break;
+		case OPT_MEMINFO:
+			c.meminfo = optarg;
+			break;
+		case OPT_LOGIN_DEFS:
+			c.login_defs = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("memguardctl %s\n", MG_VERSION);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", ctl_prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_err("no command given");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd)
+		return ctl_usage_err("unknown command '%s'", argv[optind]);
+	if (c.json && !cmd->json)
+		return ctl_usage_err("%s has no --json output", cmd->name);
+	if (c.file && !cmd->file)
+		return ctl_usage_err("--file goes with set, unset and edit, not %s", cmd->name);
+	if (strict_or_names && !cmd->strict_names)
+		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
+	r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
+	if (r < 0)
+		return EXIT_PROBLEMS;
+	return r;
+}

@@ -1,0 +1,66 @@
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "target.h"
+
+static bool same_file(const char *a, const char *b)
+{
+	char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+	bool same = ra && rb && strcmp(ra, rb) == 0;
+
+	free(ra);
+	free(rb);
+	return same || strcmp(a, b) == 0;
+}
+
+static bool dropin_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".conf") == 0;
+}
+
+int target_resolve(const struct ctl *c, char **path)
+{
+	char *dir, *copy, *name;
+	int r = 0;
+
+	*path = NULL;
+	if (!c->file || same_file(c->file, c->policy)) {
+		*path = strdup(c->policy);
+		return *path ? 0 : -ENOMEM;
+	}
+	dir = mg_policy_dropin_dir(c->policy);
+	copy = strdup(c->file);
+	if (!dir || !copy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	name = basename(copy);
+	if (strchr(c->file, '/')) {
+		char *dcopy = strdup(c->file);
+		bool inside = dcopy && same_file(dirname(dcopy), dir);
+		free(dcopy);
+		if (!inside) {
+			r = ctl_usage_err("%s is neither %s nor a drop-in in %s/", c->file, c->policy, dir);
+			goto out;
+		}
+	}
+	if (!dropin_name_ok(name)) {
+		r = ctl_usage_err("drop-in '%s' must end in .conf and not start with a dot, or it is never read",
+				  name);
+		goto out;
+	}
+	if (asprintf(path, "%s/%s", dir, name) < 0) {
+		*path = NULL;
+		r = -ENOMEM;
+	}
+out:
+	free(dir);
+	free(copy);
+	return r;
+}

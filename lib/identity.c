@@ -1,0 +1,140 @@
+#include "identity.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "readfile.h"
+
+static char *gid_name(gid_t gid)
+{
+	size_t bufsize = 1024;
+	char *buf = NULL, *name = NULL;
+	struct group gr, *res = NULL;
+	int r;
+
+	for (;;) {
+		char *nb = realloc(buf, bufsize);
+		if (!nb)
+			break;
+		buf = nb;
+		r = getgrgid_r(gid, &gr, buf, bufsize, &res);
+		if (r == ERANGE && bufsize < (1u << 24)) {
+			bufsize *= 2;
+			continue;
+		}
+		if (r == 0 && res)
+			name = strdup(res->gr_name);
+		break;
+	}
+	free(buf);
+	return name;
+}
+
+int mg_identity_lookup(const char *user, uid_t uid_min, struct mg_identity_buf *out)
+{
+	size_t bufsize = 1024;
+	char *buf = NULL;
+	struct passwd pw, *res = NULL;
+	gid_t *gids = NULL;
+	int ngids = 32, r;
+
+	memset(out, 0, sizeof(*out));
+	for (;;) {
+		char *nb = realloc(buf, bufsize);
+		if (!nb) {
+			free(buf);
+			return -ENOMEM;
+		}
+		buf = nb;
+		r = getpwnam_r(user, &pw, buf, bufsize, &res);
+		if (r == ERANGE && bufsize < (1u << 24)) {
+			bufsize *= 2;
+			continue;
+		}
+		break;
+	}
+	if (r != 0 || !res) {
+		free(buf);
+		return r ? -r : -ENOENT;
+	}
+	out->name = strdup(pw.pw_name);
+	out->home = strdup(pw.pw_dir ? pw.pw_dir : "");
+	out->gid = pw.pw_gid;
+	out->id.uid = pw.pw_uid;
+	free(buf);
+	if (!out->name || !out->home)
+		goto oom;
+	for (;;) {
+		int n = ngids;
+		gid_t *ng = realloc(gids, (size_t)ngids * sizeof(*gids));
+		if (!ng)
+			goto oom;
+		gids = ng;
+		if (getgrouplist(out->name, out->gid, gids, &n) >= 0) {
+			ngids = n;
+			break;
+		}
+		if (n <= ngids || n > 65536)
+			goto oom;
+		ngids = n;
+	}
+	out->groups = calloc((size_t)ngids + 1, sizeof(char *));
+	if (!out->groups)
+		goto oom;
+	for (int i = 0; i < ngids; i++) {
+		char *name = gid_name(gids[i]);
+		if (name) /* a gid without a name can match no @group rule */
+			out->groups[out->id.ngroups++] = name;
+	}
+	free(gids);
+	out->id.name = out->name;
+	out->id.groups = (const char *const *)out->groups;
+	out->id.uid_min = uid_min;
+	return 0;
+oom:
+	free(gids);
+	mg_identity_free(out);
+	return -ENOMEM;
+}
+
+void mg_identity_free(struct mg_identity_buf *b)
+{
+	if (b->groups)
+		for (size_t i = 0; i < b->id.ngroups; i++)
+			free(b->groups[i]);
+	free(b->groups);
+	free(b->name);
+	free(b->home);
+	memset(b, 0, sizeof(*b));
+}
+
+int mg_login_defs_uid_min(const char *path, uid_t *out)
+{
+	char *buf, *p;
+	size_t len;
+	int r;
+
+	*out = MG_UID_MIN_DEFAULT;
+	r = mg_read_file(path, 1 << 20, &buf, &len);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "UID_MIN", 7) == 0 && (p[7] == ' ' || p[7] == '\t')) {
+			char *end;
+			unsigned long v = strtoul(p + 7, &end, 10);
+			if (end != p + 7 && v < (uid_t)-1) {
+				*out = (uid_t)v;
+				r = 0;
+			}
+		}
+	}
+	free(buf);
+	return r;
+}

@@ -1,0 +1,29 @@
+/* Who a user is, through NSS: uid and every group by name (supplementary
+ * included, so LDAP and SSSD groups count), with one getgrouplist per user. */
+#ifndef MEMGUARD_IDENTITY_H
+#define MEMGUARD_IDENTITY_H
+
+#include <sys/types.h>
+
+#include "policy.h"
+
+struct mg_identity_buf {
+	struct mg_identity id;
+	char *name;
+	char **groups;
+	gid_t gid;
+	char *home;
+};
+
+#define MG_LOGIN_DEFS_PATH "/etc/login.defs"
+#define MG_UID_MIN_DEFAULT 1000
+
+/* -ENOENT when NSS does not know the user. */
+int mg_identity_lookup(const char *user, uid_t uid_min, struct mg_identity_buf *out);
+void mg_identity_free(struct mg_identity_buf *b);
+
+/* UID_MIN from login.defs; *out is MG_UID_MIN_DEFAULT when the file or the
+ * key is missing (then -ENOENT) or unreadable. */
+int mg_login_defs_uid_min(const char *path, uid_t *out);
+
+#endif

@@ -1,0 +1,442 @@
+#include "policy.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_line.h"
+
+static const struct mg_key_info keys[MG_KEY_COUNT] = {
+	[MG_KEY_MEMORY_MAX] = { "memory.max", MG_TYPE_SIZE, true, true },
+	[MG_KEY_MEMORY_HIGH] = { "memory.high", MG_TYPE_SIZE, true, true },
+	[MG_KEY_MEMORY_SWAP_MAX] = { "memory.swap.max", MG_TYPE_SIZE, true, false },
+	[MG_KEY_MEMORY_LOW] = { "memory.low", MG_TYPE_SIZE, false, false },
+	[MG_KEY_MEMORY_MIN] = { "memory.min", MG_TYPE_SIZE, false, false },
+	[MG_KEY_SESSION_MEMORY_MAX] = { "session.memory.max", MG_TYPE_SIZE, false, true },
+	[MG_KEY_SESSION_MEMORY_HIGH] = { "session.memory.high", MG_TYPE_SIZE, false, true },
+	[MG_KEY_OOM_SCORE_ADJ] = { "oom_score_adj", MG_TYPE_INT, false, false },
+	[MG_KEY_OOM_GROUP] = { "oom.group", MG_TYPE_BOOL, false, false },
+	[MG_KEY_EXEMPT] = { "exempt", MG_TYPE_BOOL, false, false },
+};
+
+const struct mg_key_info *mg_key_info(enum mg_key key)
+{
+	return &keys[key];
+}
+
+int mg_key_lookup(const char *name, size_t len)
+{
+	for (int k = 0; k < MG_KEY_COUNT; k++)
+		if (strlen(keys[k].name) == len && memcmp(keys[k].name, name, len) == 0)
+			return k;
+	return -ENOENT;
+}
+
+void mg_policy_init(struct mg_policy *p, uint64_t memtotal)
+{
+	memset(p, 0, sizeof(*p));
+	p->memtotal = memtotal;
+}
+
+void mg_policy_free(struct mg_policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		free(p->rules[i].who);
+	for (size_t i = 0; i < p->nfiles; i++)
+		free(p->files[i]);
+	free(p->rules);
+	free(p->files);
+	memset(p, 0, sizeof(*p));
+}
+
+/* A token as it may be quoted in a message: bounded and printable. */
+static void quote(char *dst, size_t dstlen, const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 4 < dstlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		if (i == 47 && len > 48) {
+			memcpy(dst + n, "...", 3);
+			n += 3;
+			break;
+		}
+	}
+	dst[n] = '\0';
+}
+
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t row[64];
+
+	if (la >= 63 || lb >= 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const char *suggest_key(const char *name, size_t len)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		size_t d = edit_distance(name, len, keys[k].name, strlen(keys[k].name));
+		if (d < best_d) {
+			best_d = d;
+			best = keys[k].name;
+		}
+	}
+	return best;
+}
+
+static int parse_uid(const char *s, size_t len, uid_t *out)
+{
+	unsigned long long n = 0;
+
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		n = n * 10 + (unsigned)(s[i] - '0');
+		if (n >= (uid_t)-1)
+			return -ERANGE;
+	}
+	*out = (uid_t)n;
+	return 0;
+}
+
+struct line_ctx {
+	struct mg_policy *p;
+	struct mg_diags *d;
+	const char *file;
+	unsigned line;
+	const char *text;
+	bool failed;
+};
+
+__attribute__((format(printf, 4, 5)))
+static void line_diag(struct line_ctx *c, enum mg_severity sev, size_t off, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mg_diag_add(c->d, sev, MG_DIAG_CONTENT, c->file, c->line, (unsigned)off + 1, "%s", msg);
+	if (sev == MG_ERROR)
+		c->failed = true;
+}
+
+static void parse_who(struct line_ctx *c, const struct mg_token *t, struct mg_rule *r)
+{
+	const char *s = c->text + t->off;
+	const char *colon = memchr(s, ':', t->len);
+	char q[64];
+
+	quote(q, sizeof(q), s, t->len);
+	if (t->len == 1 && s[0] == '*') {
+		r->who_kind = MG_WHO_ALL_USERS;
+	} else if (t->len == 4 && memcmp(s, "%all", 4) == 0) {
+		r->who_kind = MG_WHO_ALL_SESSIONS;
+	} else if (s[0] == '%') {
+		line_diag(c, MG_ERROR, t->off, "unknown special target '%s' (the only one is %%all)", q);
+	} else if (s[0] == '@') {
+		r->who_kind = MG_WHO_GROUP;
+		if (t->len == 1)
+			line_diag(c, MG_ERROR, t->off, "'@' needs a group name");
+	} else if (colon) {
+		size_t left = (size_t)(colon - s), right = t->len - left - 1;
+		int e1 = 0, e2 = 0;
+
+		r->who_kind = MG_WHO_UID_RANGE;
+		r->uid_min = 0;
+		r->uid_max = (uid_t)-2;
+		if (left)
+			e1 = parse_uid(s, left, &r->uid_min);
+		if (right)
+			e2 = parse_uid(colon + 1, right, &r->uid_max);
+		if (e1 || e2 || (!left && !right))
+			line_diag(c, MG_ERROR, t->off,
+				  "bad uid range '%s' (expected MIN:MAX, MIN: or :MAX with decimal uids)", q);
+		else if (r->uid_min > r->uid_max)
+			line_diag(c, MG_ERROR, t->off, "uid range '%s' is empty: %u is above %u", q,
+				  (unsigned)r->uid_min, (unsigned)r->uid_max);
+	} else if (memchr(s, '=', t->len)) {
+		line_diag(c, MG_ERROR, t->off,
+			  "'%s' is a setting, but a rule starts with who it is for (*, USER, @GROUP, MIN:MAX or %%all)",
+			  q);
+	} else {
+		r->who_kind = MG_WHO_USER;
+	}
+}
+
+static void parse_value(struct line_ctx *c, enum mg_key k, const char *v, size_t vlen, size_t off,
+			struct mg_value *out)
+{
+	const struct mg_key_info *ki = &keys[k];
+	char q[64];
+	int err;
+
+	quote(q, sizeof(q), v, vlen);
+	switch (ki->type) {
+	case MG_TYPE_SIZE:
+		err = mg_size_parse(v, vlen, &out->u.size);
+		if (err == -ERANGE && vlen && v[vlen - 1] == '%')
+			line_diag(c, MG_ERROR, off, "%s=%s: a percentage of RAM cannot exceed 100%%", ki->name, q);
+		else if (err == -ERANGE)
+			line_diag(c, MG_ERROR, off, "%s=%s: too large", ki->name, q);
+		else if (err)
+			line_diag(c, MG_ERROR, off,
+				  "%s=%s: not a size (expected bytes with an optional K, M, G or T suffix, "
+				  "a percentage of RAM such as 25%%, or max)",
+				  ki->name, q);
+		break;
+	case MG_TYPE_INT: {
+		long n = 0;
+		size_t i = (vlen && (v[0] == '-' || v[0] == '+')) ? 1 : 0;
+		bool ok = i < vlen;
+
+		for (; ok && i < vlen; i++) {
+			if (v[i] < '0' || v[i] > '9' || n > 100000) {
+				ok = false;
+				break;
+			}
+			n = n * 10 + (v[i] - '0');
+		}
+		if (v[0] == '-')
+			n = -n;
+		if (!ok || n < -1000 || n > 1000)
+			line_diag(c, MG_ERROR, off, "%s=%s: expected a whole number from -1000 to 1000", ki->name, q);
+		out->u.num = n;
+		break;
+	}
+	case MG_TYPE_BOOL:
+		if (vlen == 3 && memcmp(v, "yes", 3) == 0)
+			out->u.flag = true;
+		else if (vlen == 2 && memcmp(v, "no", 2) == 0)
+			out->u.flag = false;
+		else
+			line_diag(c, MG_ERROR, off, "%s=%s: expected yes or no", ki->name, q);
+		break;
+	}
+}
+
+static bool is_floor_checked(enum mg_key k)
+{
+	return k == MG_KEY_MEMORY_MAX || k == MG_KEY_MEMORY_HIGH || k == MG_KEY_SESSION_MEMORY_MAX ||
+	       k == MG_KEY_SESSION_MEMORY_HIGH;
+}
+
+static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value *v, size_t off)
+{
+	uint64_t bytes;
+	char q[32];
+
+	if (keys[k].type != MG_TYPE_SIZE || v->u.size.kind == MG_SIZE_MAX)
+		return;
+	if (v->u.size.kind == MG_SIZE_PERCENT && c->p->memtotal == 0)
+		return;
+	bytes = mg_size_bytes(&v->u.size, c->p->memtotal);
+	mg_size_format(&v->u.size, q, sizeof(q));
+	if (is_floor_checked(k) && bytes < MG_CAP_FLOOR)
+		line_diag(c, MG_ERROR, off,
+			  "%s=%s is below the 32M floor: the session's own sshd, login or su process "
+			  "lives inside the cap and would be OOM-killed",
+			  keys[k].name, q);
+	if ((k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && c->p->memtotal && bytes > c->p->memtotal)
+		line_diag(c, MG_WARNING, off, "%s=%s is more than this machine's RAM", keys[k].name, q);
+}
+
+static int add_rule(struct mg_policy *p, struct mg_rule *r)
+{
+	if (p->nrules == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct mg_rule *v = realloc(p->rules, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		p->rules = v;
+		p->cap = cap;
+	}
+	p->rules[p->nrules++] = *r;
+	return 0;
+}
+
+static int parse_line(struct line_ctx *c, size_t len)
+{
+	struct mg_token toks[MG_LINE_MAX_TOKENS];
+	size_t n = mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
+	struct mg_rule r;
+	struct mg_resolved res;
+	bool bad[MG_KEY_COUNT] = { false };
+	size_t nsettings = 0;
+
+	if (n == 0)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	if (n > MG_LINE_MAX_TOKENS) {
+		line_diag(c, MG_ERROR, 0, "too many settings on one line (at most %d)", MG_LINE_MAX_TOKENS - 1);
+		return 0;
+	}
+	parse_who(c, &toks[0], &r);
+	for (size_t i = 1; i < n; i++) {
+		const char *s = c->text + toks[i].off;
+		const char *eq = memchr(s, '=', toks[i].len);
+		size_t klen = eq ? (size_t)(eq - s) : toks[i].len;
+		int k = mg_key_lookup(s, klen);
+		char q[64];
+
+		quote(q, sizeof(q), s, klen);
+		if (k < 0) {
+			const char *hint = suggest_key(s, klen);
+			if (hint)
+				line_diag(c, MG_ERROR, toks[i].off, "unknown key '%s' (did you mean %s?)", q, hint);
+			else
+				line_diag(c, MG_ERROR, toks[i].off, "unknown key '%s'", q);
+			continue;
+		}
+		nsettings++;
+		if (r.v[k].set) {
+			line_diag(c, MG_ERROR, toks[i].off, "%s is set twice on this line (first at column %u)",
+				  keys[k].name, r.v[k].col);
+			continue;
+		}
+		if (r.who_kind == MG_WHO_ALL_SESSIONS && !keys[k].on_all_sessions) {
+			line_diag(c, MG_ERROR, toks[i].off,
+				  "%s cannot be set on %%all (it takes memory.max, memory.high and memory.swap.max)",
+				  keys[k].name);
+			continue;
+		}
+		r.v[k].set = true;
+		r.v[k].col = (unsigned)toks[i].off + 1;
+		if (!eq) {
+			if (k == MG_KEY_EXEMPT) {
+				r.v[k].u.flag = true;
+				continue;
+			}
+			line_diag(c, MG_ERROR, toks[i].off, "%s needs a value (%s=VALUE)", keys[k].name, keys[k].name);
+			continue;
+		}
+		size_t before = c->d->errors;
+		parse_value(c, (enum mg_key)k, eq + 1, toks[i].len - klen - 1, toks[i].off + klen + 1, &r.v[k]);
+		if (c->d->errors == before)
+			check_value(c, (enum mg_key)k, &r.v[k], toks[i].off + klen + 1);
+		else
+			bad[k] = true;
+	}
+	if (nsettings == 0 && !c->failed)
+		line_diag(c, MG_ERROR, toks[n - 1].off + toks[n - 1].len,
+			  "rule has no settings (expected KEY=VALUE, or exempt)");
+	if (r.v[MG_KEY_EXEMPT].set && r.v[MG_KEY_EXEMPT].u.flag && nsettings > 1)
+		line_diag(c, MG_WARNING, r.v[MG_KEY_EXEMPT].col - 1,
+			  "the other settings of an exempt rule are ignored");
+	/* Clashes between settings of this line are reported even when the line
+	 * has other errors, so that one run shows everything. */
+	r.file = c->file;
+	r.line = c->line;
+	memset(&res, 0, sizeof(res));
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		if (!r.v[k].set || bad[k])
+			continue;
+		res.v[k] = r.v[k];
+		res.src[k] = &r;
+	}
+	mg_resolved_validate(&res, c->p->memtotal, NULL, false, c->d);
+	if (c->failed)
+		return 0; /* a rule with an error is never half-applied */
+	r.who = strndup(c->text + toks[0].off, toks[0].len);
+	if (!r.who)
+		return -ENOMEM;
+	if (add_rule(c->p, &r) < 0) {
+		free(r.who);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static const char *intern_file(struct mg_policy *p, const char *file)
+{
+	char **v;
+
+	if (p->nfiles && strcmp(p->files[p->nfiles - 1], file) == 0)
+		return p->files[p->nfiles - 1];
+	v = realloc(p->files, (p->nfiles + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	p->files = v;
+	v[p->nfiles] = strdup(file);
+	if (!v[p->nfiles])
+		return NULL;
+	return v[p->nfiles++];
+}
+
+int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *buf, size_t len,
+			   struct mg_diags *d)
+{
+	struct line_ctx c = { .p = p, .d = d };
+	size_t pos = 0, llen;
+	const char *line;
+
+	c.file = intern_file(p, file);
+	if (!c.file)
+		return -ENOMEM;
+	while (mg_next_line(buf, len, &pos, &line, &llen)) {
+		c.line++;
+		c.text = line;
+		c.failed = false;
+		if (parse_line(&c, llen) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void mg_value_format(enum mg_key key, const struct mg_value *v, char *buf, size_t buflen)
+{
+	switch (keys[key].type) {
+	case MG_TYPE_SIZE:
+		mg_size_format(&v->u.size, buf, buflen);
+		break;
+	case MG_TYPE_INT:
+		snprintf(buf, buflen, "%ld", v->u.num);
+		break;
+	case MG_TYPE_BOOL:
+		snprintf(buf, buflen, "%s", v->u.flag ? "yes" : "no");
+		break;
+	}
+}
+
+char *mg_policy_dropin_dir(const char *policy_path)
+{
+	size_t len = strlen(policy_path);
+	char *dir;
+
+	if (len > 5 && strcmp(policy_path + len - 5, ".conf") == 0)
+		len -= 5;
+	dir = malloc(len + 3);
+	if (!dir)
+		return NULL;
+	memcpy(dir, policy_path, len);
+	memcpy(dir + len, ".d", 3);
+	return dir;
+}

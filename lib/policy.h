@@ -1,0 +1,158 @@
+/* The per-user memory policy: rules as written, and what they resolve to.
+ * Shared by the PAM module and memguardctl so that there is one parser. */
+#ifndef MEMGUARD_POLICY_H
+#define MEMGUARD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+#include "size.h"
+
+enum mg_key {
+	MG_KEY_MEMORY_MAX,
+	MG_KEY_MEMORY_HIGH,
+	MG_KEY_MEMORY_SWAP_MAX,
+	MG_KEY_MEMORY_LOW,
+	MG_KEY_MEMORY_MIN,
+	MG_KEY_SESSION_MEMORY_MAX,
+	MG_KEY_SESSION_MEMORY_HIGH,
+	MG_KEY_OOM_SCORE_ADJ,
+	MG_KEY_OOM_GROUP,
+	MG_KEY_EXEMPT,
+	MG_KEY_COUNT
+};
+
+enum mg_value_type {
+	MG_TYPE_SIZE,
+	MG_TYPE_INT,
+	MG_TYPE_BOOL,
+};
+
+struct mg_key_info {
+	const char *name;
+	enum mg_value_type type;
+	bool on_all_sessions; /* allowed on the %all rule */
+	bool is_cap;          /* limits memory (for the oom_score_adj=-1000 check) */
+};
+
+const struct mg_key_info *mg_key_info(enum mg_key key);
+/* -ENOENT when no key has that name. */
+int mg_key_lookup(const char *name, size_t len);
+
+enum mg_who_kind {
+	MG_WHO_ALL_USERS,    /* "*": every regular user (uid >= UID_MIN) */
+	MG_WHO_UID_RANGE,    /* "MIN:MAX", "MIN:", ":MAX" */
+	MG_WHO_GROUP,        /* "@group", any group the user is in */
+	MG_WHO_USER,         /* "name" */
+	MG_WHO_ALL_SESSIONS, /* "%all": one cap over every user's sessions together */
+};
+
+struct mg_value {
+	bool set;
+	unsigned col; /* where it was written, 1-based */
+	union {
+		struct mg_size size;
+		long num;
+		bool flag;
+	} u;
+};
+
+struct mg_rule {
+	const char *file; /* owned by the policy */
+	unsigned line;
+	enum mg_who_kind who_kind;
+	char *who; /* as written, with the '@' of a group */
+	uid_t uid_min, uid_max;
+	struct mg_value v[MG_KEY_COUNT];
+};
+
+struct mg_policy {
+	struct mg_rule *rules;
+	size_t nrules, cap;
+	char **files; /* every file read, in reading order */
+	size_t nfiles;
+	uint64_t memtotal; /* bytes of RAM that percentages refer to */
+};
+
+#ifndef MG_SYSCONFDIR
+#define MG_SYSCONFDIR "/etc"
+#endif
+#define MG_POLICY_DEFAULT_PATH MG_SYSCONFDIR "/security/memguard.conf"
+
+/* Below this a cap would starve the session's own supervisor (sshd's
+ * privileged process, login, su and the shell take about 10-20 MiB
+ * between them, page tables and kernel stacks included). */
+#define MG_CAP_FLOOR (32ull << 20)
+
+void mg_policy_init(struct mg_policy *p, uint64_t memtotal);
+void mg_policy_free(struct mg_policy *p);
+
+/* Adds the rules of one file's text; problems go to d. -ENOMEM only. */
+int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *buf, size_t len,
+			   struct mg_diags *d);
+
+/* The drop-in directory that belongs to a policy file:
+ * /etc/security/memguard.conf -> /etc/security/memguard.d */
+char *mg_policy_dropin_dir(const char *policy_path);
+
+enum {
+	MG_LOAD_MISSING_OK = 1 << 0, /* a missing main file is an empty policy */
+	MG_LOAD_NO_DROPINS = 1 << 1,
+};
+
+/* Reads the main file, then its drop-ins (*.conf, C-locale order, no dot
+ * files), checking that each is root-owned and not group/other-writable.
+ * Every problem becomes a diagnostic. Returns 0, or -errno when the main
+ * file could not be read (also a diagnostic) or memory ran out. */
+int mg_policy_load(struct mg_policy *p, const char *path, unsigned flags, struct mg_diags *d);
+
+/* The text of one file as it would be after an edit, read in its place
+ * (a drop-in that does not exist yet is read in its name order). */
+struct mg_load_override {
+	const char *path;
+	const char *text;
+	size_t len;
+};
+
+int mg_policy_load_with(struct mg_policy *p, const char *path, unsigned flags, const struct mg_load_override *ov,
+			struct mg_diags *d);
+
+/* Who a login is, as far as rules can tell. */
+struct mg_identity {
+	const char *name;
+	uid_t uid;
+	const char *const *groups; /* names of every group, supplementary included */
+	size_t ngroups;
+	uid_t uid_min; /* UID_MIN: "*" matches uid >= this */
+};
+
+struct mg_resolved {
+	struct mg_value v[MG_KEY_COUNT];
+	const struct mg_rule *src[MG_KEY_COUNT]; /* NULL: not set by any rule */
+};
+
+/* Per key: user > @group > uid range > "*"; within one class the later
+ * line wins (drop-ins come after the main file). */
+void mg_policy_resolve(const struct mg_policy *p, const struct mg_identity *id,
+		       struct mg_resolved *out);
+/* The %all rule(s), merged the same way. */
+void mg_policy_resolve_all_sessions(const struct mg_policy *p, struct mg_resolved *out);
+bool mg_resolved_exempt(const struct mg_resolved *r);
+
+/* Checks that span rules (memory.high above memory.max, ...) on resolved
+ * settings; diagnostics name the line of the later of the two rules. */
+void mg_resolved_validate(const struct mg_resolved *r, uint64_t memtotal, const char *who, bool cross_only,
+			  struct mg_diags *d);
+
+/* Whole-policy checks for memguardctl check: every rule laid over what "*"
+ * gives (so a clash between a rule and the defaults is found in one pass),
+ * and the sum of protections. */
+void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d);
+
+/* "4G", "25%", "-200", "yes" */
+void mg_value_format(enum mg_key key, const struct mg_value *v, char *buf, size_t buflen);
+
+#endif

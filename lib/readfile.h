@@ -1,0 +1,18 @@
+/* Reading small system files whole: policies, /proc, login.defs. */
+#ifndef MEMGUARD_READFILE_H
+#define MEMGUARD_READFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MG_POLICY_FILE_MAX (64u << 20)
+
+/* Reads fd to its end into a NUL-terminated buffer the caller frees.
+ * -EFBIG beyond max bytes. */
+int mg_read_fd(int fd, size_t max, char **buf, size_t *len);
+int mg_read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/* A "Field:   123 kB" line of /proc/meminfo, in bytes. */
+int mg_meminfo_get(const char *meminfo_path, const char *field, uint64_t *bytes);
+
+#endif
