@@ -54,7 +54,7 @@ $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmemguard.a
 	@mkdir -p $(@D)
-	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(MG_CFLAGS) -Wno-missing-field-initializers $(CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 deps:
 	@sh build-aux/deps.sh

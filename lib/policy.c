@@ -362,8 +362,9 @@ static int parse_line(struct line_ctx *c, size_t len)
 		res.v[k] = r.v[k];
 		res.src[k] = &r;
 	}
+	size_t errors_before = c->d->errors;
 	mg_resolved_validate(&res, c->p->memtotal, NULL, false, c->d);
-	if (c->failed)
+	if (c->failed || c->d->errors != errors_before)
 		return 0; /* a rule with an error is never half-applied */
 	r.who = strndup(c->text + toks[0].off, toks[0].len);
 	if (!r.who)

@@ -1,0 +1,113 @@
+/* Identities come from NSS, groups by membership lists as a directory
+ * service returns them. Runs under nss_wrapper with the fixtures beside
+ * this file (tests/unit/run.sh sets it up). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "identity.h"
+
+static bool has_group(const struct mg_identity_buf *b, const char *g)
+{
+	for (size_t i = 0; i < b->id.ngroups; i++)
+		if (strcmp(b->groups[i], g) == 0)
+			return true;
+	return false;
+}
+
+static int need_wrapper(void **state)
+{
+	(void)state;
+	if (!getenv("NSS_WRAPPER_PASSWD")) {
+		fprintf(stderr, "needs nss_wrapper (run through tests/unit/run.sh)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* lena's primary group is her own; students and hpc-users list her as a
+ * member only, the way LDAP and SSSD groups reach a login node. */
+static void test_supplementary_groups(void **state)
+{
+	struct mg_identity_buf b;
+
+	(void)state;
+	assert_int_equal(mg_identity_lookup("lena", 1000, &b), 0);
+	assert_int_equal(b.id.uid, 70001);
+	assert_int_equal(b.id.ngroups, 3);
+	assert_true(has_group(&b, "lena"));
+	assert_true(has_group(&b, "students"));
+	assert_true(has_group(&b, "hpc-users"));
+	assert_false(has_group(&b, "empty"));
+	mg_identity_free(&b);
+}
+
+static void test_unknown_user(void **state)
+{
+	struct mg_identity_buf b;
+
+	(void)state;
+	assert_int_equal(mg_identity_lookup("nosuchuser", 1000, &b), -ENOENT);
+}
+
+static void test_policy_by_directory_group(void **state)
+{
+	const char *text = "* memory.max=1G\n@students memory.max=2G\n@hpc-users memory.max=3G\n";
+	struct mg_identity_buf alice, lena;
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+	struct mg_resolved r;
+
+	(void)state;
+	mg_policy_init(&p, 16ull << 30);
+	mg_policy_parse_buffer(&p, "t", text, strlen(text), &d);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(mg_identity_lookup("alice", 1000, &alice), 0);
+	assert_int_equal(mg_identity_lookup("lena", 1000, &lena), 0);
+	mg_policy_resolve(&p, &alice.id, &r);
+	assert_int_equal(r.src[MG_KEY_MEMORY_MAX]->line, 2);
+	/* lena is in both groups: the later line wins. */
+	mg_policy_resolve(&p, &lena.id, &r);
+	assert_int_equal(r.src[MG_KEY_MEMORY_MAX]->line, 3);
+	mg_identity_free(&alice);
+	mg_identity_free(&lena);
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
+static void test_login_defs(void **state)
+{
+	char path[] = "/tmp/memguard-login-defs-XXXXXX";
+	int fd = mkstemp(path);
+	uid_t uid_min;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(write(fd, "# x\nUID_MAX 60000\n  UID_MIN\t\t 500\n", 34) == 34);
+	close(fd);
+	assert_int_equal(mg_login_defs_uid_min(path, &uid_min), 0);
+	assert_int_equal(uid_min, 500);
+	unlink(path);
+	assert_int_equal(mg_login_defs_uid_min(path, &uid_min), -ENOENT);
+	assert_int_equal(uid_min, 1000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_supplementary_groups),
+		cmocka_unit_test(test_unknown_user),
+		cmocka_unit_test(test_policy_by_directory_group),
+		cmocka_unit_test(test_login_defs),
+	};
+	return cmocka_run_group_tests_name("nss_identity", tests, need_wrapper, NULL);
+}

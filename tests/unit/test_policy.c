@@ -1,0 +1,198 @@
+/* The policy grammar and its messages: every problem as file:line:column,
+ * all of them in one run. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+
+#define RAM (16ull << 30)
+
+struct parse_case {
+	const char *why;
+	const char *text;
+	size_t rules;
+	const char *diags; /* every diagnostic, formatted, one per line */
+};
+
+static const struct parse_case cases[] = {
+	{ "the example from the design", "# who settings\n"
+	  "*              memory.max=25%   memory.high=20%   oom_score_adj=100\n"
+	  "@students      memory.max=4G    memory.high=3G\n"
+	  "1000:1999      memory.max=8G\n"
+	  "alice          memory.max=16G   oom_score_adj=-200   session.memory.max=8G\n"
+	  "root           exempt\n"
+	  "%all           memory.max=80%\n",
+	  6, "" },
+	{ "blank lines, comments, CRLF, trailing comment, no final newline",
+	  "\n   \n\t# c\r\nbob memory.max=1G # mine\r\ncarol\tmemory.max=2G", 2, "" },
+	{ "unknown key with a suggestion", "bob memory.maxx=1G\n", 0,
+	  "t.conf:1:5: error: unknown key 'memory.maxx' (did you mean memory.max?)\n" },
+	{ "unknown key without one", "bob colour=blue\n", 0, "t.conf:1:5: error: unknown key 'colour'\n" },
+	{ "bad size", "bob memory.max=4GB\n", 0,
+	  "t.conf:1:16: error: memory.max=4GB: not a size (expected bytes with an optional K, M, G or T suffix, a "
+	  "percentage of RAM such as 25%, or max)\n" },
+	{ "percent above 100", "bob memory.max=150%\n", 0,
+	  "t.conf:1:16: error: memory.max=150%: a percentage of RAM cannot exceed 100%\n" },
+	{ "duplicate key", "bob memory.max=1G memory.max=2G\n", 0,
+	  "t.conf:1:19: error: memory.max is set twice on this line (first at column 5)\n" },
+	{ "a rule without settings", "bob\n", 0,
+	  "t.conf:1:4: error: rule has no settings (expected KEY=VALUE, or exempt)\n" },
+	{ "a key without a value", "bob memory.max\n", 0, "t.conf:1:5: error: memory.max needs a value (memory.max=VALUE)\n" },
+	{ "oom_score_adj range", "bob oom_score_adj=-1001\nbob oom_score_adj=1000\nbob oom_score_adj=x\n", 1,
+	  "t.conf:1:19: error: oom_score_adj=-1001: expected a whole number from -1000 to 1000\n"
+	  "t.conf:3:19: error: oom_score_adj=x: expected a whole number from -1000 to 1000\n" },
+	{ "yes/no", "bob oom.group=maybe\nbob oom.group=yes exempt=no\n", 1,
+	  "t.conf:1:15: error: oom.group=maybe: expected yes or no\n" },
+	{ "uid ranges", "1000: memory.max=1G\n:999 memory.max=1G\n5:3 memory.max=1G\n1x:5 memory.max=1G\n: memory.max=1G\n", 2,
+	  "t.conf:3:1: error: uid range '5:3' is empty: 5 is above 3\n"
+	  "t.conf:4:1: error: bad uid range '1x:5' (expected MIN:MAX, MIN: or :MAX with decimal uids)\n"
+	  "t.conf:5:1: error: bad uid range ':' (expected MIN:MAX, MIN: or :MAX with decimal uids)\n" },
+	{ "special targets", "%all memory.max=90% memory.high=80%\n%all oom_score_adj=5\n%users memory.max=1G\n", 1,
+	  "t.conf:2:6: error: oom_score_adj cannot be set on %all (it takes memory.max, memory.high and memory.swap.max)\n"
+	  "t.conf:3:1: error: unknown special target '%users' (the only one is %all)\n" },
+	{ "a setting where the target goes", "memory.max=1G\n", 0,
+	  "t.conf:1:1: error: 'memory.max=1G' is a setting, but a rule starts with who it is for (*, USER, @GROUP, "
+	  "MIN:MAX or %all)\n" },
+	{ "floor", "bob memory.max=31M\nbob session.memory.high=32M memory.high=0.1%\nbob memory.swap.max=0 memory.min=0\n", 1,
+	  "t.conf:1:16: error: memory.max=31M is below the 32M floor: the session's own sshd, login or su process "
+	  "lives inside the cap and would be OOM-killed\n"
+	  "t.conf:2:41: error: memory.high=0.1% is below the 32M floor: the session's own sshd, login or su process "
+	  "lives inside the cap and would be OOM-killed\n" },
+	{ "high above max on one line", "bob memory.max=4G memory.high=5G\nbob session.memory.high=2G session.memory.max=1G\n",
+	  0,
+	  "t.conf:1:19: error: memory.high=5G is above memory.max=4G\n"
+	  "t.conf:2:5: error: session.memory.high=2G is above session.memory.max=1G\n" },
+	{ "percent against bytes on one line", "bob memory.max=4G memory.high=50%\nbob memory.max=max memory.high=50%\n", 1,
+	  "t.conf:1:19: error: memory.high=50% is above memory.max=4G\n" },
+	{ "unkillable and capped", "bob oom_score_adj=-1000 memory.max=1G\nbob oom_score_adj=-1000 memory.max=max\n", 1,
+	  "t.conf:1:5: error: oom_score_adj=-1000 together with memory.max: unkillable tasks stall at the cap instead of "
+	  "being OOM-killed\n" },
+	{ "warnings keep the rule", "bob memory.min=17G\nroot exempt memory.max=1G\nbob session.memory.max=2G memory.max=1G\n",
+	  3,
+	  "t.conf:1:16: warning: memory.min=17G is more than this machine's RAM\n"
+	  "t.conf:2:6: warning: the other settings of an exempt rule are ignored\n"
+	  "t.conf:3:5: warning: session.memory.max=2G is above memory.max=1G: the user's total caps every session first\n" },
+	{ "every error of a line, and of the next", "bob memory.maxx=3G memory.high=5G memory.max=4G memory.max=1\nx y\n", 0,
+	  "t.conf:1:5: error: unknown key 'memory.maxx' (did you mean memory.max?)\n"
+	  "t.conf:1:49: error: memory.max is set twice on this line (first at column 35)\n"
+	  "t.conf:1:20: error: memory.high=5G is above memory.max=4G\n"
+	  "t.conf:2:3: error: unknown key 'y'\n" },
+};
+
+static void collect(const struct mg_diags *d, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < d->n && n < len; i++) {
+		mg_diag_format(&d->v[i], out + n, len - n);
+		n += strlen(out + n);
+		if (n + 1 < len) {
+			out[n++] = '\n';
+			out[n] = '\0';
+		}
+	}
+}
+
+static void test_parse_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct parse_case *c = &cases[i];
+		struct mg_policy p;
+		struct mg_diags d = { 0 };
+		char got[4096];
+
+		mg_policy_init(&p, RAM);
+		assert_int_equal(mg_policy_parse_buffer(&p, "t.conf", c->text, strlen(c->text), &d), 0);
+		collect(&d, got, sizeof(got));
+		if (strcmp(got, c->diags) != 0)
+			fail_msg("%s:\n--- got\n%s--- expected\n%s", c->why, got, c->diags);
+		if (p.nrules != c->rules)
+			fail_msg("%s: %zu rules, expected %zu", c->why, p.nrules, c->rules);
+		mg_policy_free(&p);
+		mg_diags_free(&d);
+	}
+}
+
+static void test_rule_fields(void **state)
+{
+	const char *text = "@staff memory.max=25% oom.group=yes\n1000:1999 exempt\nbob oom_score_adj=-200\n";
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+
+	(void)state;
+	mg_policy_init(&p, RAM);
+	assert_int_equal(mg_policy_parse_buffer(&p, "f", text, strlen(text), &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(p.nrules, 3);
+	assert_int_equal(p.rules[0].who_kind, MG_WHO_GROUP);
+	assert_string_equal(p.rules[0].who, "@staff");
+	assert_int_equal(p.rules[0].v[MG_KEY_MEMORY_MAX].u.size.kind, MG_SIZE_PERCENT);
+	assert_int_equal(p.rules[0].v[MG_KEY_MEMORY_MAX].col, 8);
+	assert_true(p.rules[0].v[MG_KEY_OOM_GROUP].u.flag);
+	assert_int_equal(p.rules[1].who_kind, MG_WHO_UID_RANGE);
+	assert_int_equal(p.rules[1].uid_min, 1000);
+	assert_int_equal(p.rules[1].uid_max, 1999);
+	assert_true(p.rules[1].v[MG_KEY_EXEMPT].u.flag);
+	assert_int_equal(p.rules[2].line, 3);
+	assert_int_equal(p.rules[2].v[MG_KEY_OOM_SCORE_ADJ].u.num, -200);
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
+static void test_dropin_dir(void **state)
+{
+	char *a = mg_policy_dropin_dir("/etc/security/memguard.conf");
+	char *b = mg_policy_dropin_dir("/tmp/policy");
+
+	(void)state;
+	assert_string_equal(a, "/etc/security/memguard.d");
+	assert_string_equal(b, "/tmp/policy.d");
+	free(a);
+	free(b);
+}
+
+/* Validation across rules: each rule laid over the "*" defaults. */
+static void test_validate_over_defaults(void **state)
+{
+	const char *text = "*  memory.high=6G\n@small memory.max=4G\nbig memory.max=8G\n"
+			   "1000:2000 oom_score_adj=-1000\nu1 memory.min=10G\nu2 memory.min=7G\n";
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+	char got[2048];
+
+	(void)state;
+	mg_policy_init(&p, RAM);
+	mg_policy_parse_buffer(&p, "t.conf", text, strlen(text), &d);
+	assert_int_equal(d.n, 0);
+	mg_policy_validate(&p, &d);
+	collect(&d, got, sizeof(got));
+	assert_string_equal(got,
+			    "t.conf:2:8: error: memory.high=6G is above memory.max=4G (for @small, with t.conf:1)\n"
+			    "t.conf:4:11: error: oom_score_adj=-1000 together with memory.high: unkillable tasks stall at "
+			    "the cap instead of being OOM-killed (for 1000:2000, with t.conf:1)\n"
+			    "t.conf:6:4: warning: the memory.min of the users named so far adds up to more than this "
+			    "machine's RAM\n");
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_rule_fields),
+		cmocka_unit_test(test_dropin_dir),
+		cmocka_unit_test(test_validate_over_defaults),
+	};
+	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
