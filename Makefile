@@ -31,17 +31,22 @@ endif
 
 LIB_SRC    := $(wildcard lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
+PAM_SRC    := $(wildcard pam/*.c)
+PAM_OBJ    := $(PAM_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Programs the integration tests run: tests/tools/NAME.c -> $(BUILD)/tests/tools/NAME
+TOOL_SRC   := $(wildcard tests/tools/*.c tests/pam/*.c)
+TOOL_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
-.PHONY: all deps demo check check-unit check-cli fuzz bench install uninstall clean
+.PHONY: all deps demo check fuzz bench install uninstall clean
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/memguardctl
+all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so
 
-$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h pam/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(MG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -51,6 +56,15 @@ $(BUILD)/libmemguard.a: $(LIB_OBJ)
 
 $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
+$(BUILD)/pam_memguard.so: $(PAM_OBJ) $(BUILD)/libmemguard.a pam/pam_memguard.map
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=pam/pam_memguard.map \
+		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng $(LDLIBS)
+
+$(BUILD)/tests/tools/% $(BUILD)/tests/pam/%: tests/*/%.c
+	@mkdir -p $(@D)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmemguard.a
 	@mkdir -p $(@D)
@@ -64,14 +78,12 @@ demo: deps all
 
 # Every stage prints one line per test; tests/run-all adds them up and
 # ends with the one summary line.
-check: deps all $(UNIT_BIN)
+check: deps all $(UNIT_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run-all
 
-check-unit: all $(UNIT_BIN)
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=unit sh tests/run-all
-
-check-cli: all
-	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=cli sh tests/run-all
+# One stage alone: make check-unit, check-cli, check-pam, check-clients, check-fuzz, check-guest.
+check-%: all $(UNIT_BIN) $(TOOL_BIN)
+	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=$* sh tests/run-all
 
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -83,7 +95,10 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/security/memguard.d
+	install -d $(DESTDIR)$(PAMDIR)
 	install -m 0755 $(BUILD)/memguardctl $(DESTDIR)$(SBINDIR)/memguardctl
+	install -m 0644 $(BUILD)/pam_memguard.so $(DESTDIR)$(PAMDIR)/pam_memguard.so
+	install -m 0644 man/pam_memguard.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8
 	install -m 0644 man/memguard.conf.5 $(DESTDIR)$(MANDIR)/man5/memguard.conf.5
 	install -m 0644 man/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/memguardctl.8
 	@# Never overwrite an admin's policy.
@@ -92,7 +107,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
-		$(DESTDIR)$(MANDIR)/man8/memguardctl.8
+		$(DESTDIR)$(MANDIR)/man8/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8 \
+		$(DESTDIR)$(PAMDIR)/pam_memguard.so
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf and memguard.d/: they are the admin's"
 
 clean:

@@ -1,0 +1,79 @@
+/* memguard's cgroup tree on cgroup v2 or the v1 memory controller:
+ *
+ *   BASE/                       the cap over all sessions together (%all)
+ *   BASE/user-UID/              the user's total over all their sessions
+ *   BASE/user-UID/session-PID-START/   one login session
+ *
+ * BASE is /sys/fs/cgroup/memguard (v2) or /sys/fs/cgroup/memory/memguard
+ * (v1) unless the caller names another. Library code: nothing here logs;
+ * what the caller should tell the admin comes back as notes. */
+#ifndef MEMGUARD_CGROUP_H
+#define MEMGUARD_CGROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+#include "policy.h"
+
+#define MG_CG_UNLIMITED UINT64_MAX
+
+struct mg_cg {
+	int version;  /* 1 or 2 */
+	char *mount;  /* the hierarchy's mount point */
+	char *base;   /* memguard's directory, absolute */
+};
+
+/* Caps in bytes, as the kernel takes them. */
+struct mg_caps {
+	bool set[MG_KEY_COUNT];
+	uint64_t bytes[MG_KEY_COUNT];
+	bool oom_group;
+};
+
+/* Finds the memory controller: under base_override (its parent must be on
+ * a cgroup filesystem) or at the default places. -ENODEV: no memory
+ * controller; -ENOENT: no cgroup filesystem. */
+int mg_cg_detect(const char *base_override, struct mg_cg *cg);
+void mg_cg_free(struct mg_cg *cg);
+
+/* The caps a resolved policy asks for, percentages taken of memtotal.
+ * scope: 'u' user keys, 's' session keys, 'a' the %all keys. */
+void mg_caps_from_resolved(const struct mg_resolved *r, uint64_t memtotal, char scope, struct mg_caps *out);
+
+/* The calling process's group in this hierarchy, relative to the mount
+ * ("/process_api/abc"). */
+int mg_cg_self(const struct mg_cg *cg, char **rel);
+
+struct mg_session_place {
+	char *user_dir;    /* absolute */
+	char *session_dir; /* absolute */
+	bool user_created;
+};
+
+/* Creates (or finds) BASE, BASE/user-UID and the session group, applies
+ * the caps (an existing user group's caps are only raised: a lowering is
+ * left pending and noted), and moves pid into the session group. */
+int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const struct mg_caps *all,
+		       const struct mg_caps *user, const struct mg_caps *session, pid_t pid,
+		       struct mg_session_place *place, struct mg_diags *notes);
+
+/* Moves pid back to orig_rel, removes the session group when empty and
+ * the user group when no session is left. A group that processes keep
+ * busy stays (capped) and is noted; it is reaped by a later open. */
+int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const char *orig_rel,
+			pid_t pid, struct mg_diags *notes);
+
+/* Removes the user's session groups that no process uses any more. */
+int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped);
+
+/* "session-PID-STARTTIME": a reused pid never names a stale group. */
+int mg_cg_session_name(pid_t pid, char *buf, size_t len);
+
+/* OOM kills counted in a group (memory.events or memory.oom_control). */
+int mg_cg_oom_kills(const struct mg_cg *cg, const char *dir, uint64_t *kills);
+
+void mg_cg_place_free(struct mg_session_place *p);
+
+#endif

@@ -1,0 +1,26 @@
+/* pam_memguard's module arguments. */
+#ifndef MEMGUARD_PAM_ARGS_H
+#define MEMGUARD_PAM_ARGS_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+struct mg_args {
+	const char *policy;      /* policy=FILE */
+	bool policy_explicit;    /* a missing explicit file is an error */
+	const char *cgroup_root; /* cgroup_root=DIR: memguard's directory */
+	bool deny;               /* on_error=deny */
+	const char *service;     /* service=a,b: only these */
+	const char *skip_service; /* skip_service=a,b */
+	bool include_root;
+	bool debug;
+};
+
+/* Unknown arguments are logged and ignored: a typo never locks anyone out. */
+void mg_args_parse(pam_handle_t *pamh, int argc, const char **argv, struct mg_args *a);
+
+/* Whether the service is one this module acts for. */
+bool mg_args_service_wanted(const struct mg_args *a, const char *service);
+
+#endif

@@ -1,0 +1,27 @@
+/* hog MB: allocate MB mebibytes in 1 MiB chunks and touch every page.
+ * Exit 0 when everything was allocated and touched, 3 when malloc failed.
+ * Inside a memory-capped cgroup without swap it is expected to be OOM-killed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	long mb = argc > 1 ? strtol(argv[1], NULL, 10) : 200;
+	const size_t chunk = 1 << 20;
+
+	for (long i = 0; i < mb; i++) {
+		char *p = malloc(chunk);
+		if (!p) {
+			printf("hog: malloc failed after %ld MiB\n", i);
+			return 3;
+		}
+		memset(p, (int)(i & 0xff) | 1, chunk);
+		if ((i + 1) % 32 == 0) {
+			printf("hog: %ld MiB touched\n", i + 1);
+			fflush(stdout);
+		}
+	}
+	printf("hog: all %ld MiB touched\n", mb);
+	return 0;
+}
