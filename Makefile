@@ -3,6 +3,7 @@ VERSION    := 0.1.0
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 PAMDIR     ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib)/security
@@ -22,15 +23,20 @@ MG_CFLAGS  := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -fvisibility=hidden -
 ifeq ($(WERROR),1)
 MG_CFLAGS  += -Werror
 endif
+# The allocation shim gets UBSan only: ASan brings a malloc of its own.
+PRELOAD_CFLAGS := $(filter-out -fvisibility=hidden,$(MG_CFLAGS)) -fvisibility=hidden -ftls-model=initial-exec
 ifeq ($(SANITIZE),1)
 BUILD      := build/san
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+UBSAN_FLAGS := -fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+PRELOAD_CFLAGS += $(UBSAN_FLAGS)
 MG_CFLAGS  += $(SAN_FLAGS)
 LDFLAGS    += $(SAN_FLAGS)
 endif
 
 LIB_SRC    := $(wildcard lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c) lib/size.c
 PAM_SRC    := $(wildcard pam/*.c)
 PAM_OBJ    := $(PAM_SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -44,7 +50,7 @@ TOOL_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 .PHONY: all deps demo check fuzz bench install uninstall clean
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so
+all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h pam/*.h)
 	@mkdir -p $(@D)
@@ -61,6 +67,15 @@ $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
 $(BUILD)/pam_memguard.so: $(PAM_OBJ) $(BUILD)/libmemguard.a pam/pam_memguard.map
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=pam/pam_memguard.map \
 		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng $(LDLIBS)
+
+$(BUILD)/preload-obj/%.o: %.c $(wildcard preload/*.h lib/size.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PRELOAD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmemguard-preload.so: $(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) preload/preload.map
+	$(CC) $(PRELOAD_CFLAGS) $(CFLAGS) $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(if $(SANITIZE),$(UBSAN_FLAGS)) \
+		-shared -Wl,--version-script=preload/preload.map -o $@ \
+		$(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) -ldl $(LDLIBS)
 
 $(BUILD)/tests/tools/% $(BUILD)/tests/pam/%: tests/*/%.c
 	@mkdir -p $(@D)
@@ -98,6 +113,8 @@ install: all
 	install -d $(DESTDIR)$(PAMDIR)
 	install -m 0755 $(BUILD)/memguardctl $(DESTDIR)$(SBINDIR)/memguardctl
 	install -m 0644 $(BUILD)/pam_memguard.so $(DESTDIR)$(PAMDIR)/pam_memguard.so
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(BUILD)/libmemguard-preload.so $(DESTDIR)$(LIBDIR)/libmemguard-preload.so
 	install -m 0644 man/pam_memguard.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8
 	install -m 0644 man/memguard.conf.5 $(DESTDIR)$(MANDIR)/man5/memguard.conf.5
 	install -m 0644 man/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/memguardctl.8
@@ -108,7 +125,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8 \
-		$(DESTDIR)$(PAMDIR)/pam_memguard.so
+		$(DESTDIR)$(PAMDIR)/pam_memguard.so $(DESTDIR)$(LIBDIR)/libmemguard-preload.so
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf and memguard.d/: they are the admin's"
 
 clean:
