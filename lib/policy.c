@@ -155,12 +155,12 @@ static void parse_who(struct line_ctx *c, const struct mg_token *t, struct mg_ru
 	const char *colon = memchr(s, ':', t->len);
 	char q[64];
 
-	quote(q, sizeof(q), s, t->len);
 	if (t->len == 1 && s[0] == '*') {
 		r->who_kind = MG_WHO_ALL_USERS;
 	} else if (t->len == 4 && memcmp(s, "%all", 4) == 0) {
 		r->who_kind = MG_WHO_ALL_SESSIONS;
 	} else if (s[0] == '%') {
+		quote(q, sizeof(q), s, t->len);
 		line_diag(c, MG_ERROR, t->off, "unknown special target '%s' (the only one is %%all)", q);
 	} else if (s[0] == '@') {
 		r->who_kind = MG_WHO_GROUP;
@@ -177,6 +177,7 @@ static void parse_who(struct line_ctx *c, const struct mg_token *t, struct mg_ru
 			e1 = parse_uid(s, left, &r->uid_min);
 		if (right)
 			e2 = parse_uid(colon + 1, right, &r->uid_max);
+		quote(q, sizeof(q), s, t->len);
 		if (e1 || e2 || (!left && !right))
 			line_diag(c, MG_ERROR, t->off,
 				  "bad uid range '%s' (expected MIN:MAX, MIN: or :MAX with decimal uids)", q);
@@ -184,6 +185,7 @@ static void parse_who(struct line_ctx *c, const struct mg_token *t, struct mg_ru
 			line_diag(c, MG_ERROR, t->off, "uid range '%s' is empty: %u is above %u", q,
 				  (unsigned)r->uid_min, (unsigned)r->uid_max);
 	} else if (memchr(s, '=', t->len)) {
+		quote(q, sizeof(q), s, t->len);
 		line_diag(c, MG_ERROR, t->off,
 			  "'%s' is a setting, but a rule starts with who it is for (*, USER, @GROUP, MIN:MAX or %%all)",
 			  q);
@@ -199,10 +201,13 @@ static void parse_value(struct line_ctx *c, enum mg_key k, const char *v, size_t
 	char q[64];
 	int err;
 
-	quote(q, sizeof(q), v, vlen);
+	/* Messages only: quoting every value costs more than parsing it. */
+#define Q() quote(q, sizeof(q), v, vlen)
 	switch (ki->type) {
 	case MG_TYPE_SIZE:
 		err = mg_size_parse(v, vlen, &out->u.size);
+		if (err)
+			Q();
 		if (err == -ERANGE && vlen && v[vlen - 1] == '%')
 			line_diag(c, MG_ERROR, off, "%s=%s: a percentage of RAM cannot exceed 100%%", ki->name, q);
 		else if (err == -ERANGE)
@@ -228,6 +233,8 @@ static void parse_value(struct line_ctx *c, enum mg_key k, const char *v, size_t
 		if (v[0] == '-')
 			n = -n;
 		if (!ok || n < -1000 || n > 1000)
+			Q();
+		if (!ok || n < -1000 || n > 1000)
 			line_diag(c, MG_ERROR, off, "%s=%s: expected a whole number from -1000 to 1000", ki->name, q);
 		out->u.num = n;
 		break;
@@ -237,10 +244,13 @@ static void parse_value(struct line_ctx *c, enum mg_key k, const char *v, size_t
 			out->u.flag = true;
 		else if (vlen == 2 && memcmp(v, "no", 2) == 0)
 			out->u.flag = false;
-		else
+		else {
+			Q();
 			line_diag(c, MG_ERROR, off, "%s=%s: expected yes or no", ki->name, q);
+		}
 		break;
 	}
+#undef Q
 }
 
 static bool is_floor_checked(enum mg_key k)
@@ -259,7 +269,9 @@ static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value
 	if (v->u.size.kind == MG_SIZE_PERCENT && c->p->memtotal == 0)
 		return;
 	bytes = mg_size_bytes(&v->u.size, c->p->memtotal);
-	mg_size_format(&v->u.size, q, sizeof(q));
+	if ((is_floor_checked(k) && bytes < MG_CAP_FLOOR) ||
+	    ((k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && c->p->memtotal && bytes > c->p->memtotal))
+		mg_size_format(&v->u.size, q, sizeof(q));
 	if (is_floor_checked(k) && bytes < MG_CAP_FLOOR)
 		line_diag(c, MG_ERROR, off,
 			  "%s=%s is below the 32M floor: the session's own sshd, login or su process "
@@ -300,6 +312,20 @@ static int parse_line(struct line_ctx *c, size_t len)
 		return 0;
 	}
 	parse_who(c, &toks[0], &r);
+	if (c->p->only && !c->failed && r.who_kind != MG_WHO_ALL_SESSIONS) {
+		char name[256];
+		bool applies;
+
+		if (toks[0].len >= sizeof(name))
+			return 0; /* longer than any name NSS hands out */
+		memcpy(name, c->text + toks[0].off, toks[0].len);
+		name[toks[0].len] = '\0';
+		r.who = name;
+		applies = mg_rule_rank(&r, c->p->only) > 0;
+		r.who = NULL;
+		if (!applies)
+			return 0;
+	}
 	for (size_t i = 1; i < n; i++) {
 		const char *s = c->text + toks[i].off;
 		const char *eq = memchr(s, '=', toks[i].len);
@@ -307,8 +333,8 @@ static int parse_line(struct line_ctx *c, size_t len)
 		int k = mg_key_lookup(s, klen);
 		char q[64];
 
-		quote(q, sizeof(q), s, klen);
 		if (k < 0) {
+			quote(q, sizeof(q), s, klen);
 			const char *hint = suggest_key(s, klen);
 			if (hint)
 				line_diag(c, MG_ERROR, toks[i].off, "unknown key '%s' (did you mean %s?)", q, hint);

@@ -69,12 +69,19 @@ struct mg_rule {
 	struct mg_value v[MG_KEY_COUNT];
 };
 
+struct mg_identity;
+
 struct mg_policy {
 	struct mg_rule *rules;
 	size_t nrules, cap;
 	char **files; /* every file read, in reading order */
 	size_t nfiles;
 	uint64_t memtotal; /* bytes of RAM that percentages refer to */
+	/* When set, rules that cannot apply to this identity are skipped
+	 * without being parsed: a login reads only what concerns it, so a
+	 * 10k-rule policy costs little and another user's broken line does
+	 * not touch this session. memguardctl check reads everything. */
+	const struct mg_identity *only;
 };
 
 #ifndef MG_SYSCONFDIR
@@ -128,6 +135,10 @@ struct mg_identity {
 	size_t ngroups;
 	uid_t uid_min; /* UID_MIN: "*" matches uid >= this */
 };
+
+/* How specific a rule is for this identity: 4 user, 3 @group, 2 uid
+ * range, 1 "*", 0 when it does not apply (and for %all). */
+int mg_rule_rank(const struct mg_rule *r, const struct mg_identity *id);
 
 struct mg_resolved {
 	struct mg_value v[MG_KEY_COUNT];

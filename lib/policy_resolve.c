@@ -12,8 +12,7 @@ static bool in_groups(const struct mg_identity *id, const char *group)
 	return false;
 }
 
-/* How specific a rule is for this identity; 0 when it does not match. */
-static int rule_rank(const struct mg_rule *r, const struct mg_identity *id)
+int mg_rule_rank(const struct mg_rule *r, const struct mg_identity *id)
 {
 	switch (r->who_kind) {
 	case MG_WHO_USER:
@@ -37,7 +36,7 @@ void mg_policy_resolve(const struct mg_policy *p, const struct mg_identity *id, 
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct mg_rule *r = &p->rules[i];
-		int rr = rule_rank(r, id);
+		int rr = mg_rule_rank(r, id);
 
 		if (rr == 0)
 			continue;

@@ -115,7 +115,8 @@ static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const stru
 	return fail(pamh, a, PAM_SESSION_ERR, "cannot set oom_score_adj=%d: %s", want, strerror(-r));
 }
 
-static int load_policy(pam_handle_t *pamh, const struct mg_args *a, struct mg_policy *p, bool *usable)
+static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct mg_identity *who,
+		       struct mg_policy *p, bool *usable)
 {
 	struct mg_diags d = { 0 };
 	uint64_t memtotal = 0;
@@ -124,6 +125,7 @@ static int load_policy(pam_handle_t *pamh, const struct mg_args *a, struct mg_po
 	*usable = false;
 	mg_meminfo_get("/proc/meminfo", "MemTotal", &memtotal);
 	mg_policy_init(p, memtotal);
+	p->only = who;
 	r = mg_policy_load(p, a->policy, a->policy_explicit ? 0 : MG_LOAD_MISSING_OK, &d);
 	log_notes(pamh, &d);
 	if (r == -ENOMEM)
@@ -238,15 +240,13 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 			pam_syslog(pamh, LOG_DEBUG, "uid 0 is exempt");
 		return PAM_SUCCESS;
 	}
-	ret = load_policy(pamh, &a, &p, &usable);
-	if (!usable)
-		goto out_policy;
 	mg_login_defs_uid_min(MG_LOGIN_DEFS_PATH, &uid_min);
 	r = mg_identity_lookup(user, uid_min, &who);
-	if (r < 0) {
-		ret = fail(pamh, &a, PAM_SESSION_ERR, "cannot look up the groups of %s: %s", user, strerror(-r));
+	if (r < 0)
+		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up the groups of %s: %s", user, strerror(-r));
+	ret = load_policy(pamh, &a, &who.id, &p, &usable);
+	if (!usable)
 		goto out_policy;
-	}
 	mg_policy_resolve(&p, &who.id, &res);
 	if (mg_resolved_exempt(&res)) {
 		if (a.debug)
@@ -300,9 +300,9 @@ out_state:
 	}
 out_who:
 	mg_diags_free(&d);
-	mg_identity_free(&who);
 out_policy:
 	mg_policy_free(&p);
+	mg_identity_free(&who);
 	return ret;
 }
 

@@ -1,0 +1,89 @@
+#!/bin/sh
+# make bench, PAM part: median latency of one open+close through a real PAM
+# stack, side by side in one run: pam_permit alone, pam_limits with a
+# limits.conf of the same size, pam_memguard with 100 and 10k rules
+# (cgroup creation and removal included), and the floor: pam_permit plus
+# the raw kernel cgroup work. Needs root and a cgroup memory controller.
+set -eu
+BUILD=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+mod="$top/$BUILD/pam_memguard.so"
+iter=${PAM_BENCH_ITERATIONS:-400}
+secdir=$(pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+[ -e "$secdir/pam_permit.so" ] || secdir=/lib/x86_64-linux-gnu/security
+user=nobody
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "pam bench: needs root (cgroups); skipped"
+	exit 0
+fi
+mem=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+if [ -n "$mem" ] && [ -d "/sys/fs/cgroup/memory$mem" ]; then
+	own="/sys/fs/cgroup/memory$mem"
+elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+	own="/sys/fs/cgroup$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)"
+else
+	echo "pam bench: no cgroup memory controller; skipped"
+	exit 0
+fi
+
+dir=$(mktemp -d)
+scratch="$own/memguard-bench-$$"
+mkdir "$scratch"
+cleanup() {
+	find "$scratch" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+cc -O2 -o "$dir/pam_bench" "$top/bench/pam_bench.c" -lpam
+
+gen_policy() { # N
+	awk -v n="$1" 'BEGIN {
+		print "*              memory.max=50%   memory.high=40%   memory.swap.max=0   oom_score_adj=100"
+		for (i = 1; i < n; i++) printf "benchuser%06d  memory.max=%dG   memory.high=1G\n", i, 2 + i % 6 }'
+}
+gen_limits() { # N
+	awk -v n="$1" 'BEGIN {
+		for (i = 1; i < n; i++) printf "benchuser%06d  hard  nproc  %d\n", i, 1000 + i
+		print "nobody          soft  core  0" }'
+}
+gen_policy 100 >"$dir/p100.conf"
+gen_policy 10000 >"$dir/p10k.conf"
+gen_limits 100 >"$dir/l100.conf"
+gen_limits 10000 >"$dir/l10k.conf"
+mkdir "$dir/pam.d"
+echo "session required $secdir/pam_permit.so" >"$dir/pam.d/permit"
+echo "session required $secdir/pam_limits.so conf=$dir/l100.conf" >"$dir/pam.d/limits100"
+echo "session required $secdir/pam_limits.so conf=$dir/l10k.conf" >"$dir/pam.d/limits10k"
+echo "session required $mod policy=$dir/p100.conf cgroup_root=$scratch/memguard" >"$dir/pam.d/mg100"
+echo "session required $mod policy=$dir/p10k.conf cgroup_root=$scratch/memguard" >"$dir/pam.d/mg10k"
+mkdir "$scratch/floor"
+
+row() { # label service [floor-dir]
+	set -- "$1" "$2" ${3:-}
+	r=$("$dir/pam_bench" "$dir/pam.d" "$2" "$user" "$iter" ${3:-})
+	set -- "$1" $r
+	printf '%-44s %10s %10s %10s\n' "$1" "$2" "$3" "$4"
+	eval "med_$(echo "$1" | tr -c 'a-z0-9\n' '_' | cut -c1-20)=$2"
+}
+
+printf 'PAM open+close latency, %s iterations each, user %s (microseconds)\n' "$iter" "$user"
+printf '%-44s %10s %10s %10s\n' "stack" "median" "min" "max"
+row "pam_permit" permit
+p_permit=$("$dir/pam_bench" "$dir/pam.d" permit "$user" "$iter" | cut -d' ' -f1)
+p_floor=$("$dir/pam_bench" "$dir/pam.d" permit "$user" "$iter" "$scratch/floor" | cut -d' ' -f1)
+printf '%-44s %10s\n' "floor: pam_permit + raw cgroup work" "$p_floor"
+row "pam_limits, 100-line limits.conf" limits100
+row "pam_limits, 10k-line limits.conf" limits10k
+p_mg100=$("$dir/pam_bench" "$dir/pam.d" mg100 "$user" "$iter" | cut -d' ' -f1)
+printf '%-44s %10s\n' "pam_memguard, 100 rules" "$p_mg100"
+p_mg10k=$("$dir/pam_bench" "$dir/pam.d" mg10k "$user" "$iter" | cut -d' ' -f1)
+printf '%-44s %10s\n' "pam_memguard, 10k rules" "$p_mg10k"
+awk -v f="$p_floor" -v a="$p_mg100" -v b="$p_mg10k" -v p="$p_permit" 'BEGIN {
+	printf "pam_memguard (100 rules) - floor: %+.1f us (target: at most +80 us) %s\n", a - f, (a - f <= 80 ? "PASS" : "OVER")
+	printf "pam_memguard (10k rules): %.1f us (target: under 1000 us) %s\n", b, (b < 1000 ? "PASS" : "OVER")
+	printf "ratio pam_memguard(100)/floor: %.2fx; floor - pam_permit (kernel work alone): %.1f us\n", a / f, f - p
+}'
+# Nothing may be left behind.
+left=$(find "$scratch" -mindepth 1 -type d -name 'user-*' | wc -l)
+[ "$left" -eq 0 ] || echo "warning: $left user groups left behind"
