@@ -24,14 +24,19 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 	struct mg_load_override ov = { target, text, len };
 	struct mg_diags oldd = { 0 }, newd = { 0 }, fresh = { 0 };
 	struct mg_policy oldp;
+	uint64_t memtotal = ctl_memtotal(c);
 	int r, errors = 0;
 
-	r = ctl_load(c, &oldp, NULL, &oldd);
+	mg_policy_init(&oldp, memtotal);
+	/* Before the change the policy may not exist yet: that is no error. */
+	r = mg_policy_load(&oldp, c->policy, MG_LOAD_MISSING_OK, &oldd);
 	if (r != -ENOMEM)
 		mg_policy_validate(&oldp, &oldd);
 	mg_policy_free(&oldp);
-	if (r != -ENOMEM)
-		r = ctl_load(c, newp, &ov, &newd);
+	if (r != -ENOMEM) {
+		mg_policy_init(newp, memtotal);
+		r = mg_policy_load_with(newp, c->policy, MG_LOAD_MISSING_OK, &ov, &newd);
+	}
 	if (r == -ENOMEM) {
 		ctl_err("out of memory");
 		errors = -ENOMEM;

@@ -27,21 +27,36 @@ static const char *editor(void)
  * it does for vipw and crontab. */
 static int run_editor(const char *path)
 {
-	pid_t pid = fork();
-	int status;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	pid_t pid;
+	int status, r = 0;
 
-	if (pid < 0)
-		return -errno;
+	/* Ctrl-C belongs to the editor; memguardctl stays to clean up. */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
 	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
 		execl("/bin/sh", "sh", "-c", "exec $MEMGUARD_EDITOR \"$1\"", "sh", path, (char *)NULL);
 		_exit(127);
 	}
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
+		if (errno != EINTR) {
+			r = -errno;
+			goto out;
+		}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return -ECANCELED;
-	return 0;
+		r = -ECANCELED;
+out:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	return r;
 }
 
 static int write_copy(const char *dir, const char *base, const char *text, size_t len, char **path)

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,15 @@ static bool is_token(const char *s)
 		if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == '#')
 			return false;
 	return true;
+}
+
+/* A typo in a name makes a rule that never applies: say so at once. */
+static void warn_unknown_name(const char *who)
+{
+	if (who[0] == '@' && who[1] && !getgrnam(who + 1))
+		ctl_warn("no group '%s' is known now; the rule applies once NSS knows it", who + 1);
+	else if (who[0] != '@' && who[0] != '*' && who[0] != '%' && !strchr(who, ':') && !getpwnam(who))
+		ctl_warn("no user '%s' is known now; the rule applies once NSS knows it", who);
 }
 
 static int check_who(const char *who)
@@ -125,6 +136,7 @@ static int run(struct ctl *c, enum op op, const char *who, char **args, size_t n
 		for (size_t i = 0; i < nargs; i++)
 			printf(" %s", args[i]);
 		printf("\n");
+		warn_unknown_name(who);
 		warn_overrides(&newp, target, line, who, (const char *const *)args, nargs);
 	} else {
 		printf("%s: removed %u %s for %s\n", target, changed,

@@ -19,7 +19,7 @@ static void bytes_text(enum mg_key k, const struct mg_value *v, uint64_t memtota
 }
 
 static void print_text(const struct mg_identity_buf *who, const struct mg_resolved *res,
-		       const struct mg_resolved *all, uint64_t memtotal, uid_t uid_min)
+		       const struct mg_resolved *all, uint64_t memtotal)
 {
 	char val[64], bytes[64];
 
@@ -29,9 +29,9 @@ static void print_text(const struct mg_identity_buf *who, const struct mg_resolv
 	printf("\n");
 	if (who->id.uid == 0)
 		printf("note: uid 0 is exempt unless pam_memguard is given include_root\n");
-	if (who->id.uid < uid_min)
-		printf("note: '*' rules do not apply: uid %u is below UID_MIN %u\n", (unsigned)who->id.uid,
-		       (unsigned)uid_min);
+	if (who->id.uid < who->id.uid_min || who->id.uid > who->id.uid_max)
+		printf("note: '*' rules do not apply: uid %u is outside UID_MIN..UID_MAX (%u..%u)\n",
+		       (unsigned)who->id.uid, (unsigned)who->id.uid_min, (unsigned)who->id.uid_max);
 	if (mg_resolved_exempt(res)) {
 		printf("exempt: no cgroup, no oom_score_adj (%s:%u, rule '%s')\n", res->src[MG_KEY_EXEMPT]->file,
 		       res->src[MG_KEY_EXEMPT]->line, res->src[MG_KEY_EXEMPT]->who);
@@ -114,13 +114,13 @@ int cmd_show(struct ctl *c, int argc, char **argv)
 	struct mg_resolved res, all;
 	struct mg_policy p;
 	struct mg_diags d = { 0 };
-	uid_t uid_min;
+	uid_t uid_min, uid_max;
 	int r;
 
 	if (argc != 1)
 		return ctl_usage_err("show takes one user name");
-	mg_login_defs_uid_min(c->login_defs, &uid_min);
-	r = mg_identity_lookup(argv[0], uid_min, &who);
+	mg_login_defs_uid_range(c->login_defs, &uid_min, &uid_max);
+	r = mg_identity_lookup(argv[0], uid_min, uid_max, &who);
 	if (r == -ENOENT) {
 		ctl_err("no such user: %s", argv[0]);
 		return EXIT_PROBLEMS;
@@ -138,7 +138,7 @@ int cmd_show(struct ctl *c, int argc, char **argv)
 		if (c->json)
 			print_json(&who, &res, &all, p.memtotal);
 		else
-			print_text(&who, &res, &all, p.memtotal, uid_min);
+			print_text(&who, &res, &all, p.memtotal);
 	}
 	mg_policy_free(&p);
 	mg_identity_free(&who);

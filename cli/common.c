@@ -48,16 +48,22 @@ uint64_t ctl_memtotal(const struct ctl *c)
 {
 	uint64_t memtotal = 0;
 
+	static bool warned;
+
 	/* Without MemTotal percentages stay unresolved; checks skip them. */
-	if (mg_meminfo_get(c->meminfo, "MemTotal", &memtotal) < 0)
+	if (mg_meminfo_get(c->meminfo, "MemTotal", &memtotal) < 0) {
 		memtotal = 0;
+		if (!warned)
+			ctl_warn("cannot read MemTotal from %s: percentages are not checked", c->meminfo);
+		warned = true;
+	}
 	return memtotal;
 }
 
 int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *ov, struct mg_diags *d)
 {
 	mg_policy_init(p, ctl_memtotal(c));
-	return mg_policy_load_with(p, c->policy, MG_LOAD_MISSING_OK, ov, d);
+	return mg_policy_load_with(p, c->policy, c->policy_explicit ? 0 : MG_LOAD_MISSING_OK, ov, d);
 }
 
 /* The same pair of rules can clash for many users; say it once. */

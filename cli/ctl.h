@@ -17,6 +17,7 @@ enum {
 
 struct ctl {
 	const char *policy; /* main policy file */
+	bool policy_explicit; /* --policy: a missing file is an error for readers */
 	const char *login_defs;
 	const char *meminfo;
 	bool json;
@@ -34,7 +35,9 @@ int cmd_set(struct ctl *c, int argc, char **argv);
 int cmd_unset(struct ctl *c, int argc, char **argv);
 int cmd_edit(struct ctl *c, int argc, char **argv);
 
-/* Loads the installed policy (or the override); prints nothing. */
+/* Loads the installed policy (or the override); prints nothing. A missing
+ * default policy is an empty one; a missing --policy file is an error
+ * unless ov creates it. */
 int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *ov, struct mg_diags *d);
 uint64_t ctl_memtotal(const struct ctl *c);
 

@@ -86,6 +86,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case OPT_POLICY:
 			c.policy = optarg;
+			c.policy_explicit = true;
 			break;
 		case OPT_FILE:
 			c.file = optarg;

@@ -244,6 +244,9 @@ void mg_caps_from_resolved(const struct mg_resolved *r, uint64_t memtotal, char 
 			continue;
 		out->set[to] = true;
 		out->bytes[to] = mg_size_bytes(&r->v[from].u.size, memtotal);
+		/* A percentage can fall below the floor on a small machine. */
+		if ((to == MG_KEY_MEMORY_MAX || to == MG_KEY_MEMORY_HIGH) && out->bytes[to] < MG_CAP_FLOOR)
+			out->bytes[to] = MG_CAP_FLOOR;
 		if (out->bytes[to] != MG_CG_UNLIMITED && page > 0)
 			out->bytes[to] -= out->bytes[to] % (uint64_t)page;
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,7 +62,7 @@ int mg_user_uid(const char *user, uid_t *uid)
 	return r ? -r : res ? 0 : -ENOENT;
 }
 
-int mg_identity_lookup(const char *user, uid_t uid_min, struct mg_identity_buf *out)
+int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out)
 {
 	size_t bufsize = 1024;
 	char *buf = NULL;
@@ -121,6 +122,7 @@ int mg_identity_lookup(const char *user, uid_t uid_min, struct mg_identity_buf *
 	out->id.name = out->name;
 	out->id.groups = (const char *const *)out->groups;
 	out->id.uid_min = uid_min;
+	out->id.uid_max = uid_max;
 	return 0;
 oom:
 	free(gids);
@@ -139,29 +141,38 @@ void mg_identity_free(struct mg_identity_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int mg_login_defs_uid_min(const char *path, uid_t *out)
+static bool login_defs_value(const char *line, const char *key, uid_t *out)
+{
+	size_t n = strlen(key);
+	char *end;
+	unsigned long v;
+
+	if (strncmp(line, key, n) != 0 || (line[n] != ' ' && line[n] != '\t'))
+		return false;
+	v = strtoul(line + n, &end, 10);
+	if (end == line + n || v >= (uid_t)-1)
+		return false;
+	*out = (uid_t)v;
+	return true;
+}
+
+int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max)
 {
 	char *buf, *p;
 	size_t len;
 	int r;
 
-	*out = MG_UID_MIN_DEFAULT;
+	*min = MG_UID_MIN_DEFAULT;
+	*max = MG_UID_MAX_DEFAULT;
 	r = mg_read_file(path, 1 << 20, &buf, &len);
 	if (r < 0)
 		return r;
-	r = -ENOENT;
 	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (strncmp(p, "UID_MIN", 7) == 0 && (p[7] == ' ' || p[7] == '\t')) {
-			char *end;
-			unsigned long v = strtoul(p + 7, &end, 10);
-			if (end != p + 7 && v < (uid_t)-1) {
-				*out = (uid_t)v;
-				r = 0;
-			}
-		}
+		login_defs_value(p, "UID_MIN", min);
+		login_defs_value(p, "UID_MAX", max);
 	}
 	free(buf);
-	return r;
+	return 0;
 }

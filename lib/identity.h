@@ -17,16 +17,18 @@ struct mg_identity_buf {
 
 #define MG_LOGIN_DEFS_PATH "/etc/login.defs"
 #define MG_UID_MIN_DEFAULT 1000
+#define MG_UID_MAX_DEFAULT 60000
 
 /* Just the uid: enough to exempt root before anything else is read. */
 int mg_user_uid(const char *user, uid_t *uid);
 
-/* -ENOENT when NSS does not know the user. */
-int mg_identity_lookup(const char *user, uid_t uid_min, struct mg_identity_buf *out);
+/* -ENOENT when NSS does not know the user. uid_min/uid_max: the range
+ * of regular users, which "*" covers. */
+int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out);
 void mg_identity_free(struct mg_identity_buf *b);
 
-/* UID_MIN from login.defs; *out is MG_UID_MIN_DEFAULT when the file or the
- * key is missing (then -ENOENT) or unreadable. */
-int mg_login_defs_uid_min(const char *path, uid_t *out);
+/* UID_MIN and UID_MAX from login.defs: the regular users. The defaults
+ * (1000, 60000) stand for a missing file (then -ENOENT) or key. */
+int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max);
 
 #endif

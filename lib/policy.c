@@ -272,7 +272,11 @@ static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value
 	if ((is_floor_checked(k) && bytes < MG_CAP_FLOOR) ||
 	    ((k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && c->p->memtotal && bytes > c->p->memtotal))
 		mg_size_format(&v->u.size, q, sizeof(q));
-	if (is_floor_checked(k) && bytes < MG_CAP_FLOOR)
+	if (is_floor_checked(k) && bytes < MG_CAP_FLOOR && v->u.size.kind == MG_SIZE_PERCENT)
+		/* Valid or not would depend on the machine: raise it instead. */
+		line_diag(c, MG_WARNING, off,
+			  "%s=%s is below the 32M floor on this machine; pam_memguard applies 32M", keys[k].name, q);
+	else if (is_floor_checked(k) && bytes < MG_CAP_FLOOR)
 		line_diag(c, MG_ERROR, off,
 			  "%s=%s is below the 32M floor: the session's own sshd, login or su process "
 			  "lives inside the cap and would be OOM-killed",

@@ -133,7 +133,8 @@ struct mg_identity {
 	uid_t uid;
 	const char *const *groups; /* names of every group, supplementary included */
 	size_t ngroups;
-	uid_t uid_min; /* UID_MIN: "*" matches uid >= this */
+	uid_t uid_min; /* "*" matches UID_MIN <= uid <= UID_MAX, */
+	uid_t uid_max; /* 0: no upper bound */
 };
 
 /* How specific a rule is for this identity: 4 user, 3 @group, 2 uid

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool in_groups(const struct mg_identity *id, const char *group)
@@ -22,7 +23,7 @@ int mg_rule_rank(const struct mg_rule *r, const struct mg_identity *id)
 	case MG_WHO_UID_RANGE:
 		return id->uid >= r->uid_min && id->uid <= r->uid_max ? 2 : 0;
 	case MG_WHO_ALL_USERS:
-		return id->uid >= id->uid_min ? 1 : 0;
+		return id->uid >= id->uid_min && (id->uid_max == 0 || id->uid <= id->uid_max) ? 1 : 0;
 	case MG_WHO_ALL_SESSIONS:
 	default:
 		return 0;
@@ -125,7 +126,8 @@ static void check_above(struct pair_ctx *c, enum mg_severity sev, enum mg_key lo
 
 	if (!bytes_of(c->r, lower, c->memtotal, &lo) || !bytes_of(c->r, upper, c->memtotal, &up))
 		return;
-	if (lo <= up || c->r->v[upper].u.size.kind == MG_SIZE_MAX)
+	/* "max" on the lower one is the kernel's default, not a clash. */
+	if (lo <= up || c->r->v[upper].u.size.kind == MG_SIZE_MAX || c->r->v[lower].u.size.kind == MG_SIZE_MAX)
 		return;
 	mg_value_format(lower, &c->r->v[lower], a, sizeof(a));
 	mg_value_format(upper, &c->r->v[upper], b, sizeof(b));
@@ -164,64 +166,96 @@ void mg_resolved_validate(const struct mg_resolved *r, uint64_t memtotal, const 
 	}
 }
 
-/* What "*" alone gives, with each more specific rule laid over it: finds
- * clashes between a rule and the defaults in one pass over the policy. */
-static void validate_over_defaults(const struct mg_policy *p, struct mg_diags *d)
+static int cmp_who(const void *a, const void *b)
+{
+	const struct mg_rule *x = *(const struct mg_rule *const *)a, *y = *(const struct mg_rule *const *)b;
+	int c = strcmp(x->who, y->who);
+
+	/* Same target: keep reading order, so the later line wins the merge. */
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+static void merge_rule(struct mg_resolved *into, const struct mg_rule *r)
+{
+	for (int k = 0; k < MG_KEY_COUNT; k++)
+		if (r->v[k].set) {
+			into->v[k] = r->v[k];
+			into->src[k] = r;
+		}
+}
+
+/* Every target's lines merged as a login would see them, then laid over
+ * what "*" gives: finds clashes between a target and the defaults (and
+ * among one target's own lines) in one pass. Clashes that need group
+ * membership to arise are found by show and at login. */
+static void validate_targets(const struct mg_policy *p, const struct mg_rule **sorted, struct mg_diags *d)
 {
 	struct mg_resolved base, merged;
+	size_t i = 0;
 
 	memset(&base, 0, sizeof(base));
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct mg_rule *r = &p->rules[i];
-		if (r->who_kind != MG_WHO_ALL_USERS)
-			continue;
-		for (int k = 0; k < MG_KEY_COUNT; k++)
-			if (r->v[k].set) {
-				base.v[k] = r->v[k];
-				base.src[k] = r;
-			}
+	for (size_t j = 0; j < p->nrules; j++)
+		if (p->rules[j].who_kind == MG_WHO_ALL_USERS)
+			merge_rule(&base, &p->rules[j]);
+	while (i < p->nrules) {
+		const struct mg_rule *first = sorted[i];
+		bool defaults = first->who_kind == MG_WHO_ALL_USERS, all = first->who_kind == MG_WHO_ALL_SESSIONS;
+
+		if (defaults)
+			merged = base;
+		else if (all)
+			memset(&merged, 0, sizeof(merged));
+		else
+			merged = base;
+		for (; i < p->nrules && strcmp(sorted[i]->who, first->who) == 0; i++)
+			if (!defaults)
+				merge_rule(&merged, sorted[i]);
+		mg_resolved_validate(&merged, p->memtotal, first->who, true, d);
 	}
-	mg_resolved_validate(&base, p->memtotal, "*", true, d);
-	for (size_t i = 0; i < p->nrules; i++) {
-		const struct mg_rule *r = &p->rules[i];
-		if (r->who_kind == MG_WHO_ALL_USERS || r->who_kind == MG_WHO_ALL_SESSIONS)
+}
+
+/* The module sets each parent's protection to the sum of its children's,
+ * so the sum over users is what the kernel is asked to keep free. */
+static void validate_protection_sum(const struct mg_policy *p, const struct mg_rule **sorted, enum mg_key key,
+				    struct mg_diags *d)
+{
+	uint64_t sum = 0;
+	size_t i = 0;
+
+	while (i < p->nrules) {
+		const struct mg_rule *first = sorted[i], *last_set = NULL;
+
+		for (; i < p->nrules && strcmp(sorted[i]->who, first->who) == 0; i++)
+			if (sorted[i]->v[key].set)
+				last_set = sorted[i];
+		if (first->who_kind != MG_WHO_USER || !last_set || last_set->v[key].u.size.kind == MG_SIZE_MAX)
 			continue;
-		merged = base;
-		for (int k = 0; k < MG_KEY_COUNT; k++)
-			if (r->v[k].set) {
-				merged.v[k] = r->v[k];
-				merged.src[k] = r;
-			}
-		mg_resolved_validate(&merged, p->memtotal, r->who, true, d);
+		uint64_t b = mg_size_bytes(&last_set->v[key].u.size, p->memtotal);
+		if (sum + b < sum || sum + b > p->memtotal) {
+			mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, last_set->file, last_set->line, last_set->v[key].col,
+				    "the %s of the users named in the policy adds up to more than this machine's RAM",
+				    mg_key_info(key)->name);
+			return;
+		}
+		sum += b;
 	}
 }
 
 void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d)
 {
-	static const enum mg_key prot[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
+	const struct mg_rule **sorted = malloc((p->nrules + 1) * sizeof(*sorted));
 
-	validate_over_defaults(p, d);
-	if (p->memtotal == 0)
+	if (!sorted) {
+		d->oom = true;
 		return;
-	/* The module sets each parent's protection to the sum of its children's,
-	 * so the sum over users is what the kernel is asked to keep free. */
-	for (size_t j = 0; j < sizeof(prot) / sizeof(prot[0]); j++) {
-		uint64_t sum = 0;
-		for (size_t i = 0; i < p->nrules; i++) {
-			const struct mg_rule *r = &p->rules[i];
-			const struct mg_value *v = &r->v[prot[j]];
-			uint64_t b;
-
-			if (r->who_kind != MG_WHO_USER || !v->set || v->u.size.kind == MG_SIZE_MAX)
-				continue;
-			b = mg_size_bytes(&v->u.size, p->memtotal);
-			if (sum + b < sum || sum + b > p->memtotal) {
-				mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, r->file, r->line, v->col,
-					    "the %s of the users named so far adds up to more than this machine's RAM",
-					    mg_key_info(prot[j])->name);
-				break;
-			}
-			sum += b;
-		}
 	}
+	for (size_t i = 0; i < p->nrules; i++)
+		sorted[i] = &p->rules[i];
+	qsort(sorted, p->nrules, sizeof(*sorted), cmp_who);
+	validate_targets(p, sorted, d);
+	if (p->memtotal) {
+		validate_protection_sum(p, sorted, MG_KEY_MEMORY_MIN, d);
+		validate_protection_sum(p, sorted, MG_KEY_MEMORY_LOW, d);
+	}
+	free(sorted);
 }

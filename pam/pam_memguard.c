@@ -216,7 +216,7 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	struct session_state *s = NULL;
 	const char *user = NULL, *service = NULL;
 	char summary[1024] = "";
-	uid_t uid, uid_min;
+	uid_t uid, uid_min, uid_max;
 	bool usable;
 	int r, ret;
 
@@ -240,8 +240,8 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 			pam_syslog(pamh, LOG_DEBUG, "uid 0 is exempt");
 		return PAM_SUCCESS;
 	}
-	mg_login_defs_uid_min(MG_LOGIN_DEFS_PATH, &uid_min);
-	r = mg_identity_lookup(user, uid_min, &who);
+	mg_login_defs_uid_range(MG_LOGIN_DEFS_PATH, &uid_min, &uid_max);
+	r = mg_identity_lookup(user, uid_min, uid_max, &who);
 	if (r < 0)
 		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up the groups of %s: %s", user, strerror(-r));
 	ret = load_policy(pamh, &a, &who.id, &p, &usable);

@@ -41,7 +41,7 @@ static void test_supplementary_groups(void **state)
 	struct mg_identity_buf b;
 
 	(void)state;
-	assert_int_equal(mg_identity_lookup("lena", 1000, &b), 0);
+	assert_int_equal(mg_identity_lookup("lena", 1000, 60000, &b), 0);
 	assert_int_equal(b.id.uid, 70001);
 	assert_int_equal(b.id.ngroups, 3);
 	assert_true(has_group(&b, "lena"));
@@ -56,7 +56,7 @@ static void test_unknown_user(void **state)
 	struct mg_identity_buf b;
 
 	(void)state;
-	assert_int_equal(mg_identity_lookup("nosuchuser", 1000, &b), -ENOENT);
+	assert_int_equal(mg_identity_lookup("nosuchuser", 1000, 60000, &b), -ENOENT);
 }
 
 static void test_policy_by_directory_group(void **state)
@@ -71,8 +71,8 @@ static void test_policy_by_directory_group(void **state)
 	mg_policy_init(&p, 16ull << 30);
 	mg_policy_parse_buffer(&p, "t", text, strlen(text), &d);
 	assert_int_equal(d.n, 0);
-	assert_int_equal(mg_identity_lookup("alice", 1000, &alice), 0);
-	assert_int_equal(mg_identity_lookup("lena", 1000, &lena), 0);
+	assert_int_equal(mg_identity_lookup("alice", 1000, 60000, &alice), 0);
+	assert_int_equal(mg_identity_lookup("lena", 1000, 60000, &lena), 0);
 	mg_policy_resolve(&p, &alice.id, &r);
 	assert_int_equal(r.src[MG_KEY_MEMORY_MAX]->line, 2);
 	/* lena is in both groups: the later line wins. */
@@ -88,17 +88,19 @@ static void test_login_defs(void **state)
 {
 	char path[] = "/tmp/memguard-login-defs-XXXXXX";
 	int fd = mkstemp(path);
-	uid_t uid_min;
+	uid_t uid_min, uid_max;
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_true(write(fd, "# x\nUID_MAX 60000\n  UID_MIN\t\t 500\n", 34) == 34);
+	assert_true(write(fd, "# x\nUID_MAX 59000\n  UID_MIN\t\t 500\n", 34) == 34);
 	close(fd);
-	assert_int_equal(mg_login_defs_uid_min(path, &uid_min), 0);
+	assert_int_equal(mg_login_defs_uid_range(path, &uid_min, &uid_max), 0);
 	assert_int_equal(uid_min, 500);
+	assert_int_equal(uid_max, 59000);
 	unlink(path);
-	assert_int_equal(mg_login_defs_uid_min(path, &uid_min), -ENOENT);
+	assert_int_equal(mg_login_defs_uid_range(path, &uid_min, &uid_max), -ENOENT);
 	assert_int_equal(uid_min, 1000);
+	assert_int_equal(uid_max, 60000);
 }
 
 int main(void)

@@ -61,11 +61,12 @@ static const struct parse_case cases[] = {
 	{ "a setting where the target goes", "memory.max=1G\n", 0,
 	  "t.conf:1:1: error: 'memory.max=1G' is a setting, but a rule starts with who it is for (*, USER, @GROUP, "
 	  "MIN:MAX or %all)\n" },
-	{ "floor", "bob memory.max=31M\nbob session.memory.high=32M memory.high=0.1%\nbob memory.swap.max=0 memory.min=0\n", 1,
+	{ "floor", "bob memory.max=31M\nbob session.memory.high=32M memory.high=0.1%\nbob memory.swap.max=0 memory.min=0\n", 2,
 	  "t.conf:1:16: error: memory.max=31M is below the 32M floor: the session's own sshd, login or su process "
 	  "lives inside the cap and would be OOM-killed\n"
-	  "t.conf:2:41: error: memory.high=0.1% is below the 32M floor: the session's own sshd, login or su process "
-	  "lives inside the cap and would be OOM-killed\n" },
+	  "t.conf:2:41: warning: memory.high=0.1% is below the 32M floor on this machine; pam_memguard applies 32M\n" },
+	{ "max below a size is the kernel's default, not a clash", "bob memory.max=4G memory.high=max session.memory.high=max\n",
+	  1, "" },
 	{ "high above max on one line", "bob memory.max=4G memory.high=5G\nbob session.memory.high=2G session.memory.max=1G\n",
 	  0,
 	  "t.conf:1:19: error: memory.high=5G is above memory.max=4G\n"
@@ -176,12 +177,39 @@ static void test_validate_over_defaults(void **state)
 	assert_int_equal(d.n, 0);
 	mg_policy_validate(&p, &d);
 	collect(&d, got, sizeof(got));
+	/* Targets are checked in name order. */
 	assert_string_equal(got,
-			    "t.conf:2:8: error: memory.high=6G is above memory.max=4G (for @small, with t.conf:1)\n"
 			    "t.conf:4:11: error: oom_score_adj=-1000 together with memory.high: unkillable tasks stall at "
 			    "the cap instead of being OOM-killed (for 1000:2000, with t.conf:1)\n"
-			    "t.conf:6:4: warning: the memory.min of the users named so far adds up to more than this "
-			    "machine's RAM\n");
+			    "t.conf:2:8: error: memory.high=6G is above memory.max=4G (for @small, with t.conf:1)\n"
+			    "t.conf:6:4: warning: the memory.min of the users named in the policy adds up to more than "
+			    "this machine's RAM\n");
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
+/* One target's lines are merged as a login sees them: no clash with the
+ * defaults that its own earlier line already overrides; one that its own
+ * lines create is found, %all's too; a protection is counted once. */
+static void test_validate_merges_targets(void **state)
+{
+	const char *main_text = "* memory.max=4G\nalice memory.max=12G\n%all memory.high=2G\nbob memory.min=9G\n";
+	const char *dropin = "alice memory.high=10G\n%all memory.max=1G\nbob memory.min=9G\ncarl memory.high=5G\n";
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+	char got[2048];
+
+	(void)state;
+	mg_policy_init(&p, RAM);
+	mg_policy_parse_buffer(&p, "main", main_text, strlen(main_text), &d);
+	mg_policy_parse_buffer(&p, "drop", dropin, strlen(dropin), &d);
+	assert_int_equal(d.n, 0);
+	mg_policy_validate(&p, &d);
+	collect(&d, got, sizeof(got));
+	assert_string_equal(got, "drop:2:6: error: memory.high=2G is above memory.max=1G (for %all, with main:3)\n"
+				 "drop:3:5: warning: memory.min=9G is above memory.max=4G: the protection can never be "
+				 "reached (for bob, with main:1)\n"
+				 "drop:4:6: error: memory.high=5G is above memory.max=4G (for carl, with main:1)\n");
 	mg_policy_free(&p);
 	mg_diags_free(&d);
 }
@@ -193,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_rule_fields),
 		cmocka_unit_test(test_dropin_dir),
 		cmocka_unit_test(test_validate_over_defaults),
+		cmocka_unit_test(test_validate_merges_targets),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

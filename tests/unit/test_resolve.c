@@ -70,7 +70,8 @@ static const struct resolve_case cases[] = {
 	{ "root named by name is exempt", "root", 0, { "root" }, { { MG_KEY_EXEMPT, "yes", "main", 5 } } },
 	{ "a user rule can undo a broader exempt", "carol", 3000, { "carol" },
 	  { { MG_KEY_EXEMPT, "no", "drop", 2 }, { MG_KEY_MEMORY_MAX, "2G", "drop", 2 } } },
-	{ "an open-ended range", "old", 65000, { "old" }, { { MG_KEY_MEMORY_MAX, "1G", "main", 9 } } },
+	{ "an open-ended range; * stops at UID_MAX (nobody, dynamic users)", "nobody", 65534, { "nogroup" },
+	  { { MG_KEY_MEMORY_MAX, "1G", "main", 9 }, UNSET(MG_KEY_MEMORY_HIGH), UNSET(MG_KEY_EXEMPT) } },
 	{ "a group name is not a user name", "staff", 5000, { "nobody" }, { { MG_KEY_MEMORY_MAX, "1G", "main", 9 } } },
 };
 
@@ -106,7 +107,7 @@ static void test_resolve_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct resolve_case *c = &cases[i];
-		struct mg_identity id = { c->name, c->uid, c->groups, 0, 1000 };
+		struct mg_identity id = { c->name, c->uid, c->groups, 0, 1000, 60000 };
 		struct mg_resolved r;
 
 		while (id.ngroups < 4 && c->groups[id.ngroups])
