@@ -88,7 +88,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmemguard.a
 deps:
 	@sh build-aux/deps.sh
 
-demo: deps all
+demo: deps all $(TOOL_BIN)
 	@sh build-aux/demo.sh $(BUILD)
 
 # Every stage prints one line per test; tests/run-all adds them up and
