@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the command to run.
 set -u
 packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libcmocka-dev
-libnss-wrapper clang python3 qemu-system-x86 busybox-static"
+libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client"
 
 missing=""
 for p in $packages; do
@@ -22,4 +22,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The tests run their own sshd on 127.0.0.1; installing openssh-server must
+# not start the system's sshd on every address.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1
+fi
+rc=0
+apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
+[ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+exit $rc

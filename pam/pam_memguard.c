@@ -146,6 +146,14 @@ static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct
 	return ret;
 }
 
+static bool resolved_any(const struct mg_resolved *r)
+{
+	for (int k = 0; k < MG_KEY_COUNT; k++)
+		if (r->src[k])
+			return true;
+	return false;
+}
+
 static bool systemd_manages_cgroups(void)
 {
 	return access("/run/systemd/system", F_OK) == 0;
@@ -252,6 +260,11 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 		if (a.debug)
 			pam_syslog(pamh, LOG_DEBUG, "%s is exempt (%s:%u)", user, res.src[MG_KEY_EXEMPT]->file,
 				   res.src[MG_KEY_EXEMPT]->line);
+		goto out_who;
+	}
+	if (!resolved_any(&res)) {
+		if (a.debug)
+			pam_syslog(pamh, LOG_DEBUG, "no rule applies to %s (uid %u)", user, (unsigned)uid);
 		goto out_who;
 	}
 	mg_resolved_validate(&res, p.memtotal, user, true, &d);
