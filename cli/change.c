@@ -25,24 +25,30 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 	struct mg_diags oldd = { 0 }, newd = { 0 }, fresh = { 0 };
 	struct mg_policy oldp;
 	uint64_t memtotal = ctl_memtotal(c);
+	size_t content_problems = 0;
 	int r, errors = 0;
 
-	mg_policy_init(&oldp, memtotal);
 	/* Before the change the policy may not exist yet: that is no error. */
-	r = mg_policy_load(&oldp, c->policy, MG_LOAD_MISSING_OK, &oldd);
+	mg_policy_init(newp, memtotal);
+	r = mg_policy_load_with(newp, c->policy, MG_LOAD_MISSING_OK, &ov, &newd);
 	if (r != -ENOMEM)
-		mg_policy_validate(&oldp, &oldd);
-	mg_policy_free(&oldp);
-	if (r != -ENOMEM) {
-		mg_policy_init(newp, memtotal);
-		r = mg_policy_load_with(newp, c->policy, MG_LOAD_MISSING_OK, &ov, &newd);
+		mg_policy_validate(newp, &newd);
+	for (size_t i = 0; i < newd.n; i++)
+		content_problems += newd.v[i].kind == MG_DIAG_CONTENT;
+	/* Only a change that leaves problems needs the policy before it, to
+	 * tell the problems it brings from those already there. */
+	mg_policy_init(&oldp, memtotal);
+	if (r != -ENOMEM && content_problems) {
+		r = mg_policy_load(&oldp, c->policy, MG_LOAD_MISSING_OK, &oldd);
+		if (r != -ENOMEM)
+			mg_policy_validate(&oldp, &oldd);
 	}
+	mg_policy_free(&oldp);
 	if (r == -ENOMEM) {
 		ctl_err("out of memory");
 		errors = -ENOMEM;
 		goto out;
 	}
-	mg_policy_validate(newp, &newd);
 	for (size_t i = 0; i < newd.n; i++) {
 		const struct mg_diag *g = &newd.v[i];
 		if (g->kind != MG_DIAG_CONTENT || known_before(&oldd, g))

@@ -6,46 +6,112 @@
 
 #include "ctl.h"
 
+static int cmp_rule_who(const void *a, const void *b)
+{
+	const struct mg_rule *x = *(const struct mg_rule *const *)a, *y = *(const struct mg_rule *const *)b;
+	int c = strcmp(x->who, y->who);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Each name looked up once, however many rules name it: a directory
- * service answers one query per distinct user or group. */
+struct name_set {
+	char **v;
+	size_t n, cap;
+};
+
+static void name_set_add(struct name_set *s, const char *name)
+{
+	char *copy;
+
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		char **v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		s->v = v;
+		s->cap = cap;
+	}
+	if ((copy = strdup(name)))
+		s->v[s->n++] = copy;
+}
+
+static bool name_set_has(const struct name_set *s, const char *name)
+{
+	return s->n && bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_str);
+}
+
+static void name_set_free(struct name_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+/* Names one by one, beyond what enumeration lists: each may cost a round
+ * trip to a directory server, so only this many. */
+#define MAX_SINGLE_LOOKUPS 256
+
+/* One enumeration of users and groups (what "getent passwd" lists), then
+ * a lookup of each distinct name it did not list, as directories that do
+ * not enumerate (SSSD's default) still answer those. */
 static void check_names(const struct mg_policy *p, struct mg_diags *d)
 {
-	const char **names = malloc((p->nrules + 1) * sizeof(*names));
-	size_t n = 0;
+	const struct mg_rule **sorted = malloc((p->nrules + 1) * sizeof(*sorted));
+	struct name_set users = { 0 }, groups = { 0 };
+	size_t single = 0, skipped = 0;
+	struct passwd *pw;
+	struct group *gr;
 
-	if (!names)
+	if (!sorted)
 		return;
+	setpwent();
+	while ((pw = getpwent()))
+		name_set_add(&users, pw->pw_name);
+	endpwent();
+	setgrent();
+	while ((gr = getgrent()))
+		name_set_add(&groups, gr->gr_name);
+	endgrent();
+	qsort(users.v, users.n, sizeof(*users.v), cmp_str);
+	qsort(groups.v, groups.n, sizeof(*groups.v), cmp_str);
+
+	size_t n = 0;
 	for (size_t i = 0; i < p->nrules; i++)
 		if (p->rules[i].who_kind == MG_WHO_USER || p->rules[i].who_kind == MG_WHO_GROUP)
-			names[n++] = p->rules[i].who;
-	qsort(names, n, sizeof(*names), cmp_str);
+			sorted[n++] = &p->rules[i];
+	qsort(sorted, n, sizeof(*sorted), cmp_rule_who);
 	for (size_t i = 0; i < n; i++) {
-		const char *name = names[i];
-		bool group = name[0] == '@';
-		bool known;
+		const struct mg_rule *r = sorted[i]; /* the first line naming it */
+		bool group = r->who[0] == '@';
+		const char *name = group ? r->who + 1 : r->who;
 
-		if (i > 0 && strcmp(names[i - 1], name) == 0)
+		if (i > 0 && strcmp(sorted[i - 1]->who, r->who) == 0)
 			continue;
-		known = group ? getgrnam(name + 1) != NULL : getpwnam(name) != NULL;
-		if (known)
+		if (name_set_has(group ? &groups : &users, name))
 			continue;
-		/* Report at the first line that names it. */
-		for (size_t j = 0; j < p->nrules; j++) {
-			const struct mg_rule *r = &p->rules[j];
-			if (strcmp(r->who, name) != 0)
-				continue;
-			mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, r->file, r->line, 1,
-				    "unknown %s '%s' (the rule applies once NSS knows it)", group ? "group" : "user",
-				    group ? name + 1 : name);
-			break;
+		if (single == MAX_SINGLE_LOOKUPS) {
+			skipped++;
+			continue;
 		}
+		single++;
+		if (group ? getgrnam(name) != NULL : getpwnam(name) != NULL)
+			continue;
+		mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, r->file, r->line, 1,
+			    "unknown %s '%s' (the rule applies once NSS knows it)", group ? "group" : "user", name);
 	}
-	free(names);
+	if (skipped)
+		mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
+			    "%zu more names that NSS does not list were not looked up one by one (--no-names skips "
+			    "all lookups)",
+			    skipped);
+	name_set_free(&users);
+	name_set_free(&groups);
+	free(sorted);
 }
 
 static void print_json(const struct mg_policy *p, const struct mg_diags *d, bool ok)

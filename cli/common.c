@@ -66,35 +66,65 @@ int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *
 	return mg_policy_load_with(p, c->policy, c->policy_explicit ? 0 : MG_LOAD_MISSING_OK, ov, d);
 }
 
-/* The same pair of rules can clash for many users; say it once. */
-static bool seen_before(const struct mg_diags *d, size_t i)
+static size_t dedupe_len(const struct mg_diag *g)
 {
-	const struct mg_diag *a = &d->v[i];
-	const char *cut = strstr(a->msg, " (for ");
-	size_t n = cut ? (size_t)(cut - a->msg) : strlen(a->msg);
+	const char *cut = strstr(g->msg, " (for ");
 
-	for (size_t j = 0; j < i; j++) {
-		const struct mg_diag *b = &d->v[j];
-		if (b->line == a->line && b->col == a->col && b->severity == a->severity &&
-		    (a->file == b->file || (a->file && b->file && strcmp(a->file, b->file) == 0)) &&
-		    strncmp(a->msg, b->msg, n) == 0)
-			return true;
-	}
-	return false;
+	return cut ? (size_t)(cut - g->msg) : strlen(g->msg);
 }
 
+static const struct mg_diags *sort_diags;
+
+static int cmp_diag(const void *a, const void *b)
+{
+	const struct mg_diag *x = &sort_diags->v[*(const size_t *)a], *y = &sort_diags->v[*(const size_t *)b];
+	size_t lx = dedupe_len(x), ly = dedupe_len(y);
+	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+
+	if (!c)
+		c = x->line != y->line ? (x->line < y->line ? -1 : 1) : 0;
+	if (!c)
+		c = x->col != y->col ? (x->col < y->col ? -1 : 1) : 0;
+	if (!c)
+		c = (int)x->severity - (int)y->severity;
+	if (!c)
+		c = lx != ly ? (lx < ly ? -1 : 1) : memcmp(x->msg, y->msg, lx);
+	if (!c) /* the first found stays */
+		c = *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+	return c;
+}
+
+/* The same pair of rules can clash for many users: say it once, in the
+ * order found. Sorting keeps this O(n log n) for huge policies. */
 void ctl_print_diags(const struct mg_diags *d)
 {
+	size_t *order = malloc((d->n + 1) * sizeof(*order));
+	bool *dup = calloc(d->n + 1, sizeof(*dup));
 	char line[1024];
 
+	if (order && dup) {
+		for (size_t i = 0; i < d->n; i++)
+			order[i] = i;
+		sort_diags = d;
+		qsort(order, d->n, sizeof(*order), cmp_diag);
+		for (size_t i = 1; i < d->n; i++) {
+			const struct mg_diag *a = &d->v[order[i - 1]], *b = &d->v[order[i]];
+			if (b->line && a->line == b->line && a->col == b->col && a->severity == b->severity &&
+			    strcmp(a->file ? a->file : "", b->file ? b->file : "") == 0 &&
+			    dedupe_len(a) == dedupe_len(b) && memcmp(a->msg, b->msg, dedupe_len(a)) == 0)
+				dup[order[i]] = true;
+		}
+	}
 	for (size_t i = 0; i < d->n; i++) {
-		if (d->v[i].line && seen_before(d, i))
+		if (dup && dup[i])
 			continue;
 		mg_diag_format(&d->v[i], line, sizeof(line));
 		fprintf(stderr, "%s\n", line);
 	}
 	if (d->oom)
 		fprintf(stderr, "%s: out of memory: some problems were not recorded\n", ctl_prog);
+	free(order);
+	free(dup);
 }
 
 void json_strn(FILE *f, const char *s, size_t len)

@@ -7,8 +7,12 @@
  *   - a rule's who is its first token as written (policy.h);
  *   - mg_size_format spells a size that mg_size_parse reads back (size.h);
  *   - a rule comes from a line of the input and its columns are on it;
- *   - errors + warnings counted = diagnostics kept (no allocation fails here).
- * A broken promise abort()s, so libFuzzer keeps the input. */
+ *   - errors + warnings counted = diagnostics kept (no allocation fails here);
+ *   - a login's parse (policy.only = its identity, rules that cannot apply
+ *     skipped) resolves that identity exactly as the full parse does.
+ * A broken promise abort()s, so libFuzzer keeps the input.
+ */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +72,24 @@ static void check_size_roundtrip(const struct mg_size *s)
 	      (unsigned long long)back.value, (int)s->kind, (unsigned long long)s->value);
 }
 
+
+static bool same_value(enum mg_key k, const struct mg_value *a, const struct mg_value *b)
+{
+	if (a->set != b->set || a->col != b->col)
+		return false;
+	if (!a->set)
+		return true;
+	switch (mg_key_info(k)->type) {
+	case MG_TYPE_SIZE:
+		return a->u.size.kind == b->u.size.kind && a->u.size.value == b->u.size.value;
+	case MG_TYPE_INT:
+		return a->u.num == b->u.num;
+	case MG_TYPE_BOOL:
+		return a->u.flag == b->u.flag;
+	}
+	return false;
+}
+
 static void check_resolved(const struct mg_policy *p, const struct mg_resolved *res)
 {
 	char buf[64];
@@ -92,9 +114,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const groups[] = { "students", "wheel", "users" };
 	static const char *const no_groups[] = { NULL };
 	const struct mg_identity ids[] = {
-		{ "alice", 1500, groups, 3, 1000 },
-		{ "root", 0, no_groups, 0, 1000 },
-		{ "bob", 2000000000u, groups + 2, 1, 1000 },
+		{ .name = "alice", .uid = 1500, .groups = groups, .ngroups = 3, .uid_min = 1000, .uid_max = 60000 },
+		{ .name = "root", .uid = 0, .groups = no_groups, .ngroups = 0, .uid_min = 1000, .uid_max = 0 },
+		{ .name = "bob", .uid = 2000000000u, .groups = groups + 2, .ngroups = 1, .uid_min = 1000,
+		  .uid_max = 60000 },
 	};
 	const char *text = (const char *)data;
 	struct mg_policy p;
@@ -134,8 +157,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		struct mg_policy lp;
+		struct mg_diags ld = { 0 };
+		struct mg_resolved lres;
+
 		mg_policy_resolve(&p, &ids[i], &res);
 		check_resolved(&p, &res);
+
+		/* The same text read as pam_memguard reads it for this login. */
+		mg_policy_init(&lp, MEMTOTAL);
+		lp.only = &ids[i];
+		r = mg_policy_parse_buffer(&lp, "fuzz.conf", text, size, &ld);
+		CHECK(r == 0, "mg_policy_parse_buffer (only %s) returned %d", ids[i].name, r);
+		mg_policy_resolve(&lp, &ids[i], &lres);
+		for (int k = 0; k < MG_KEY_COUNT; k++) {
+			unsigned full = res.src[k] ? res.src[k]->line : 0, login = lres.src[k] ? lres.src[k]->line : 0;
+			CHECK(full == login && same_value((enum mg_key)k, &res.v[k], &lres.v[k]),
+			      "%s: %s comes from line %u in the full parse but from line %u when the login "
+			      "reads only its rules",
+			      ids[i].name, mg_key_info((enum mg_key)k)->name, full, login);
+		}
+		for (size_t j = 0; j < ld.n; j++)
+			mg_diag_format(&ld.v[j], line, sizeof(line));
+		mg_policy_free(&lp);
+		mg_diags_free(&ld);
 		mg_resolved_validate(&res, p.memtotal, ids[i].name, true, &d);
 	}
 	mg_policy_resolve_all_sessions(&p, &res);

@@ -545,7 +545,8 @@ static void sum_protection(const struct mg_cg *cg, int base_fd, const char *file
 {
 	uint64_t sum = 0, v;
 	struct dirent *de;
-	int dfd = dup(base_fd);
+	/* A fresh open, not dup(): a dup shares the directory's read offset. */
+	int dfd = openat(base_fd, ".", DIR_FLAGS);
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 
 	if (!d) {
@@ -591,7 +592,8 @@ int mg_cg_self(const struct mg_cg *cg, char **rel)
 		if (!c2)
 			continue;
 		*c2 = '\0';
-		if ((cg->version == 2 && strcmp(line, "0") == 0 && c1[1] == '\0') ||
+		/* v2: "0::/path" (line now reads "0:"); v1: "N:memory,...:/path". */
+		if ((cg->version == 2 && c1 == line + 1 && line[0] == '0' && c1[1] == '\0') ||
 		    (cg->version == 1 && has_word(c1 + 1, "memory"))) {
 			*rel = strdup(c2 + 1);
 			r = *rel ? 0 : -ENOMEM;

@@ -230,7 +230,7 @@ static void parse_value(struct line_ctx *c, enum mg_key k, const char *v, size_t
 			}
 			n = n * 10 + (v[i] - '0');
 		}
-		if (v[0] == '-')
+		if (vlen && v[0] == '-')
 			n = -n;
 		if (!ok || n < -1000 || n > 1000)
 			Q();
@@ -311,22 +311,29 @@ static int parse_line(struct line_ctx *c, size_t len)
 	if (n == 0)
 		return 0;
 	memset(&r, 0, sizeof(r));
+	if (memchr(c->text, '\0', len)) {
+		line_diag(c, MG_ERROR, (size_t)((const char *)memchr(c->text, '\0', len) - c->text),
+			  "a NUL byte in the line (is this a text file?)");
+		return 0;
+	}
 	if (n > MG_LINE_MAX_TOKENS) {
 		line_diag(c, MG_ERROR, 0, "too many settings on one line (at most %d)", MG_LINE_MAX_TOKENS - 1);
 		return 0;
 	}
 	parse_who(c, &toks[0], &r);
 	if (c->p->only && !c->failed && r.who_kind != MG_WHO_ALL_SESSIONS) {
-		char name[256];
+		char stack[256], *name = toks[0].len < sizeof(stack) ? stack : malloc(toks[0].len + 1);
 		bool applies;
 
-		if (toks[0].len >= sizeof(name))
-			return 0; /* longer than any name NSS hands out */
+		if (!name)
+			return -ENOMEM;
 		memcpy(name, c->text + toks[0].off, toks[0].len);
 		name[toks[0].len] = '\0';
 		r.who = name;
 		applies = mg_rule_rank(&r, c->p->only) > 0;
 		r.who = NULL;
+		if (name != stack)
+			free(name);
 		if (!applies)
 			return 0;
 	}

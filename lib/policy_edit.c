@@ -72,7 +72,8 @@ static bool rule_is_for(const char *line, size_t len, const char *who, struct mg
 	size_t n = mg_line_tokens(line, len, toks, MG_LINE_MAX_TOKENS);
 
 	*ntok = n > MG_LINE_MAX_TOKENS ? MG_LINE_MAX_TOKENS : n;
-	return n > 0 && toks[0].len == strlen(who) && memcmp(line + toks[0].off, who, toks[0].len) == 0;
+	/* The parser refuses such a line, so it is no rule to edit. */
+	return n > 0 && n <= MG_LINE_MAX_TOKENS && toks[0].len == strlen(who) && memcmp(line + toks[0].off, who, toks[0].len) == 0;
 }
 
 /* A new rule, aligned like the shipped example: who in 15 columns. */

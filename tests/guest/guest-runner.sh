@@ -26,6 +26,7 @@ echo "runner_start=$(now)" >"$res/timing"
 		echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "cannot enable +$c"
 	done
 	echo "cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control 2>&1)"
+	echo "BUILD=${BUILD:-build}"
 } >"$res/runner.log" 2>&1
 
 timeout_s=${MEMGUARD_CASE_TIMEOUT:-120}
@@ -46,7 +47,7 @@ for c in "$@"; do
 	(
 		cd "$scratch" || exit 1
 		export MEMGUARD_SCRATCH=$scratch MEMGUARD_ARTIFACTS=$art MEMGUARD_CASE=$name
-		export MEMGUARD_IN_GUEST=1 TMPDIR=$scratch
+		export MEMGUARD_IN_GUEST=1 TMPDIR=$scratch BUILD=${BUILD:-build}
 		exec timeout -k 5 "$timeout_s" "${cmd[@]}"
 	) </dev/null >"$res/cases/$name.out" 2>&1
 	rc=$?

@@ -83,6 +83,25 @@ static const struct edit_case unset_cases[] = {
 	  "a exempt\nb memory.max=1G", 1 },
 };
 
+/* Found by fuzzing: the editor saw only the first 64 tokens of a longer
+ * line, so unset turned "carol ... bob exempt" into a rule for bob. Such a
+ * line is no rule (the parser refuses it): the editor leaves it alone. */
+static void test_overlong_line_is_no_rule(void **state)
+{
+	char text[1024] = "carol", *out = NULL;
+	size_t len = 0;
+	unsigned changed = 0;
+
+	(void)state;
+	for (int i = 0; i < 63; i++)
+		strcat(text, " oom.group=no");
+	strcat(text, " bob exempt\n");
+	assert_int_equal(mg_edit_unset(text, strlen(text), "carol", NULL, 0, &out, &len, &changed), 0);
+	assert_int_equal(changed, 0);
+	assert_string_equal(out, text);
+	free(out);
+}
+
 static size_t count(const char *const *v)
 {
 	size_t n = 0;
@@ -136,6 +155,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_table),
 		cmocka_unit_test(test_unset_table),
+		cmocka_unit_test(test_overlong_line_is_no_rule),
 	};
 	return cmocka_run_group_tests_name("edit", tests, NULL, NULL);
 }

@@ -49,6 +49,8 @@ static const struct parse_case cases[] = {
 	{ "oom_score_adj range", "bob oom_score_adj=-1001\nbob oom_score_adj=1000\nbob oom_score_adj=x\n", 1,
 	  "t.conf:1:19: error: oom_score_adj=-1001: expected a whole number from -1000 to 1000\n"
 	  "t.conf:3:19: error: oom_score_adj=x: expected a whole number from -1000 to 1000\n" },
+	{ "an empty number is not read past its end (found by fuzzing)", "x oom_score_adj=", 0,
+	  "t.conf:1:17: error: oom_score_adj=: expected a whole number from -1000 to 1000\n" },
 	{ "yes/no", "bob oom.group=maybe\nbob oom.group=yes exempt=no\n", 1,
 	  "t.conf:1:15: error: oom.group=maybe: expected yes or no\n" },
 	{ "uid ranges", "1000: memory.max=1G\n:999 memory.max=1G\n5:3 memory.max=1G\n1x:5 memory.max=1G\n: memory.max=1G\n", 2,
@@ -214,6 +216,53 @@ static void test_validate_merges_targets(void **state)
 	mg_diags_free(&d);
 }
 
+/* Found by fuzzing: a NUL byte cut the target short, so "nobody\0junk"
+ * acted as a rule for nobody that no editor could find. */
+static void test_nul_byte(void **state)
+{
+	static const char text[] = "nobody\0junk memory.max=1G\nbob memory.max=1G\n";
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+	char got[512];
+
+	(void)state;
+	mg_policy_init(&p, RAM);
+	mg_policy_parse_buffer(&p, "t.conf", text, sizeof(text) - 1, &d);
+	collect(&d, got, sizeof(got));
+	assert_string_equal(got, "t.conf:1:7: error: a NUL byte in the line (is this a text file?)\n");
+	assert_int_equal(p.nrules, 1);
+	assert_string_equal(p.rules[0].who, "bob");
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
+/* Found by fuzzing: a login's filtered parse must agree with the full one,
+ * even for a target token of 256 bytes or more. */
+static void test_login_parse_agrees(void **state)
+{
+	char text[512];
+	struct mg_identity id = { "u", 1500, NULL, 0, 1000, 60000 };
+	struct mg_policy full, login;
+	struct mg_diags d = { 0 };
+	struct mg_resolved a, b;
+
+	(void)state;
+	snprintf(text, sizeof(text), "%0300d:2000 memory.max=1G\n", 1000);
+	mg_policy_init(&full, RAM);
+	mg_policy_init(&login, RAM);
+	login.only = &id;
+	mg_policy_parse_buffer(&full, "t", text, strlen(text), &d);
+	mg_policy_parse_buffer(&login, "t", text, strlen(text), &d);
+	assert_int_equal(d.errors, 0);
+	mg_policy_resolve(&full, &id, &a);
+	mg_policy_resolve(&login, &id, &b);
+	assert_non_null(a.src[MG_KEY_MEMORY_MAX]);
+	assert_non_null(b.src[MG_KEY_MEMORY_MAX]);
+	mg_policy_free(&full);
+	mg_policy_free(&login);
+	mg_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +271,8 @@ int main(void)
 		cmocka_unit_test(test_dropin_dir),
 		cmocka_unit_test(test_validate_over_defaults),
 		cmocka_unit_test(test_validate_merges_targets),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_login_parse_agrees),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
