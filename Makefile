@@ -106,6 +106,8 @@ fuzz:
 
 bench: deps all
 	@sh bench/policy-bench.sh $(BUILD)
+	@echo
+	@sh bench/pam-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

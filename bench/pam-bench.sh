@@ -40,7 +40,10 @@ cc -O2 -o "$dir/pam_bench" "$top/bench/pam_bench.c" -lpam
 gen_policy() { # N
 	awk -v n="$1" 'BEGIN {
 		print "*              memory.max=50%   memory.high=40%   memory.swap.max=0   oom_score_adj=100"
-		for (i = 1; i < n; i++) printf "benchuser%06d  memory.max=%dG   memory.high=1G\n", i, 2 + i % 6 }'
+		for (i = 2; i < n; i++) printf "benchuser%06d  memory.max=%dG   memory.high=1G\n", i, 2 + i % 6
+		# nobody is above UID_MAX, so "*" does not cover it: its own rule,
+		# last, so that a login walks the whole file.
+		print "nobody         memory.max=1G    memory.high=768M   memory.swap.max=0   oom_score_adj=100" }'
 }
 gen_limits() { # N
 	awk -v n="$1" 'BEGIN {

@@ -54,7 +54,7 @@ static void name_set_free(struct name_set *s)
 
 /* Names one by one, beyond what enumeration lists: each may cost a round
  * trip to a directory server, so only this many. */
-#define MAX_SINGLE_LOOKUPS 256
+#define MAX_SINGLE_LOOKUPS 100
 
 /* One enumeration of users and groups (what "getent passwd" lists), then
  * a lookup of each distinct name it did not list, as directories that do
