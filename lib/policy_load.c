@@ -142,7 +142,8 @@ static int load_dropins(struct mg_policy *p, const char *dir, const struct mg_lo
 	}
 	if (ov_name && !ov_listed && (r = add_name(&names, &n, &cap, ov_name)) < 0)
 		goto out;
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* names is NULL when the directory holds no drop-in */
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n && r != -ENOMEM; i++) {
 		char *path = NULL;
 		int fd;

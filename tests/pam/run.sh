@@ -1,0 +1,400 @@
+#!/bin/sh
+# Integration tests of pam_memguard.so through a real PAM stack (pamdrive).
+# Run from the top of the repository:  sh tests/pam/run.sh
+# Needs root and the cgroup v1 memory controller; otherwise exits 77.
+# Everything it makes lives under $OWN/mgpam-$$ (our own memory cgroup) and
+# in a temporary directory; both are removed on exit.
+# Prints TAP; exits 0 when every test passed, 1 otherwise.
+
+BUILD=${BUILD:-build}
+[ "${SANITIZE:-}" = 1 ] && case $BUILD in build) BUILD=build/san ;; esac
+TOP=$(pwd)
+SO=$TOP/$BUILD/pam_memguard.so
+DRIVE=$TOP/$BUILD/tests/pam/pamdrive
+HOG=$TOP/$BUILD/tests/tools/hog
+DLSMOKE=$TOP/$BUILD/tests/tools/dlsmoke
+NSSW=/usr/lib/x86_64-linux-gnu/libnss_wrapper.so
+
+if [ "$(id -u)" != 0 ]; then
+	echo "# SKIP: needs root (cgroups, PAM)"; exit 77
+fi
+MEMREL=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+OWN=/sys/fs/cgroup/memory$MEMREL
+if [ -z "$MEMREL" ] || [ ! -f "$OWN/memory.limit_in_bytes" ]; then
+	echo "# SKIP: no cgroup v1 memory controller at /sys/fs/cgroup/memory"; exit 77
+fi
+if [ ! -r "$NSSW" ]; then
+	echo "# SKIP: libnss_wrapper not installed ($NSSW)"; exit 77
+fi
+
+MAKEVARS="BUILD=$BUILD"
+[ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
+if ! make -s $MAKEVARS all "$BUILD/tests/pam/pamdrive" "$BUILD/tests/tools/hog" "$BUILD/tests/tools/dlsmoke" >&2; then
+	echo "Bail out! build failed"; exit 1
+fi
+
+T=$(mktemp -d /tmp/mgpam.XXXXXX) || exit 1
+chmod 700 "$T"
+CGT=$OWN/mgpam-$$
+BASE=$CGT/memguard
+SHM=""
+BGPIDS=""
+
+cleanup() {
+	for p in $BGPIDS; do kill -9 "$p" 2>/dev/null; done
+	if [ -d "$CGT" ]; then
+		# Our own leftovers only: everything under $CGT was made by us.
+		for d in $(find "$CGT" -depth -type d 2>/dev/null); do
+			for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
+				echo "$p" >"$OWN/cgroup.procs" 2>/dev/null
+			done
+			rmdir "$d" 2>/dev/null
+		done
+	fi
+	[ -n "$SHM" ] && rm -rf "$SHM"
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+mkdir "$CGT" || { echo "Bail out! cannot create $CGT"; exit 1; }
+
+# --- users and groups through nss_wrapper; /etc is never touched ---
+cat >"$T/passwd" <<EOF
+root:x:0:0:root:/root:/bin/sh
+alice:x:1001:1001::/tmp:/bin/sh
+bob:x:1002:1002::/tmp:/bin/sh
+carol:x:5000:5000::/tmp:/bin/sh
+dave:x:1004:1004::/tmp:/bin/sh
+eve:x:1005:1005::/tmp:/bin/sh
+frank:x:1006:1006::/tmp:/bin/sh
+EOF
+cat >"$T/group" <<EOF
+root:x:0:
+alice:x:1001:
+bob:x:1002:
+carol:x:5000:
+dave:x:1004:
+eve:x:1005:
+frank:x:1006:
+grp:x:3000:bob
+EOF
+i=1
+while [ $i -le 20 ]; do
+	n=$(printf 'u%02d' $i)
+	echo "$n:x:$((2000 + i)):$((2000 + i))::/tmp:/bin/sh" >>"$T/passwd"
+	echo "$n:x:$((2000 + i)):" >>"$T/group"
+	i=$((i + 1))
+done
+RUNENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+[ "${SANITIZE:-}" = 1 ] && RUNENV="$RUNENV ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1"
+
+# --- TAP helpers ---
+N=0
+FAILS=0
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+notok() {
+	N=$((N + 1)); FAILS=$((FAILS + 1)); echo "not ok $N - $1"
+	shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
+skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
+# check DESC ACTUAL EXPECTED [DIAG-FILE]
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"
+	else notok "$1" "expected: $3" "got: $2" "$( [ -n "${4:-}" ] && cat "$4" 2>/dev/null)"; fi
+}
+
+# policy NAME CONTENT -> $T/NAME.conf, root-owned, 0644
+policy() {
+	printf '%s\n' "$2" >"$T/$1.conf"
+	chmod 644 "$T/$1.conf"
+}
+# service NAME ARGS... -> service NAME in $T/pam.d
+mkdir "$T/pam.d"
+service() {
+	s=$1; shift
+	echo "session required $SO $*" >"$T/pam.d/$s"
+}
+# drive OUTFILE SERVICE USER [CMD...]: runs pamdrive, stdout+stderr to OUTFILE
+drive() {
+	out=$1; shift
+	env $RUNENV timeout 60 "$DRIVE" "$T/pam.d" "$@" >"$out" 2>&1
+}
+field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
+# memory cgroup path of a pamdrive run (absolute, under the v1 mount)
+sessdir() { echo "/sys/fs/cgroup/memory$(sed -n 's/^cgroup=[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}://p' "$1" | head -n 1)"; }
+cgval() { cat "$1" 2>/dev/null || echo "(missing $1)"; }
+# wait_until SECONDS CMD...: polls CMD every 50 ms until it succeeds
+wait_until() {
+	lim=$1; shift
+	end=$(( $(date +%s) + lim ))
+	while ! "$@"; do
+		[ "$(date +%s)" -ge "$end" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+procs_empty() { [ -z "$(cat "$1/cgroup.procs" 2>/dev/null)" ]; }
+M() { echo $(($1 * 1048576)); }
+
+# The shell each session runs reports its own memory group.
+SELFCG='echo "selfcg=/sys/fs/cgroup/memory$(awk -F: '"'"'$2 ~ /(^|,)memory(,|$)/ {print $3}'"'"' /proc/self/cgroup)"'
+
+echo "# build=$BUILD base=$BASE"
+
+# ===== 1. dlopen smoke test and exported symbols =====
+if "$DLSMOKE" "$SO" >"$T/dl.out" 2>&1; then ok "dlopen RTLD_NOW finds pam_sm_open_session and pam_sm_close_session"
+else notok "dlopen RTLD_NOW finds pam_sm_open_session and pam_sm_close_session" "$(cat "$T/dl.out")"; fi
+extra=$(nm -D --defined-only "$SO" | awk 'NF >= 3 {print $3}' | grep -v '^_' |
+	grep -vx -e pam_sm_open_session -e pam_sm_close_session)
+check "no exported symbol besides pam_sm_*" "$extra" ""
+
+# ===== 2. placement and caps =====
+policy main '%all memory.max=8G
+* memory.max=64M memory.swap.max=0 oom_score_adj=100
+@grp memory.max=96M memory.high=80M
+5000:5999 memory.max=128M
+alice session.memory.max=48M
+eve exempt
+root exempt'
+service main "policy=$T/main.conf cgroup_root=$BASE on_error=deny"
+
+CHILD="$SELFCG; echo \"childoom=\$(cat /proc/self/oom_score_adj)\""
+
+# alice: user rule (session.memory.max) over "*"
+drive "$T/alice.out" main alice sh -c "$CHILD"
+sd=$(sessdir "$T/alice.out")
+check "alice: open=0 close=0" "$(field open "$T/alice.out") $(field close "$T/alice.out")" "0 0" "$T/alice.out"
+case $sd in
+"$BASE"/user-1001/session-*) ok "alice: session placed in BASE/user-1001/session-PID-START" ;;
+*) notok "alice: session placed in BASE/user-1001/session-PID-START" "got: $sd" "$(cat "$T/alice.out")" ;;
+esac
+check "alice: the child runs in the same session group" "$(field selfcg "$T/alice.out")" "$sd" "$T/alice.out"
+check "alice: oom_score_adj=100 seen by the child" "$(field childoom "$T/alice.out")" "100" "$T/alice.out"
+check "%all memory.max=8G on BASE" "$(cgval "$BASE/memory.limit_in_bytes")" "$(M 8192)"
+check "alice: groups removed on close" "$( [ -e "$BASE/user-1001" ] && echo present || echo gone)" gone
+
+# Inside the session: caps of the live groups.
+CAPS="$SELFCG"'; d=$(awk -F: '"'"'$2 ~ /(^|,)memory(,|$)/ {print $3}'"'"' /proc/self/cgroup); d=/sys/fs/cgroup/memory$d
+echo "u_max=$(cat $d/../memory.limit_in_bytes)"; echo "u_memsw=$(cat $d/../memory.memsw.limit_in_bytes)"
+echo "u_soft=$(cat $d/../memory.soft_limit_in_bytes)"; echo "s_max=$(cat $d/memory.limit_in_bytes)"'
+drive "$T/alice2.out" main alice sh -c "$CAPS"
+check "alice (user rule): user group max=64M memsw=64M, session max=48M" \
+	"$(field u_max "$T/alice2.out") $(field u_memsw "$T/alice2.out") $(field s_max "$T/alice2.out")" \
+	"$(M 64) $(M 64) $(M 48)" "$T/alice2.out"
+
+drive "$T/bob.out" main bob sh -c "$CAPS"
+case $(field selfcg "$T/bob.out") in
+"$BASE"/user-1002/session-*) ok "bob (@grp, supplementary): placed in user-1002" ;;
+*) notok "bob (@grp, supplementary): placed in user-1002" "$(cat "$T/bob.out")" ;;
+esac
+check "bob (@grp): max=96M memsw=96M soft=80M" \
+	"$(field u_max "$T/bob.out") $(field u_memsw "$T/bob.out") $(field u_soft "$T/bob.out")" \
+	"$(M 96) $(M 96) $(M 80)" "$T/bob.out"
+
+drive "$T/carol.out" main carol sh -c "$CAPS"
+check "carol (uid range 5000:5999): max=128M memsw=128M" \
+	"$(field u_max "$T/carol.out") $(field u_memsw "$T/carol.out")" "$(M 128) $(M 128)" "$T/carol.out"
+
+drive "$T/dave.out" main dave sh -c "$CAPS; echo childoom=\$(cat /proc/self/oom_score_adj)"
+check "dave (*): max=64M memsw=64M oom_score_adj=100" \
+	"$(field u_max "$T/dave.out") $(field u_memsw "$T/dave.out") $(field childoom "$T/dave.out")" \
+	"$(M 64) $(M 64) 100" "$T/dave.out"
+
+drive "$T/eve.out" main eve sh -c "$SELFCG"
+check "eve (exempt): open=0, no group, stays in the caller's group" \
+	"$(field open "$T/eve.out") $(field selfcg "$T/eve.out") $( [ -e "$BASE/user-1005" ] && echo made || echo none)" \
+	"0 $OWN none" "$T/eve.out"
+
+drive "$T/root.out" main root sh -c "$SELFCG"
+check "root without include_root: no group" \
+	"$(field open "$T/root.out") $(field selfcg "$T/root.out")" "0 $OWN" "$T/root.out"
+
+policy rootcap 'root memory.max=100M'
+service rootinc "policy=$T/rootcap.conf cgroup_root=$BASE on_error=deny include_root"
+drive "$T/rooti.out" rootinc root sh -c "$CAPS"
+case $(field selfcg "$T/rooti.out") in
+"$BASE"/user-0/session-*) check "root with include_root: user-0 group, max=100M" "$(field u_max "$T/rooti.out")" "$(M 100)" "$T/rooti.out" ;;
+*) notok "root with include_root: user-0 group, max=100M" "$(cat "$T/rooti.out")" ;;
+esac
+service rootex "policy=$T/main.conf cgroup_root=$BASE on_error=deny include_root"
+drive "$T/rootx.out" rootex root sh -c "$SELFCG"
+check "root with include_root but 'root exempt': no group" \
+	"$(field open "$T/rootx.out") $(field selfcg "$T/rootx.out")" "0 $OWN" "$T/rootx.out"
+
+# ===== 3. OOM inside a 64M session =====
+OOMSH="$SELFCG"'; "$1" 200 >/dev/null; echo "hogrc=$?"
+d=$(awk -F: '"'"'$2 ~ /(^|,)memory(,|$)/ {print $3}'"'"' /proc/self/cgroup)
+echo "oomkill=$(sed -n "s/^oom_kill //p" /sys/fs/cgroup/memory$d/memory.oom_control)"'
+drive "$T/oom.out" main dave sh -c "$OOMSH" oomsh "$HOG"
+check "OOM: hog 200 under 64M is killed (shell sees 137)" "$(field hogrc "$T/oom.out")" 137 "$T/oom.out"
+k=$(field oomkill "$T/oom.out")
+if [ -n "$k" ] && [ "$k" -ge 1 ] 2>/dev/null; then ok "OOM: oom_kill >= 1 in the session group ($k)"
+else notok "OOM: oom_kill >= 1 in the session group" "$(cat "$T/oom.out")"; fi
+check "OOM: session shell survives, close=0" "$(field child "$T/oom.out") $(field close "$T/oom.out")" "exit:0 0" "$T/oom.out"
+
+# ===== 4. two concurrent sessions of one user share one user group =====
+mkfifo "$T/fifo4"
+drive "$T/c1.out" main dave sh -c "$SELFCG; echo ready; read x <\"$T/fifo4\"" &
+P4=$!
+BGPIDS="$BGPIDS $P4"
+if wait_until 20 grep -q '^ready$' "$T/c1.out"; then
+	drive "$T/c2.out" main dave sh -c "$CAPS"
+	s1=$(field selfcg "$T/c1.out"); s2=$(field selfcg "$T/c2.out")
+	if [ "${s1%/*}" = "$BASE/user-1004" ] && [ "${s2%/*}" = "$BASE/user-1004" ] && [ "$s1" != "$s2" ]; then
+		ok "two concurrent sessions: distinct session groups under one user-1004"
+	else
+		notok "two concurrent sessions: distinct session groups under one user-1004" "s1=$s1" "s2=$s2"
+	fi
+	check "two concurrent sessions: the shared user group keeps max=64M" "$(field u_max "$T/c2.out")" "$(M 64)" "$T/c2.out"
+	check "second session's close leaves the first one's group" "$( [ -d "$s1" ] && echo kept || echo gone)" kept
+else
+	notok "two concurrent sessions: first session never got ready" "$(cat "$T/c1.out")"
+fi
+echo go >"$T/fifo4"
+wait "$P4"
+check "first session: child exit:0 close=0" "$(field child "$T/c1.out") $(field close "$T/c1.out")" "exit:0 0" "$T/c1.out"
+check "both closed: user-1004 removed" "$( [ -e "$BASE/user-1004" ] && echo present || echo gone)" gone
+
+# ===== 5. a busy session group survives close; a later login reaps it =====
+drive "$T/busy.out" main alice sh -c "sleep 1000 >/dev/null 2>&1 & echo bgpid=\$!"
+bg=$(field bgpid "$T/busy.out")
+BGPIDS="$BGPIDS $bg"
+sd=$(sessdir "$T/busy.out")
+check "busy session: close=0" "$(field close "$T/busy.out")" 0 "$T/busy.out"
+if [ -d "$sd" ] && grep -qx "$bg" "$sd/cgroup.procs"; then ok "busy session group kept after close, holding the background pid"
+else notok "busy session group kept after close, holding the background pid" "sd=$sd bg=$bg" "$(cat "$sd/cgroup.procs" 2>&1)"; fi
+check "kept group still capped (session 48M, user 64M)" \
+	"$(cgval "$sd/memory.limit_in_bytes") $(cgval "${sd%/*}/memory.limit_in_bytes")" "$(M 48) $(M 64)"
+kill "$bg" 2>/dev/null
+if wait_until 20 procs_empty "$sd"; then ok "background pid gone from the kept group"
+else notok "background pid gone from the kept group" "$(cat "$sd/cgroup.procs")"; fi
+drive "$T/reap.out" main alice true
+check "a new login of alice removes the stale group" \
+	"$(field open "$T/reap.out") $( [ -e "$sd" ] && echo present || echo gone)" "0 gone" "$T/reap.out"
+check "and then nothing of alice is left" "$( [ -e "$BASE/user-1001" ] && echo present || echo gone)" gone
+
+# ===== 6. a lower memory.max does not lower a live user group; a higher raises it =====
+policy f32 'frank memory.max=32M'
+policy f64 'frank memory.max=64M'
+policy f128 'frank memory.max=128M'
+for p in f32 f64 f128; do service "$p" "policy=$T/$p.conf cgroup_root=$BASE on_error=deny"; done
+drive "$T/f1.out" f64 frank sh -c "sleep 1000 >/dev/null 2>&1 & echo bgpid=\$!"
+fbg=$(field bgpid "$T/f1.out")
+BGPIDS="$BGPIDS $fbg"
+U6=$BASE/user-1006
+check "frank: first login sets max=64M" "$(cgval "$U6/memory.limit_in_bytes")" "$(M 64)" "$T/f1.out"
+drive "$T/f2.out" f32 frank sh -c "$CAPS"
+check "frank: a second login asking 32M keeps 64M" "$(field open "$T/f2.out") $(field u_max "$T/f2.out") $(cgval "$U6/memory.limit_in_bytes")" \
+	"0 $(M 64) $(M 64)" "$T/f2.out"
+drive "$T/f3.out" f128 frank sh -c "$CAPS"
+check "frank: a login asking 128M raises it to 128M" "$(field open "$T/f3.out") $(field u_max "$T/f3.out") $(cgval "$U6/memory.limit_in_bytes")" \
+	"0 $(M 128) $(M 128)" "$T/f3.out"
+kill "$fbg" 2>/dev/null
+wait_until 20 procs_empty "$(sessdir "$T/f1.out")"
+drive "$T/f4.out" f64 frank true
+check "frank: after the background pid ended, a new login leaves no user-1006" \
+	"$(field open "$T/f4.out") $( [ -e "$U6" ] && echo present || echo gone)" "0 gone" "$T/f4.out"
+
+# ===== 7. 200 open/close cycles: 20 users x 10, 20 in parallel =====
+policy stress '2000:2999 memory.max=64M session.memory.max=32M'
+service stress "policy=$T/stress.conf cgroup_root=$BASE on_error=deny"
+STRESSSH='d=$(awk -F: '"'"'$2 ~ /(^|,)memory(,|$)/ {print $3}'"'"' /proc/self/cgroup); d=/sys/fs/cgroup/memory$d
+echo "cap=${d%/*/*}|$(cat $d/memory.limit_in_bytes)|$(cat $d/../memory.limit_in_bytes)"'
+SPIDS=""
+i=1
+while [ $i -le 20 ]; do
+	n=$(printf 'u%02d' $i)
+	(
+		j=1
+		while [ $j -le 10 ]; do
+			drive "$T/s.$n.$j" stress "$n" sh -c "$STRESSSH"
+			j=$((j + 1))
+		done
+	) &
+	SPIDS="$SPIDS $!"
+	i=$((i + 1))
+done
+BGPIDS="$BGPIDS $SPIDS"
+for p in $SPIDS; do wait "$p"; done
+good=0; bad=""
+for f in "$T"/s.u*; do
+	if [ "$(field open "$f") $(field close "$f") $(field cap "$f")" = "0 0 $BASE|$(M 32)|$(M 64)" ]; then good=$((good + 1))
+	else bad="$bad $f"; fi
+done
+check "200 cycles: all open=0 close=0 and each session capped (32M/64M)" "$good" 200 "$(echo $bad | awk '{print $1}')"
+left=$(ls "$BASE" | grep '^user-' | tr '\n' ' ')
+check "200 cycles: no user group left afterwards" "$left" ""
+
+# ===== 8. bad input =====
+service noallow "policy=/nonexistent/memguard.conf cgroup_root=$BASE on_error=allow"
+service nodeny "policy=/nonexistent/memguard.conf cgroup_root=$BASE on_error=deny"
+drive "$T/b1.out" noallow dave true
+check "policy=/nonexistent, on_error=allow: open=0" "$(field open "$T/b1.out")" 0 "$T/b1.out"
+drive "$T/b2.out" nodeny dave true
+check "policy=/nonexistent, on_error=deny: open=14" "$(field open "$T/b2.out")" 14 "$T/b2.out"
+policy ww '* memory.max=64M'
+chmod 666 "$T/ww.conf"
+service wwdeny "policy=$T/ww.conf cgroup_root=$BASE on_error=deny"
+drive "$T/b3.out" wwdeny dave true
+check "world-writable policy, on_error=deny: open=14" "$(field open "$T/b3.out")" 14 "$T/b3.out"
+policy garbage 'this is not a rule at all ===
+* memory.max=40M'
+service garbage "policy=$T/garbage.conf cgroup_root=$BASE on_error=allow"
+drive "$T/b4.out" garbage dave sh -c "$CAPS"
+check "garbage line + valid '*', on_error=allow: open=0 and 40M applied" \
+	"$(field open "$T/b4.out") $(field u_max "$T/b4.out")" "0 $(M 40)" "$T/b4.out"
+SHM=$(mktemp -d /dev/shm/mgpam.XXXXXX)
+service tmpdeny "policy=$T/main.conf cgroup_root=$SHM/memguard on_error=deny"
+service tmpallow "policy=$T/main.conf cgroup_root=$SHM/memguard on_error=allow"
+drive "$T/b5.out" tmpdeny dave true
+check "cgroup_root on tmpfs, on_error=deny: open=14" "$(field open "$T/b5.out")" 14 "$T/b5.out"
+drive "$T/b6.out" tmpallow dave sh -c "$SELFCG"
+check "cgroup_root on tmpfs, on_error=allow: open=0, no group, nothing made there" \
+	"$(field open "$T/b6.out") $(field selfcg "$T/b6.out") $(ls -A "$SHM" | tr '\n' ' ')" "0 $OWN " "$T/b6.out"
+drive "$T/b7.out" main nosuchuser true
+check "unknown user, on_error=deny: open=10" "$(field open "$T/b7.out")" 10 "$T/b7.out"
+
+# ===== 9. fd hygiene =====
+drive "$T/fd.out" main alice sh -c 'ls -l /proc/self/fd/'
+leak=$(grep ' -> ' "$T/fd.out" | grep -e '/sys/fs/cgroup' -e "$T/main.conf" -e 'memguard')
+if [ "$(field open "$T/fd.out")" = 0 ] && grep -q ' -> ' "$T/fd.out" && [ -z "$leak" ]; then
+	ok "no cgroup or policy fd leaks into the session's child"
+else
+	notok "no cgroup or policy fd leaks into the session's child" "$(cat "$T/fd.out")"
+fi
+
+# ===== 10. valgrind =====
+VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99"
+if [ "${SANITIZE:-}" = 1 ]; then
+	skip "valgrind: no definite leaks or errors" "ASan build"
+elif ! command -v valgrind >/dev/null 2>&1; then
+	skip "valgrind: no definite leaks or errors" "valgrind not installed"
+else
+	vbad=""
+	for spec in "main alice" "main bob" "main eve" "garbage dave" "nodeny dave" "main nosuchuser" "rootinc root"; do
+		set -- $spec
+		env $RUNENV timeout 60 $VG "$DRIVE" "$T/pam.d" "$1" "$2" true >"$T/vg.out" 2>&1
+		rc=$?
+		case "$spec:$rc" in
+		"nodeny dave:1"|"main nosuchuser:1"|*:0) ;;
+		*) vbad="$vbad
+$spec rc=$rc
+$(cat "$T/vg.out")" ;;
+		esac
+	done
+	if [ -z "$vbad" ]; then ok "valgrind: no definite leaks or errors in 7 pamdrive runs"
+	else notok "valgrind: no definite leaks or errors in 7 pamdrive runs" "$vbad"; fi
+fi
+
+# Any sanitizer or PAM module complaint in any run's output is a failure.
+san=$(grep -l -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error:' -e 'PAM unable to dlopen' "$T"/*.out "$T"/s.u* 2>/dev/null)
+check "no sanitizer report or module load error in any run" "$san" "" "$(echo $san | awk '{print $1}')"
+
+# Everything closed: only BASE itself may remain (cleanup removes it).
+left=$(find "$BASE" -mindepth 1 -type d 2>/dev/null | tr '\n' ' ')
+check "nothing left under BASE at the end" "$left" ""
+
+echo "1..$N"
+[ "$FAILS" -eq 0 ] && exit 0 || exit 1
