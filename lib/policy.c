@@ -133,6 +133,8 @@ struct line_ctx {
 	unsigned line;
 	const char *text;
 	bool failed;
+	bool buffer_has_nul; /* one scan per file instead of one per line */
+	size_t only_name_len;
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -299,43 +301,55 @@ static int add_rule(struct mg_policy *p, struct mg_rule *r)
 	return 0;
 }
 
+/* With an identity filter (a login), false for a line that cannot concern
+ * that identity. Only the first token is looked at: most lines of a large
+ * policy belong to someone else, and their settings are never parsed. */
+static bool line_applies(struct line_ctx *c, const struct mg_token *who, struct mg_rule *r)
+{
+	char stack[256], *name;
+	bool applies;
+
+	if (!c->p->only || c->failed || r->who_kind == MG_WHO_ALL_SESSIONS)
+		return true;
+	if (r->who_kind == MG_WHO_USER)
+		return who->len == c->only_name_len && memcmp(c->text + who->off, c->p->only->name, who->len) == 0;
+	name = who->len < sizeof(stack) ? stack : malloc(who->len + 1);
+	if (!name)
+		return true; /* parsed in full: correct, only slower */
+	memcpy(name, c->text + who->off, who->len);
+	name[who->len] = '\0';
+	r->who = name;
+	applies = mg_rule_rank(r, c->p->only) > 0;
+	r->who = NULL;
+	if (name != stack)
+		free(name);
+	return applies;
+}
+
 static int parse_line(struct line_ctx *c, size_t len)
 {
 	struct mg_token toks[MG_LINE_MAX_TOKENS];
-	size_t n = mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
+	size_t n;
 	struct mg_rule r;
 	struct mg_resolved res;
 	bool bad[MG_KEY_COUNT] = { false };
 	size_t nsettings = 0;
+	const char *nul;
 
-	if (n == 0)
+	if (!mg_line_first_token(c->text, len, &toks[0]))
 		return 0;
 	memset(&r, 0, sizeof(r));
-	if (memchr(c->text, '\0', len)) {
-		line_diag(c, MG_ERROR, (size_t)((const char *)memchr(c->text, '\0', len) - c->text),
-			  "a NUL byte in the line (is this a text file?)");
+	parse_who(c, &toks[0], &r);
+	if (!line_applies(c, &toks[0], &r))
+		return 0;
+	if (c->buffer_has_nul && (nul = memchr(c->text, '\0', len))) {
+		line_diag(c, MG_ERROR, (size_t)(nul - c->text), "a NUL byte in the line (is this a text file?)");
 		return 0;
 	}
+	n = mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
 	if (n > MG_LINE_MAX_TOKENS) {
 		line_diag(c, MG_ERROR, 0, "too many settings on one line (at most %d)", MG_LINE_MAX_TOKENS - 1);
 		return 0;
-	}
-	parse_who(c, &toks[0], &r);
-	if (c->p->only && !c->failed && r.who_kind != MG_WHO_ALL_SESSIONS) {
-		char stack[256], *name = toks[0].len < sizeof(stack) ? stack : malloc(toks[0].len + 1);
-		bool applies;
-
-		if (!name)
-			return -ENOMEM;
-		memcpy(name, c->text + toks[0].off, toks[0].len);
-		name[toks[0].len] = '\0';
-		r.who = name;
-		applies = mg_rule_rank(&r, c->p->only) > 0;
-		r.who = NULL;
-		if (name != stack)
-			free(name);
-		if (!applies)
-			return 0;
 	}
 	for (size_t i = 1; i < n; i++) {
 		const char *s = c->text + toks[i].off;
@@ -439,6 +453,9 @@ int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *bu
 	c.file = intern_file(p, file);
 	if (!c.file)
 		return -ENOMEM;
+	c.buffer_has_nul = memchr(buf, '\0', len) != NULL;
+	if (p->only)
+		c.only_name_len = strlen(p->only->name);
 	while (mg_next_line(buf, len, &pos, &line, &llen)) {
 		c.line++;
 		c.text = line;

@@ -2,9 +2,13 @@
 
 #include <string.h>
 
+/* A table, not a chain of comparisons: a login of a large policy spends
+ * most of its parsing time here. */
+static const bool blank[256] = { [' '] = true, ['\t'] = true, ['\r'] = true, ['\v'] = true, ['\f'] = true };
+
 static bool is_blank(char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+	return blank[(unsigned char)c];
 }
 
 size_t mg_line_tokens(const char *line, size_t len, struct mg_token *toks, size_t max)
@@ -28,6 +32,21 @@ size_t mg_line_tokens(const char *line, size_t len, struct mg_token *toks, size_
 		n++;
 	}
 	return n;
+}
+
+bool mg_line_first_token(const char *line, size_t len, struct mg_token *tok)
+{
+	size_t i = 0;
+
+	while (i < len && is_blank(line[i]))
+		i++;
+	if (i == len || line[i] == '#')
+		return false;
+	tok->off = i;
+	while (i < len && !is_blank(line[i]))
+		i++;
+	tok->len = i - tok->off;
+	return true;
 }
 
 bool mg_next_line(const char *buf, size_t buflen, size_t *pos, const char **line, size_t *len)

@@ -17,6 +17,10 @@ struct mg_token {
  * returns how many there are in all. */
 size_t mg_line_tokens(const char *line, size_t len, struct mg_token *toks, size_t max);
 
+/* The first token of a line, without walking the rest of it: false for a
+ * blank or comment line. */
+bool mg_line_first_token(const char *line, size_t len, struct mg_token *tok);
+
 /* The next line of buf from *pos: its start and length without the '\n'.
  * false at the end. */
 bool mg_next_line(const char *buf, size_t buflen, size_t *pos, const char **line, size_t *len);

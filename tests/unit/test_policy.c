@@ -263,6 +263,54 @@ static void test_login_parse_agrees(void **state)
 	mg_diags_free(&d);
 }
 
+/* A login parses only the lines that can concern it (names compared by
+ * length first, groups, ranges and "*" as usual), and resolves exactly as
+ * the full parse does; another user's broken value is not its problem. */
+static void test_login_filter(void **state)
+{
+	static const char text[] = "*          memory.max=8G oom_score_adj=100\n"
+				   "alic       memory.max=1G\n"
+				   "alicee     memory.max=1G\n"
+				   "bob        memory.max=oops\n"
+				   "@other     memory.high=1G\n"
+				   "@staff     memory.high=3G\n"
+				   "2000:      memory.swap.max=0\n"
+				   "1000:1999  memory.swap.max=1G\n"
+				   "alice      memory.max=6G\n"
+				   "%all       memory.max=90%\n";
+	const char *groups[] = { "staff" };
+	struct mg_identity id = { "alice", 1500, groups, 1, 1000, 60000 };
+	struct mg_policy full, login;
+	struct mg_diags dfull = { 0 }, dlogin = { 0 };
+	struct mg_resolved a, b;
+
+	(void)state;
+	mg_policy_init(&full, RAM);
+	mg_policy_init(&login, RAM);
+	login.only = &id;
+	mg_policy_parse_buffer(&full, "t", text, strlen(text), &dfull);
+	mg_policy_parse_buffer(&login, "t", text, strlen(text), &dlogin);
+	assert_int_equal(dfull.errors, 1);
+	assert_int_equal(dlogin.errors, 0);
+	/* "*", @staff, 1000:1999, alice and %all: nothing else was kept. */
+	assert_int_equal(login.nrules, 5);
+	mg_policy_resolve(&full, &id, &a);
+	mg_policy_resolve(&login, &id, &b);
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		assert_int_equal(a.src[k] != NULL, b.src[k] != NULL);
+		if (a.src[k])
+			assert_int_equal(a.src[k]->line, b.src[k]->line);
+	}
+	assert_int_equal(b.src[MG_KEY_MEMORY_MAX]->line, 9);
+	assert_int_equal(b.src[MG_KEY_MEMORY_HIGH]->line, 6);
+	assert_int_equal(b.src[MG_KEY_MEMORY_SWAP_MAX]->line, 8);
+	assert_int_equal(b.src[MG_KEY_OOM_SCORE_ADJ]->line, 1);
+	mg_policy_free(&full);
+	mg_policy_free(&login);
+	mg_diags_free(&dfull);
+	mg_diags_free(&dlogin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_validate_merges_targets),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_login_parse_agrees),
+		cmocka_unit_test(test_login_filter),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
