@@ -336,7 +336,10 @@ static int parse_line(struct line_ctx *c, size_t len)
 	size_t nsettings = 0;
 	const char *nul;
 
-	if (!mg_line_first_token(c->text, len, &toks[0]))
+	/* A login looks at the first token alone before the rest of the line. */
+	n = c->p->only ? mg_line_first_token(c->text, len, &toks[0])
+		       : mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
+	if (n == 0)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	parse_who(c, &toks[0], &r);
@@ -346,7 +349,8 @@ static int parse_line(struct line_ctx *c, size_t len)
 		line_diag(c, MG_ERROR, (size_t)(nul - c->text), "a NUL byte in the line (is this a text file?)");
 		return 0;
 	}
-	n = mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
+	if (c->p->only)
+		n = mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
 	if (n > MG_LINE_MAX_TOKENS) {
 		line_diag(c, MG_ERROR, 0, "too many settings on one line (at most %d)", MG_LINE_MAX_TOKENS - 1);
 		return 0;
