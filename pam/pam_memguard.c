@@ -47,29 +47,60 @@ static void state_free(pam_handle_t *pamh, void *data, int error_status)
 }
 
 /* Every failure goes through on_error: allow logs and lets the user in. */
-static int fail(pam_handle_t *pamh, const struct mg_args *a, int deny_code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(pam_handle_t *pamh, const struct mg_args *a, int deny_code, const char *fmt, ...)
+/* What on_error does, said once at the end of the line that explains the
+ * failure: one failure, one log line. */
+enum fail_outcome {
+	FAIL_NOTHING_APPLIED,
+	FAIL_REST_APPLIED, /* broken lines dropped, the rest of the policy still holds */
+};
+
+static int fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, enum fail_outcome outcome,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, enum fail_outcome outcome,
+		   const char *fmt, ...)
 {
-	char msg[768];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pam_syslog(pamh, LOG_ERR, "%s; %s", msg, a->deny ? "refusing the session (on_error=deny)"
-						       : "letting the user in without limits (on_error=allow)");
+	pam_syslog(pamh, LOG_ERR, "%s; %s", msg,
+		   a->deny			  ? "refusing the session (on_error=deny)"
+		   : outcome == FAIL_REST_APPLIED ? "the rest of the policy applies (on_error=allow)"
+						  : "letting the user in without limits (on_error=allow)");
 	return a->deny ? deny_code : PAM_SUCCESS;
+}
+
+#define fail(pamh, a, code, ...) fail_as(pamh, a, code, FAIL_NOTHING_APPLIED, __VA_ARGS__)
+
+static void log_note(pam_handle_t *pamh, const struct mg_diag *diag)
+{
+	char line[1024];
+
+	mg_diag_format(diag, line, sizeof(line));
+	pam_syslog(pamh, diag->severity == MG_ERROR ? LOG_ERR : LOG_WARNING, "%s", line);
 }
 
 static void log_notes(pam_handle_t *pamh, const struct mg_diags *d)
 {
-	char line[1024];
+	for (size_t i = 0; i < d->n; i++)
+		log_note(pamh, &d->v[i]);
+}
 
-	for (size_t i = 0; i < d->n; i++) {
-		mg_diag_format(&d->v[i], line, sizeof(line));
-		pam_syslog(pamh, d->v[i].severity == MG_ERROR ? LOG_ERR : LOG_WARNING, "%s", line);
-	}
+/* Logs every note but the last error, whose text the caller puts into its
+ * own failure line; NULL when there is no error. */
+static const struct mg_diag *log_notes_but_cause(pam_handle_t *pamh, const struct mg_diags *d)
+{
+	const struct mg_diag *cause = NULL;
+
+	for (size_t i = d->n; i-- > 0 && !cause;)
+		if (d->v[i].severity == MG_ERROR)
+			cause = &d->v[i];
+	for (size_t i = 0; i < d->n; i++)
+		if (&d->v[i] != cause)
+			log_note(pamh, &d->v[i]);
+	return cause;
 }
 
 static void describe_caps(const struct mg_caps *c, const char *prefix, char *buf, size_t len)
@@ -127,19 +158,35 @@ static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct
 	mg_policy_init(p, memtotal);
 	p->only = who;
 	r = mg_policy_load(p, a->policy, a->policy_explicit ? 0 : MG_LOAD_MISSING_OK, &d);
-	log_notes(pamh, &d);
-	if (r == -ENOMEM)
+	if (r == -ENOMEM) {
+		log_notes(pamh, &d);
 		ret = fail(pamh, a, PAM_BUF_ERR, "out of memory reading %s", a->policy);
-	else if (mg_diags_count_errors(&d, 1u << MG_DIAG_TRUST))
-		ret = fail(pamh, a, PAM_SESSION_ERR, "policy %s is not trusted: nothing applied", a->policy);
-	else if (r < 0 || mg_diags_count_errors(&d, 1u << MG_DIAG_ACCESS))
-		ret = fail(pamh, a, PAM_SESSION_ERR, "cannot read the policy %s", a->policy);
-	else if (d.errors) {
-		/* The broken lines were dropped; the rest still protects. */
-		ret = fail(pamh, a, PAM_SESSION_ERR, "policy %s has %zu error%s (see 'memguardctl check')",
-			   a->policy, d.errors, d.errors == 1 ? "" : "s");
+	} else if (mg_diags_count_errors(&d, 1u << MG_DIAG_TRUST | 1u << MG_DIAG_ACCESS) || r < 0) {
+		const struct mg_diag *cause = log_notes_but_cause(pamh, &d);
+		char why[1024];
+
+		if (cause)
+			mg_diag_format(cause, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "cannot read the policy %s: %s", a->policy, strerror(-r));
+		ret = fail(pamh, a, PAM_SESSION_ERR, "%s: nothing applied", why);
+	} else if (d.errors) {
+		/* The broken lines were dropped; the rest still protects. With one
+		 * error, its own line says everything. */
+		const struct mg_diag *cause = d.errors == 1 ? log_notes_but_cause(pamh, &d) : NULL;
+		char why[1024];
+
+		if (cause) {
+			mg_diag_format(cause, why, sizeof(why));
+		} else {
+			log_notes(pamh, &d);
+			snprintf(why, sizeof(why), "policy %s has %zu errors (see 'memguardctl check')", a->policy,
+				 d.errors);
+		}
+		ret = fail_as(pamh, a, PAM_SESSION_ERR, FAIL_REST_APPLIED, "%s", why);
 		*usable = ret == PAM_SUCCESS;
 	} else {
+		log_notes(pamh, &d);
 		*usable = true;
 	}
 	mg_diags_free(&d);
@@ -173,7 +220,8 @@ static int open_cgroup(pam_handle_t *pamh, const struct mg_args *a, const struct
 	r = mg_cg_detect(a->cgroup_root, &s->cg);
 	if (r < 0)
 		return fail(pamh, a, PAM_SESSION_ERR, "no cgroup memory controller at %s: %s",
-			    a->cgroup_root ? a->cgroup_root : "/sys/fs/cgroup", strerror(-r));
+			    a->cgroup_root ? a->cgroup_root : "/sys/fs/cgroup",
+			    r == -ENODEV ? "not a cgroup file system with the memory controller" : strerror(-r));
 	if ((r = mg_cg_session_name(s->pid, name, sizeof(name))) < 0 || !(s->name = strdup(name)))
 		return fail(pamh, a, PAM_SESSION_ERR, "cannot name the session group: %s", strerror(r ? -r : ENOMEM));
 	if ((r = mg_cg_self(&s->cg, &s->orig_rel)) < 0)
@@ -187,11 +235,14 @@ static int open_cgroup(pam_handle_t *pamh, const struct mg_args *a, const struct
 	mg_caps_from_resolved(res, p->memtotal, 'u', &user);
 	mg_caps_from_resolved(res, p->memtotal, 's', &sess);
 	r = mg_cg_open_session(&s->cg, s->uid, name, &all, &user, &sess, s->pid, &place, &notes);
-	log_notes(pamh, &notes);
-	mg_diags_free(&notes);
 	if (r < 0) {
-		ret = fail(pamh, a, PAM_SESSION_ERR, "cannot put the session into %s: %s",
-			   place.session_dir ? place.session_dir : s->cg.base, strerror(-r));
+		const struct mg_diag *cause = log_notes_but_cause(pamh, &notes);
+
+		if (cause)
+			ret = fail(pamh, a, PAM_SESSION_ERR, "%s", cause->msg);
+		else
+			ret = fail(pamh, a, PAM_SESSION_ERR, "cannot put the session into %s: %s",
+				   place.session_dir ? place.session_dir : s->cg.base, strerror(-r));
 		/* Leave nothing half-made behind. */
 		mg_diags_free(&notes);
 		mg_cg_close_session(&s->cg, s->uid, name, s->orig_rel, s->pid, &notes);
@@ -199,6 +250,8 @@ static int open_cgroup(pam_handle_t *pamh, const struct mg_args *a, const struct
 		mg_cg_place_free(&place);
 		return ret;
 	}
+	log_notes(pamh, &notes);
+	mg_diags_free(&notes);
 	s->in_cgroup = true;
 	/* Trust what the kernel says, not what was written. */
 	if (s->pid == getpid() && mg_cg_self(&s->cg, &now) == 0) {
@@ -268,9 +321,16 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 		goto out_who;
 	}
 	mg_resolved_validate(&res, p.memtotal, user, true, &d);
-	log_notes(pamh, &d);
-	if (d.errors && (ret = fail(pamh, &a, PAM_SESSION_ERR, "the settings for %s clash", user)) != PAM_SUCCESS)
-		goto out_who;
+	if (d.errors) {
+		const struct mg_diag *cause = log_notes_but_cause(pamh, &d);
+		char why[1024];
+
+		mg_diag_format(cause, why, sizeof(why));
+		if ((ret = fail(pamh, &a, PAM_SESSION_ERR, "the settings for %s clash: %s", user, why)) != PAM_SUCCESS)
+			goto out_who;
+	} else {
+		log_notes(pamh, &d);
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		ret = fail(pamh, &a, PAM_BUF_ERR, "out of memory");

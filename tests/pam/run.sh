@@ -327,34 +327,134 @@ check "200 cycles: all open=0 close=0 and each session capped (32M/64M)" "$good"
 left=$(ls "$BASE" | grep '^user-' | tr '\n' ' ')
 check "200 cycles: no user group left afterwards" "$left" ""
 
-# ===== 8. bad input =====
+# ===== 8. bad input: the PAM result and one clear log line each =====
+# Each run gets a private /dev (a mount namespace of its own) whose log is
+# a symlink to our listener's socket, so the module's syslog lines are
+# captured without touching the host's /dev or syslog.
+cat >"$T/listen.py" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "ab", buffering=0)
+while True:
+    out.write(s.recv(65536).replace(b"\n", b" ") + b"\n")
+PYEOF
+cat >"$T/privdev.sh" <<'SHEOF'
+# privdev.sh T RO_DIR CMD...: a private /dev with log -> T/log.sock and,
+# when RO_DIR is not "-", RO_DIR read-only; then CMD.
+T=$1 ro=$2; shift 2
+d=$(mktemp -d "$T/dev.XXXXXX") || exit 125
+mount -t tmpfs -o mode=755 mgdev "$d" || exit 125
+for n in null zero full random urandom tty; do
+	[ -e "/dev/$n" ] || continue
+	touch "$d/$n" && mount --bind "/dev/$n" "$d/$n" || exit 125
+done
+ln -s /proc/self/fd "$d/fd"
+if [ -d /dev/shm ]; then
+	mkdir "$d/shm" && mount --rbind /dev/shm "$d/shm" || exit 125
+fi
+ln -s "$T/log.sock" "$d/log"
+mount --rbind "$d" /dev || exit 125
+if [ "$ro" != - ]; then
+	mount --bind "$ro" "$ro" && mount -o remount,bind,ro "$ro" "$ro" || exit 125
+fi
+exec "$@"
+SHEOF
+: >"$T/syslog.txt"
+LOGCAP=""
+if command -v unshare >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 && command -v logger >/dev/null 2>&1; then
+	python3 "$T/listen.py" "$T/log.sock" "$T/syslog.txt" &
+	BGPIDS="$BGPIDS $!"
+	wait_until 10 test -S "$T/log.sock" && LOGCAP=1
+fi
+MARK=0
+# drivelog OUT RO_DIR SERVICE USER CMD...: drive with syslog captured;
+# the module's lines of this run land in OUT.log.
+drivelog() {
+	out=$1 ro=$2
+	shift 2
+	if [ -z "$LOGCAP" ]; then
+		drive "$out" "$@"
+		: >"$out.log"
+		return
+	fi
+	before=$(wc -l <"$T/syslog.txt")
+	env $RUNENV timeout 60 unshare --mount --propagation private sh "$T/privdev.sh" "$T" "$ro" \
+		"$DRIVE" "$T/pam.d" "$@" >"$out" 2>&1
+	# A marker after the run: once it is in the file, so is every line before it.
+	MARK=$((MARK + 1))
+	logger -u "$T/log.sock" "mgpam-mark-$MARK"
+	wait_until 10 grep -q "mgpam-mark-$MARK" "$T/syslog.txt"
+	tail -n +"$((before + 1))" "$T/syslog.txt" | grep 'pam_memguard' >"$out.log"
+}
+# checklog DESC OUT OPEN_WANTED PATTERN: the PAM result, and exactly one
+# error line (LOG_AUTHPRIV|LOG_ERR is <83>) that matches PATTERN and says
+# what on_error did.
+checklog() {
+	desc=$1 out=$2 want=$3 pat=$4
+	check "$desc: open=$want" "$(field open "$out")" "$want" "$out"
+	if [ -z "$LOGCAP" ]; then
+		skip "$desc: one clear log line" "no unshare, python3 or logger to capture syslog"
+	elif [ "$(grep -c '^<83>' "$out.log")" = 1 ] && grep '^<83>' "$out.log" | grep -q -e "$pat" &&
+		grep '^<83>' "$out.log" | grep -q 'on_error='; then
+		ok "$desc: one clear log line"
+		grep '^<83>' "$out.log" | sed 's/^<83>[^)]*): /#   /'
+	else
+		notok "$desc: one clear log line" "wanted one <83> line matching '$pat' and naming on_error; got:" \
+			"$(cat "$out.log")"
+	fi
+}
 service noallow "policy=/nonexistent/memguard.conf cgroup_root=$BASE on_error=allow"
 service nodeny "policy=/nonexistent/memguard.conf cgroup_root=$BASE on_error=deny"
-drive "$T/b1.out" noallow dave true
-check "policy=/nonexistent, on_error=allow: open=0" "$(field open "$T/b1.out")" 0 "$T/b1.out"
-drive "$T/b2.out" nodeny dave true
-check "policy=/nonexistent, on_error=deny: open=14" "$(field open "$T/b2.out")" 14 "$T/b2.out"
+drivelog "$T/b1.out" - noallow dave true
+checklog "policy=/nonexistent, on_error=allow" "$T/b1.out" 0 '/nonexistent/memguard.conf'
+drivelog "$T/b2.out" - nodeny dave true
+checklog "policy=/nonexistent, on_error=deny" "$T/b2.out" 14 '/nonexistent/memguard.conf'
+mkdir "$T/dirpolicy.conf"
+service dirdeny "policy=$T/dirpolicy.conf cgroup_root=$BASE on_error=deny"
+drivelog "$T/b8.out" - dirdeny dave true
+checklog "unreadable policy (a directory), on_error=deny" "$T/b8.out" 14 'dirpolicy.conf'
 policy ww '* memory.max=64M'
 chmod 666 "$T/ww.conf"
 service wwdeny "policy=$T/ww.conf cgroup_root=$BASE on_error=deny"
-drive "$T/b3.out" wwdeny dave true
-check "world-writable policy, on_error=deny: open=14" "$(field open "$T/b3.out")" 14 "$T/b3.out"
-policy garbage 'this is not a rule at all ===
+drivelog "$T/b3.out" - wwdeny dave true
+checklog "world-writable policy, on_error=deny" "$T/b3.out" 14 'writable'
+policy garbage 'memory.max=1G this line lacks its target
 * memory.max=40M'
 service garbage "policy=$T/garbage.conf cgroup_root=$BASE on_error=allow"
-drive "$T/b4.out" garbage dave sh -c "$CAPS"
+drivelog "$T/b4.out" - garbage dave sh -c "$CAPS"
 check "garbage line + valid '*', on_error=allow: open=0 and 40M applied" \
 	"$(field open "$T/b4.out") $(field u_max "$T/b4.out")" "0 $(M 40)" "$T/b4.out"
+if [ -z "$LOGCAP" ]; then
+	skip "garbage line: the log names garbage.conf:1:1" "no unshare, python3 or logger to capture syslog"
+elif grep -q "garbage.conf:1:1: error" "$T/b4.out.log"; then
+	ok "garbage line: the log names garbage.conf:1:1"
+else
+	notok "garbage line: the log names garbage.conf:1:1" "$(cat "$T/b4.out.log")"
+fi
 SHM=$(mktemp -d /dev/shm/mgpam.XXXXXX)
 service tmpdeny "policy=$T/main.conf cgroup_root=$SHM/memguard on_error=deny"
 service tmpallow "policy=$T/main.conf cgroup_root=$SHM/memguard on_error=allow"
-drive "$T/b5.out" tmpdeny dave true
-check "cgroup_root on tmpfs, on_error=deny: open=14" "$(field open "$T/b5.out")" 14 "$T/b5.out"
-drive "$T/b6.out" tmpallow dave sh -c "$SELFCG"
-check "cgroup_root on tmpfs, on_error=allow: open=0, no group, nothing made there" \
-	"$(field open "$T/b6.out") $(field selfcg "$T/b6.out") $(ls -A "$SHM" | tr '\n' ' ')" "0 $OWN " "$T/b6.out"
-drive "$T/b7.out" main nosuchuser true
-check "unknown user, on_error=deny: open=10" "$(field open "$T/b7.out")" 10 "$T/b7.out"
+drivelog "$T/b5.out" - tmpdeny dave true
+checklog "cgroup_root on tmpfs (no memory controller), on_error=deny" "$T/b5.out" 14 'not a cgroup file system'
+drivelog "$T/b6.out" - tmpallow dave sh -c "$SELFCG"
+checklog "cgroup_root on tmpfs, on_error=allow" "$T/b6.out" 0 'not a cgroup file system'
+check "cgroup_root on tmpfs, on_error=allow: no group, nothing made there" \
+	"$(field selfcg "$T/b6.out") $(ls -A "$SHM" | tr '\n' ' ')" "$OWN " "$T/b6.out"
+service nocgfs "policy=$T/main.conf cgroup_root=/nonexistent/cgroup/memguard on_error=deny"
+drivelog "$T/b9.out" - nocgfs dave true
+checklog "cgroup_root missing, on_error=deny" "$T/b9.out" 14 '/nonexistent/cgroup/memguard: No such file'
+mkdir -p "$CGT/ro"
+service rodeny "policy=$T/main.conf cgroup_root=$CGT/ro/memguard on_error=deny"
+service roallow "policy=$T/main.conf cgroup_root=$CGT/ro/memguard on_error=allow"
+drivelog "$T/b10.out" "$CGT/ro" rodeny dave true
+checklog "read-only cgroupfs, on_error=deny" "$T/b10.out" 14 'Read-only file system'
+drivelog "$T/b11.out" "$CGT/ro" roallow dave sh -c "$SELFCG"
+checklog "read-only cgroupfs, on_error=allow" "$T/b11.out" 0 'Read-only file system'
+check "read-only cgroupfs, on_error=allow: the session stays where it was" \
+	"$(field selfcg "$T/b11.out")" "$OWN" "$T/b11.out"
+drivelog "$T/b7.out" - main nosuchuser true
+checklog "unknown user, on_error=deny" "$T/b7.out" 10 'unknown user nosuchuser'
 
 # ===== 9. fd hygiene =====
 drive "$T/fd.out" main alice sh -c 'ls -l /proc/self/fd/'
