@@ -35,33 +35,6 @@ static char *gid_name(gid_t gid)
 	return name;
 }
 
-int mg_user_uid(const char *user, uid_t *uid)
-{
-	size_t bufsize = 1024;
-	char *buf = NULL;
-	struct passwd pw, *res = NULL;
-	int r;
-
-	for (;;) {
-		char *nb = realloc(buf, bufsize);
-		if (!nb) {
-			free(buf);
-			return -ENOMEM;
-		}
-		buf = nb;
-		r = getpwnam_r(user, &pw, buf, bufsize, &res);
-		if (r == ERANGE && bufsize < (1u << 24)) {
-			bufsize *= 2;
-			continue;
-		}
-		break;
-	}
-	if (r == 0 && res)
-		*uid = pw.pw_uid;
-	free(buf);
-	return r ? -r : res ? 0 : -ENOENT;
-}
-
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out)
 {
 	size_t bufsize = 1024;

@@ -19,9 +19,6 @@ struct mg_identity_buf {
 #define MG_UID_MIN_DEFAULT 1000
 #define MG_UID_MAX_DEFAULT 60000
 
-/* Just the uid: enough to exempt root before anything else is read. */
-int mg_user_uid(const char *user, uid_t *uid);
-
 /* -ENOENT when NSS does not know the user. uid_min/uid_max: the range
  * of regular users, which "*" covers. */
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out);

@@ -291,20 +291,21 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	}
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !*user)
 		return fail(pamh, &a, PAM_SESSION_ERR, "no user name in this PAM session");
-	r = mg_user_uid(user, &uid);
+	/* One passwd lookup serves both the root exemption and the groups. */
+	mg_login_defs_uid_range(MG_LOGIN_DEFS_PATH, &uid_min, &uid_max);
+	r = mg_identity_lookup(user, uid_min, uid_max, &who);
 	if (r == -ENOENT)
 		return fail(pamh, &a, PAM_USER_UNKNOWN, "unknown user %s", user);
 	if (r < 0)
-		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up user %s: %s", user, strerror(-r));
+		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up user %s and their groups: %s", user,
+			    strerror(-r));
+	uid = who.id.uid;
 	if (uid == 0 && !a.include_root) {
 		if (a.debug)
 			pam_syslog(pamh, LOG_DEBUG, "uid 0 is exempt");
+		mg_identity_free(&who);
 		return PAM_SUCCESS;
 	}
-	mg_login_defs_uid_range(MG_LOGIN_DEFS_PATH, &uid_min, &uid_max);
-	r = mg_identity_lookup(user, uid_min, uid_max, &who);
-	if (r < 0)
-		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up the groups of %s: %s", user, strerror(-r));
 	ret = load_policy(pamh, &a, &who.id, &p, &usable);
 	if (!usable)
 		goto out_policy;
