@@ -12,7 +12,6 @@
 #include "store.h"
 #include "target.h"
 
-#define LOCK_TIMEOUT_MS 30000
 
 static const char *editor(void)
 {
@@ -109,24 +108,9 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc > 0)
 		return ctl_usage_err("edit takes no arguments (use --file to pick a drop-in)");
-	r = target_resolve(c, &target);
+	r = target_open(c, &target, &lockfd, &old, &oldlen);
 	if (r != 0)
-		return r;
-	r = store_lock(c->policy, LOCK_TIMEOUT_MS, &lockfd);
-	if (r < 0) {
-		ctl_err("cannot lock %s.lock: %s", c->policy,
-			r == -EWOULDBLOCK ? "another memguardctl is still changing the policy" : strerror(-r));
 		goto out;
-	}
-	r = store_read(target, &old, &oldlen);
-	if (r == -ENOENT) {
-		old = strdup("");
-		r = old ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		ctl_err("cannot read %s: %s", target, strerror(-r));
-		goto out;
-	}
 	dcopy = strdup(target);
 	bcopy = strdup(target);
 	if (!dcopy || !bcopy) {

@@ -9,7 +9,6 @@
 #include "store.h"
 #include "target.h"
 
-#define LOCK_TIMEOUT_MS 30000
 
 /* Text that goes into the file verbatim must stay one token on one line. */
 static bool is_token(const char *s)
@@ -89,24 +88,9 @@ static int run(struct ctl *c, enum op op, const char *who, char **args, size_t n
 	int lockfd = -1, r, errors;
 
 	mg_policy_init(&newp, 0);
-	r = target_resolve(c, &target);
+	r = target_open(c, &target, &lockfd, &old, &oldlen);
 	if (r != 0)
-		return r;
-	r = store_lock(c->policy, LOCK_TIMEOUT_MS, &lockfd);
-	if (r < 0) {
-		ctl_err("cannot lock %s.lock: %s", c->policy,
-			r == -EWOULDBLOCK ? "another memguardctl is still changing the policy" : strerror(-r));
 		goto out;
-	}
-	r = store_read(target, &old, &oldlen);
-	if (r == -ENOENT) {
-		old = strdup("");
-		r = old ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		ctl_err("cannot read %s: %s", target, strerror(-r));
-		goto out;
-	}
 	if (op == OP_SET)
 		r = mg_edit_set(old, oldlen, who, (const char *const *)args, nargs, &text, &len, &line);
 	else

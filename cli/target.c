@@ -5,7 +5,11 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "store.h"
 #include "target.h"
+
+/* Long enough for an admin in an editor to finish; a hung writer is not waited for forever. */
+#define LOCK_TIMEOUT_MS 30000
 
 static bool same_file(const char *a, const char *b)
 {
@@ -62,5 +66,31 @@ int target_resolve(const struct ctl *c, char **path)
 out:
 	free(dir);
 	free(copy);
+	return r;
+}
+
+int target_open(const struct ctl *c, char **path, int *lockfd, char **old, size_t *oldlen)
+{
+	int r;
+
+	*lockfd = -1;
+	*old = NULL;
+	*oldlen = 0;
+	r = target_resolve(c, path);
+	if (r != 0)
+		return r;
+	r = store_lock(c->policy, LOCK_TIMEOUT_MS, lockfd);
+	if (r < 0) {
+		ctl_err("cannot lock %s.lock: %s", c->policy,
+			r == -EWOULDBLOCK ? "another memguardctl is still changing the policy" : strerror(-r));
+		return r;
+	}
+	r = store_read(*path, old, oldlen);
+	if (r == -ENOENT) {
+		*old = strdup("");
+		r = *old ? 0 : -ENOMEM;
+	}
+	if (r < 0)
+		ctl_err("cannot read %s: %s", *path, strerror(-r));
 	return r;
 }
