@@ -62,30 +62,29 @@ echo "session required $mod policy=$dir/p100.conf cgroup_root=$scratch/memguard"
 echo "session required $mod policy=$dir/p10k.conf cgroup_root=$scratch/memguard" >"$dir/pam.d/mg10k"
 mkdir "$scratch/floor"
 
-row() { # label service [floor-dir]
-	set -- "$1" "$2" ${3:-}
-	r=$("$dir/pam_bench" "$dir/pam.d" "$2" "$user" "$iter" ${3:-})
-	set -- "$1" $r
-	printf '%-44s %10s %10s %10s\n' "$1" "$2" "$3" "$4"
-	eval "med_$(echo "$1" | tr -c 'a-z0-9\n' '_' | cut -c1-20)=$2"
+printf 'PAM open+close latency, %s rounds, every stack once per round in turn, user %s (microseconds)\n' "$iter" "$user"
+"$dir/pam_bench" "$dir/pam.d" "$user" "$iter" permit "permit@$scratch/floor" limits100 limits10k mg100 mg10k \
+	>"$dir/results" || exit 1
+label() {
+	case $1 in
+	permit) echo "pam_permit" ;;
+	permit@*) echo "floor: pam_permit + raw cgroup work" ;;
+	limits100) echo "pam_limits, 100-line limits.conf" ;;
+	limits10k) echo "pam_limits, 10k-line limits.conf" ;;
+	mg100) echo "pam_memguard, 100 rules" ;;
+	mg10k) echo "pam_memguard, 10k rules" ;;
+	esac
 }
-
-printf 'PAM open+close latency, %s iterations each, user %s (microseconds)\n' "$iter" "$user"
-printf '%-44s %10s %10s %10s\n' "stack" "median" "min" "max"
-row "pam_permit" permit
-p_permit=$("$dir/pam_bench" "$dir/pam.d" permit "$user" "$iter" | cut -d' ' -f1)
-p_floor=$("$dir/pam_bench" "$dir/pam.d" permit "$user" "$iter" "$scratch/floor" | cut -d' ' -f1)
-printf '%-44s %10s\n' "floor: pam_permit + raw cgroup work" "$p_floor"
-row "pam_limits, 100-line limits.conf" limits100
-row "pam_limits, 10k-line limits.conf" limits10k
-p_mg100=$("$dir/pam_bench" "$dir/pam.d" mg100 "$user" "$iter" | cut -d' ' -f1)
-printf '%-44s %10s\n' "pam_memguard, 100 rules" "$p_mg100"
-p_mg10k=$("$dir/pam_bench" "$dir/pam.d" mg10k "$user" "$iter" | cut -d' ' -f1)
-printf '%-44s %10s\n' "pam_memguard, 10k rules" "$p_mg10k"
-awk -v f="$p_floor" -v a="$p_mg100" -v b="$p_mg10k" -v p="$p_permit" 'BEGIN {
+printf '%-40s %10s %10s %10s\n' "stack" "median" "min" "max"
+while read -r svc med min max; do
+	printf '%-40s %10s %10s %10s\n' "$(label "$svc")" "$med" "$min" "$max"
+done <"$dir/results"
+med() { awk -v s="$1" '$1 == s { print $2 }' "$dir/results"; }
+awk -v p="$(med permit)" -v f="$(med "permit@$scratch/floor")" -v l1="$(med limits100)" \
+	-v l2="$(med limits10k)" -v a="$(med mg100)" -v b="$(med mg10k)" 'BEGIN {
 	printf "pam_memguard (100 rules) - floor: %+.1f us (target: at most +80 us) %s\n", a - f, (a - f <= 80 ? "PASS" : "OVER")
 	printf "pam_memguard (10k rules): %.1f us (target: under 1000 us) %s\n", b, (b < 1000 ? "PASS" : "OVER")
-	printf "ratio pam_memguard(100)/floor: %.2fx; floor - pam_permit (kernel work alone): %.1f us\n", a / f, f - p
+	printf "ratios: pam_memguard(100)/floor %.2fx; pam_memguard(10k)/pam_limits(10k) %.2fx; floor - pam_permit (kernel work alone) %.1f us\n", a / f, b / l2, f - p
 }'
 # Nothing may be left behind.
 left=$(find "$scratch" -mindepth 1 -type d -name 'user-*' | wc -l)

@@ -1,12 +1,15 @@
 /* Latency of one login session through a real PAM stack: pam_start,
  * open_session, close_session, pam_end, repeated.
  *
- *   pam_bench CONFDIR SERVICE USER ITERATIONS [CGROUP_DIR]
+ *   pam_bench CONFDIR USER ITERATIONS SERVICE[@CGROUP_DIR]...
  *
- * With CGROUP_DIR, each iteration also does by hand the kernel work that
- * pam_memguard cannot avoid (mkdir of a user and a session group, two
- * limit writes, move in, move back, two rmdirs): the floor to compare
- * the module against. Prints the median, min and max in microseconds. */
+ * Every iteration runs each service once, in turn, so that whatever else
+ * the machine does falls on all of them alike. SERVICE@CGROUP_DIR also does
+ * by hand, inside the session, the kernel work pam_memguard cannot avoid
+ * (mkdir of a user and a session group, the three limit writes the bench
+ * policy asks for, move in, move back, two rmdirs): the floor to compare the module against.
+ * Prints one line per service: "SERVICE[@DIR] median min max" in
+ * microseconds. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -54,13 +57,15 @@ static int kernel_floor(const char *base, const char *orig)
 	char user[4096], sess[4096], pid[32];
 
 	snprintf(user, sizeof(user), "%s/user-bench", base);
-	snprintf(sess, sizeof(sess), "%s/session-bench", user);
+	snprintf(sess, sizeof(sess), "%.4000s/session-bench", user);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (mkdir(user, 0755) < 0 || mkdir(sess, 0755) < 0)
 		return -errno;
 	if (put(user, "memory.limit_in_bytes", "1073741824") < 0 && put(user, "memory.max", "1073741824") < 0)
 		return -EIO;
 	if (put(user, "memory.memsw.limit_in_bytes", "1073741824") < 0 && put(user, "memory.swap.max", "0") < 0)
+		return -EIO;
+	if (put(user, "memory.soft_limit_in_bytes", "805306368") < 0 && put(user, "memory.high", "805306368") < 0)
 		return -EIO;
 	if (put(sess, "cgroup.procs", pid) < 0 || put(orig, "cgroup.procs", pid) < 0)
 		return -EIO;
@@ -75,46 +80,80 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv)
+struct stack {
+	const char *arg, *service;
+	char service_buf[256];
+	const char *floor_dir; /* NULL: the PAM stack alone */
+	char orig[4096];       /* where "move back" goes: the floor dir's parent */
+	double *t;
+};
+
+static int one_session(const char *confdir, const char *user, const struct stack *s)
 {
 	struct pam_conv pc = { conv, NULL };
-	const char *floor_dir = argc > 5 ? argv[5] : NULL;
-	char orig[4096] = "";
-	int n, r;
-	double *t;
+	pam_handle_t *pamh = NULL;
+	int r;
 
-	if (argc < 5 || (n = atoi(argv[4])) <= 0) {
-		fprintf(stderr, "usage: pam_bench CONFDIR SERVICE USER ITERATIONS [CGROUP_DIR]\n");
+	r = pam_start_confdir(s->service, user, &pc, confdir, &pamh);
+	if (r == PAM_SUCCESS)
+		r = pam_open_session(pamh, 0);
+	if (r == PAM_SUCCESS && s->floor_dir)
+		r = kernel_floor(s->floor_dir, s->orig) == 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
+	if (r == PAM_SUCCESS)
+		r = pam_close_session(pamh, 0);
+	pam_end(pamh, r);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct stack *st;
+	int n, ns;
+
+	if (argc < 5 || (n = atoi(argv[3])) <= 0) {
+		fprintf(stderr, "usage: pam_bench CONFDIR USER ITERATIONS SERVICE[@CGROUP_DIR]...\n");
 		return 2;
 	}
-	if (floor_dir) {
-		/* The group this process starts in: where "move back" goes. */
-		snprintf(orig, sizeof(orig), "%s", floor_dir);
-		char *slash = strrchr(orig, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	t = calloc((size_t)n, sizeof(*t));
-	for (int i = 0; i < n; i++) {
-		pam_handle_t *pamh = NULL;
-		double t0 = now_us();
+	ns = argc - 4;
+	st = calloc((size_t)ns, sizeof(*st));
+	if (!st)
+		return 1;
+	for (int j = 0; j < ns; j++) {
+		struct stack *s = &st[j];
+		char *at;
 
-		r = pam_start_confdir(argv[2], argv[3], &pc, argv[1], &pamh);
-		if (r == PAM_SUCCESS)
-			r = pam_open_session(pamh, 0);
-		if (r == PAM_SUCCESS && floor_dir)
-			r = kernel_floor(floor_dir, orig) == 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
-		if (r == PAM_SUCCESS)
-			r = pam_close_session(pamh, 0);
-		pam_end(pamh, r);
-		t[i] = now_us() - t0;
-		if (r != PAM_SUCCESS) {
-			fprintf(stderr, "pam_bench: iteration %d failed: %d\n", i, r);
+		s->arg = argv[4 + j];
+		snprintf(s->service_buf, sizeof(s->service_buf), "%s", s->arg);
+		if ((at = strchr(s->service_buf, '@'))) {
+			*at = '\0';
+			s->floor_dir = strchr(s->arg, '@') + 1;
+			snprintf(s->orig, sizeof(s->orig), "%s", s->floor_dir);
+			char *slash = strrchr(s->orig, '/');
+			if (slash)
+				*slash = '\0';
+		}
+		s->service = s->service_buf;
+		s->t = calloc((size_t)n, sizeof(double));
+		if (!s->t)
 			return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		for (int j = 0; j < ns; j++) {
+			double t0 = now_us();
+			int r = one_session(argv[1], argv[2], &st[j]);
+
+			st[j].t[i] = now_us() - t0;
+			if (r != PAM_SUCCESS) {
+				fprintf(stderr, "pam_bench: %s: iteration %d failed: %d\n", st[j].arg, i, r);
+				return 1;
+			}
 		}
 	}
-	qsort(t, (size_t)n, sizeof(*t), cmp);
-	printf("%.1f %.1f %.1f\n", t[n / 2], t[0], t[n - 1]);
-	free(t);
+	for (int j = 0; j < ns; j++) {
+		qsort(st[j].t, (size_t)n, sizeof(double), cmp);
+		printf("%s %.1f %.1f %.1f\n", st[j].arg, st[j].t[n / 2], st[j].t[0], st[j].t[n - 1]);
+		free(st[j].t);
+	}
+	free(st);
 	return 0;
 }

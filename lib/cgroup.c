@@ -343,7 +343,9 @@ static int apply_v2(struct cap_ctx *c, const struct mg_caps *caps)
  * the order of the two writes depends on which way they move. */
 static int apply_v1(struct cap_ctx *c, const struct mg_caps *caps)
 {
-	bool memsw = faccessat(c->dfd, "memory.memsw.limit_in_bytes", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+	/* Asked only where a limit is written: most groups of a login get none. */
+	bool memsw = (caps->set[MG_KEY_MEMORY_MAX] || caps->set[MG_KEY_MEMORY_SWAP_MAX]) &&
+		     faccessat(c->dfd, "memory.memsw.limit_in_bytes", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	int r = 0, e;
 
 	if (caps->set[MG_KEY_MEMORY_LOW] || caps->set[MG_KEY_MEMORY_MIN])
@@ -616,7 +618,16 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 	snprintf(user_name, sizeof(user_name), "user-%u", (unsigned)uid);
 	if (cg->version == 2 && (r = enable_chain(cg, notes)) < 0)
 		return r;
-	{
+	/* BASE exists but for the very first login: open it straight away. */
+	base_fd = open(cg->base, DIR_FLAGS);
+	created = false;
+	if (base_fd < 0 && errno != ENOENT)
+		r = -errno;
+	if (r < 0) {
+		mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot open %s: %s", cg->base, strerror(-r));
+		return r;
+	}
+	if (base_fd < 0) {
 		char *copy = strdup(cg->base);
 		int parent;
 		if (!copy)

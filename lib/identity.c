@@ -143,6 +143,8 @@ int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max)
 	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		while (*p == ' ' || *p == '\t')
 			p++;
+		if (*p != 'U') /* most lines are comments: this runs at every login */
+			continue;
 		login_defs_value(p, "UID_MIN", min);
 		login_defs_value(p, "UID_MAX", max);
 	}

@@ -341,10 +341,22 @@ static int parse_line(struct line_ctx *c, size_t len)
 		       : mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
 	if (n == 0)
 		return 0;
-	memset(&r, 0, sizeof(r));
+	/* Only the target's fields until the line is known to apply. */
+	r.who_kind = MG_WHO_ALL_USERS; /* what a zeroed rule says */
+	r.who = NULL;
+	r.uid_min = r.uid_max = 0;
 	parse_who(c, &toks[0], &r);
 	if (!line_applies(c, &toks[0], &r))
 		return 0;
+	{
+		enum mg_who_kind kind = r.who_kind;
+		uid_t lo = r.uid_min, hi = r.uid_max;
+
+		memset(&r, 0, sizeof(r));
+		r.who_kind = kind;
+		r.uid_min = lo;
+		r.uid_max = hi;
+	}
 	if (c->buffer_has_nul && (nul = memchr(c->text, '\0', len))) {
 		line_diag(c, MG_ERROR, (size_t)(nul - c->text), "a NUL byte in the line (is this a text file?)");
 		return 0;
