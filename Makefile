@@ -50,7 +50,9 @@ TOOL_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 .PHONY: all deps demo check fuzz bench install uninstall clean
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
+PRELOAD_SO := $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
+
+all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so $(PRELOAD_SO)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h pam/*.h)
 	@mkdir -p $(@D)
@@ -77,6 +79,13 @@ $(BUILD)/libmemguard-preload.so: $(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) pre
 		-shared -Wl,--version-script=preload/preload.map -o $@ \
 		$(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) -ldl $(LDLIBS)
 
+# Programs run under the allocation shim: no ASan, whose malloc would win
+# over the shim's (UBSan only, as for the shim itself).
+$(BUILD)/tests/tools/preload_%: tests/tools/preload_%.c
+	@mkdir -p $(@D)
+	$(CC) $(PRELOAD_CFLAGS) $(CFLAGS) $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(if $(SANITIZE),$(UBSAN_FLAGS)) \
+		-o $@ $< -lpthread $(LDLIBS)
+
 $(BUILD)/tests/tools/% $(BUILD)/tests/pam/%: tests/*/%.c
 	@mkdir -p $(@D)
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS)
@@ -93,11 +102,12 @@ demo: deps all $(TOOL_BIN)
 
 # Every stage prints one line per test; tests/run-all adds them up and
 # ends with the one summary line.
-check: deps all $(UNIT_BIN) $(TOOL_BIN)
+check: deps all $(PRELOAD_SO) $(UNIT_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run-all
 
-# One stage alone: make check-unit, check-cli, check-pam, check-clients, check-fuzz, check-guest.
-check-%: all $(UNIT_BIN) $(TOOL_BIN)
+# One stage alone: make check-unit, check-cli, check-pam, check-preload,
+# check-clients, check-fuzz, check-guest.
+check-%: all $(PRELOAD_SO) $(UNIT_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=$* sh tests/run-all
 
 FUZZ_SECONDS ?= 60
