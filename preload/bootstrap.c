@@ -6,10 +6,9 @@
 
 #include <string.h>
 
-#define BOOT_SIZE (64 * 1024)
 #define BOOT_HDR 16
 
-static _Alignas(4096) unsigned char boot_mem[BOOT_SIZE];
+_Alignas(4096) unsigned char mg_pl_boot_mem[MG_PL_BOOT_SIZE];
 static atomic_size_t boot_used;
 
 void *mg_pl_boot_alloc(size_t size, size_t align)
@@ -18,24 +17,19 @@ void *mg_pl_boot_alloc(size_t size, size_t align)
 
 	if (align < BOOT_HDR)
 		align = BOOT_HDR;
-	if (align > 4096 || (align & (align - 1)) || size > BOOT_SIZE)
+	if (align > 4096 || (align & (align - 1)) || size > MG_PL_BOOT_SIZE)
 		return NULL;
 	old = atomic_load_explicit(&boot_used, memory_order_relaxed);
 	do {
 		start = (old + BOOT_HDR + align - 1) & ~(align - 1);
 		end = start + size;
-		if (end > BOOT_SIZE)
+		if (end > MG_PL_BOOT_SIZE)
 			return NULL;
 	} while (!atomic_compare_exchange_weak(&boot_used, &old, end));
 	/* The size sits just before the block, for realloc and usable_size. */
-	memcpy(boot_mem + start - sizeof(size_t), &size, sizeof(size_t));
+	memcpy(mg_pl_boot_mem + start - sizeof(size_t), &size, sizeof(size_t));
 	/* Fresh static memory is zero already, which calloc relies on. */
-	return boot_mem + start;
-}
-
-bool mg_pl_boot_owns(const void *p)
-{
-	return (uintptr_t)p - (uintptr_t)boot_mem < BOOT_SIZE;
+	return mg_pl_boot_mem + start;
 }
 
 size_t mg_pl_boot_size(const void *p)

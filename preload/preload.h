@@ -26,6 +26,11 @@
 
 #include "settings.h"
 
+/* Everything declared here is internal: with hidden declarations the
+ * compiler addresses globals directly instead of through the GOT, one load
+ * less on the fast path. */
+#pragma GCC visibility push(hidden)
+
 #define MG_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MG_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -64,8 +69,14 @@ bool mg_pl_ensure_init(void);
 bool mg_pl_resolving(void);
 
 /* ---- bootstrap.c ---- */
+#define MG_PL_BOOT_SIZE (64 * 1024)
+extern unsigned char mg_pl_boot_mem[MG_PL_BOOT_SIZE];
 void *mg_pl_boot_alloc(size_t size, size_t align);
-bool mg_pl_boot_owns(const void *p);
+/* Inline: free() asks this on every call. */
+static inline bool mg_pl_boot_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)mg_pl_boot_mem < MG_PL_BOOT_SIZE;
+}
 size_t mg_pl_boot_size(const void *p);
 
 /* ---- config.c ---- */
@@ -129,5 +140,7 @@ bool mg_pl_rate_allow(const uintptr_t *frames, int n, uint64_t now_s, uint64_t *
 void mg_pl_rate_flush(void (*fn)(const uintptr_t *frames, int n, uint64_t count, void *arg), void *arg);
 void mg_pl_rate_reset_child(void);
 uint64_t mg_pl_rate_suppressed_total(void);
+
+#pragma GCC visibility pop
 
 #endif
