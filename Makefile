@@ -118,6 +118,8 @@ bench: deps all
 	@sh bench/policy-bench.sh $(BUILD)
 	@echo
 	@sh bench/pam-bench.sh $(BUILD)
+	@echo
+	@sh bench/preload-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
