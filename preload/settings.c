@@ -90,8 +90,9 @@ static int apply_log(struct mg_pl_settings *s, const char *v)
 		return -EINVAL;
 	if (len >= sizeof(s->log_path))
 		return -ERANGE;
-	/* Refuse a bad %-sequence now rather than at the first report. */
-	char probe[MG_PL_PATH_MAX + 32];
+	/* Refuse a bad %-sequence or a name too long for the longest pid
+	 * (PID_MAX_LIMIT) now rather than at the first report. */
+	char probe[MG_PL_PATH_EXPANDED];
 	int r = mg_pl_expand_path(v, 4194304, probe, sizeof(probe));
 	if (r < 0)
 		return r == -ENAMETOOLONG ? -ERANGE : r;

@@ -12,6 +12,8 @@ enum mg_pl_format { MG_PL_TEXT, MG_PL_JSON };
 enum mg_pl_sink { MG_PL_STDERR, MG_PL_SYSLOG, MG_PL_FILE };
 
 #define MG_PL_PATH_MAX 1024
+/* Room for the name with every %p expanded to the longest pid. */
+#define MG_PL_PATH_EXPANDED (MG_PL_PATH_MAX + 32)
 #define MG_PL_BT_MAX 32
 #define MG_PL_DEFAULT_THRESHOLD (64ull << 20)
 #define MG_PL_DEFAULT_BACKTRACE 8u

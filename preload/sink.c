@@ -43,7 +43,7 @@ static void write_all(int fd, const char *p, size_t n)
 /* O_NOFOLLOW: a symlink planted at the name does not redirect us. */
 static int open_file(void)
 {
-	char path[MG_PL_PATH_MAX + 32];
+	char path[MG_PL_PATH_EXPANDED];
 	pid_t pid = getpid();
 
 	if (file_fd >= 0 && file_pid == pid)
