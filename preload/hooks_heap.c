@@ -124,6 +124,7 @@ static __attribute__((noinline)) void *slow(const struct req *r, int *perr)
 	void *p;
 	int err;
 
+	*perr = 0;
 	if (!mg_pl_ensure_init()) {
 		/* dlsym is running: hand out bootstrap memory. */
 		if (r->func == MG_F_REALLOC || r->func == MG_F_REALLOCARRAY) {
@@ -137,8 +138,11 @@ static __attribute__((noinline)) void *slow(const struct req *r, int *perr)
 			*perr = ENOMEM;
 		return p;
 	}
-	if (mg_pl_in_hook)
-		return call_real(r);
+	if (mg_pl_in_hook) {
+		p = call_real(r);
+		*perr = errno;
+		return p;
+	}
 
 	mg_pl_in_hook = 1;
 	if (r->size && !r->overflow && mg_pl_inject(r->size)) {
@@ -167,12 +171,13 @@ static __attribute__((noinline)) void *slow(const struct req *r, int *perr)
 	return p;
 }
 
+/* errno as the real call left it; untouched by our reporting. */
 static void *slow_errno(const struct req *r)
 {
-	int err = errno;
+	int saved = errno, err;
 	void *p = slow(r, &err);
 
-	errno = err;
+	errno = p ? saved : err;
 	return p;
 }
 
@@ -292,10 +297,13 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
 	struct req r = { .func = MG_F_POSIX_MEMALIGN, .size = n, .align = align };
 	int saved = errno, err = 0;
-	void *p;
+	void *p = NULL;
 
 	if (MG_UNLIKELY(n >= gate())) {
 		p = slow(&r, &err);
+		/* slow() leaves the result of the call in err: 0 is success. */
+		if (!p && !err && n)
+			err = ENOMEM;
 	} else {
 		err = mg_pl_real.posix_memalign(&p, align, n);
 		if (MG_UNLIKELY(err))
@@ -303,7 +311,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	}
 	/* posix_memalign leaves errno alone and *out untouched on failure. */
 	errno = saved;
-	if (!p && err)
+	if (err)
 		return err;
 	*out = p;
 	return 0;

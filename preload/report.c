@@ -329,11 +329,10 @@ void mg_pl_warn(const char *msg)
 
 	mg_buf_init(&b, mem, sizeof(mem));
 	head(&b, "warning");
-	kv_str(&b, "message", msg);
-	if (!json()) {
+	if (json()) {
+		kv_str(&b, "message", msg);
+	} else {
 		/* The message is for people: keep its spaces. */
-		mg_buf_init(&b, mem, sizeof(mem));
-		head(&b, "warning");
 		mg_buf_str(&b, " ");
 		mg_buf_str(&b, msg);
 	}

@@ -206,6 +206,13 @@ if grep -qx 'malloc fail ENOMEM' "$T/ras.out" &&
 	ok "malloc(512M) under RLIMIT_AS=256M: kernel refusal reported (not injected) with rlimit_as=268435456"
 else nok "RLIMIT_AS refusal reported"; show "$T/ras.out" "$T/ras.err"; fi
 
+# posix_memalign's error comes back as its result, errno left alone.
+(shim pma "$PROBE" memalign-einval)
+if grep -qx 'posix_memalign EINVAL out 0x1 errno 1234' "$T/pma.out" &&
+	[ "$(count "$T/pma.err" ' event=failure function=posix_memalign size=16 alignment=3 result=22 errno=22 error=EINVAL ')" = 1 ]; then
+	ok "posix_memalign(align 3): EINVAL returned, *out and errno untouched, reported as a failure"
+else nok "posix_memalign EINVAL"; show "$T/pma.out" "$T/pma.err"; fi
+
 # 13. JSON: every line is one object with the documented fields.
 (export MEMGUARD_FORMAT=json MEMGUARD_FAIL_ABOVE=100M MEMGUARD_THRESHOLD=1M; shim json "$PROBE" malloc 80M 200M 2M)
 cat >"$T/check_json.py" <<'EOF'

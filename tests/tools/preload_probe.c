@@ -194,6 +194,17 @@ static void mprotect_data(size_t limit, size_t n)
 		printf("mprotect fail %s\n", strerrorname_np(errno));
 }
 
+/* posix_memalign reports errors by its result: errno and *out untouched. */
+static void memalign_einval(void)
+{
+	void *p = (void *)0x1;
+	int r;
+
+	errno = 1234;
+	r = posix_memalign(&p, 3, 16);
+	printf("posix_memalign %s out %p errno %d\n", r ? strerrorname_np(r) : "0", p, errno);
+}
+
 static void rlimit_as(size_t limit, size_t n)
 {
 	struct rlimit rl = { limit, limit };
@@ -372,6 +383,8 @@ int main(int argc, char **argv)
 		reserve(atol(argv[2]), size_arg(argv[3]));
 	else if (!strcmp(m, "mprotect-data") && argc == 4)
 		mprotect_data(size_arg(argv[2]), size_arg(argv[3]));
+	else if (!strcmp(m, "memalign-einval"))
+		memalign_einval();
 	else if (!strcmp(m, "rlimit-as") && argc == 4)
 		rlimit_as(size_arg(argv[2]), size_arg(argv[3]));
 	else if (!strcmp(m, "loop") && argc == 4)
@@ -392,7 +405,7 @@ int main(int argc, char **argv)
 		free(keep);
 	} else {
 		fprintf(stderr, "usage: preload_probe each|malloc|zero|overflow|mremap-fixed|reserve|"
-				"mprotect-data|rlimit-as|loop|threads|fork|abort-child|quiet|secure ...\n");
+				"mprotect-data|memalign-einval|rlimit-as|loop|threads|fork|abort-child|quiet|secure ...\n");
 		return 2;
 	}
 	return 0;
