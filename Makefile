@@ -132,6 +132,7 @@ install: all
 	install -m 0644 man/pam_memguard.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8
 	install -m 0644 man/memguard.conf.5 $(DESTDIR)$(MANDIR)/man5/memguard.conf.5
 	install -m 0644 man/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/memguardctl.8
+	install -m 0644 man/libmemguard-preload.8 $(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8
 	@# Never overwrite an admin's policy.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf || \
 		install -m 0644 etc/memguard.conf $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf
@@ -139,6 +140,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8 \
+		$(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8 \
 		$(DESTDIR)$(PAMDIR)/pam_memguard.so $(DESTDIR)$(LIBDIR)/libmemguard-preload.so
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf and memguard.d/: they are the admin's"
 
