@@ -14,10 +14,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
-
 #define EXPORT __attribute__((visibility("default")))
 
 static bool reservation(int prot, int flags)
@@ -90,16 +86,16 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 	return map_any(MG_F_MMAP64, addr, len, prot, flags, fd, off);
 }
 
-/* The new address is a fifth, variadic argument that the kernel reads with
- * MREMAP_FIXED (and MREMAP_DONTUNMAP): forward it, or the move lands at
- * whatever address the register happened to hold. */
+/* The new address is a fifth, variadic argument, present only with
+ * MREMAP_FIXED (glibc reads it under the same condition): forward it, or
+ * the move lands wherever the kernel likes instead of at the target. */
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 {
 	void *new_addr = NULL, *p;
 	bool injected = false;
 	int err;
 
-	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+	if (flags & MREMAP_FIXED) {
 		va_list ap;
 		va_start(ap, flags);
 		new_addr = va_arg(ap, void *);

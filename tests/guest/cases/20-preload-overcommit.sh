@@ -48,6 +48,7 @@ rc=$?
 	|| fail "a 16 MiB malloc under the shim in strict mode: status $rc, '$out'"
 [ ! -s "$log" ] || { cat "$log"; fail "the shim reported a 16 MiB malloc"; }
 
+committed_before=$(meminfo Committed_AS)
 out=$(under_shim "${want}K")
 rc=$?
 case $rc in
@@ -69,10 +70,14 @@ get() { printf '%s\n' "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 [ "$(get overcommit)" = 2 ] || fail "overcommit=$(get overcommit), expected 2"
 cl=$(get commit_limit_kb)
 ca=$(get committed_as_kb)
-# Same order of magnitude as /proc/meminfo: within a factor of 2 either way.
-close() { [ -n "$1" ] && [ "$1" -gt 0 ] && [ $(($1 * 2)) -ge "$2" ] && [ "$1" -le $(($2 * 2)) ]; }
-close "$cl" "$limit" || fail "commit_limit_kb=$cl, /proc/meminfo CommitLimit $limit kB"
-close "$ca" "$committed" || fail "committed_as_kb=$ca, /proc/meminfo Committed_AS $committed kB"
+# Same order of magnitude as /proc/meminfo. CommitLimit does not move:
+# within a factor of 2. Committed_AS includes the probe itself while it
+# runs (a few MB more with the UBSan runtime, on a guest baseline of ~5 MB):
+# within a factor of 4 of the readings just before and after.
+close() { [ -n "$1" ] && [ "$1" -gt 0 ] && [ $(($1 * $3)) -ge "$2" ] && [ "$1" -le $(($2 * $3)) ]; }
+close "$cl" "$limit" 2 || fail "commit_limit_kb=$cl, /proc/meminfo CommitLimit $limit kB"
+close "$ca" "$committed_before" 4 && close "$ca" "$committed" 4 ||
+	fail "committed_as_kb=$ca, /proc/meminfo Committed_AS $committed_before kB before, $committed kB after"
 [ "$(get cgroup_version)" = 2 ] && [ "$(get cgroup)" = /mgpreload ] ||
 	fail "cgroup_version=$(get cgroup_version) cgroup=$(get cgroup), expected 2 /mgpreload"
 [ "$(get cgroup_limit)" = $((512 << 20)) ] || fail "cgroup_limit=$(get cgroup_limit), expected memory.max $((512 << 20))"
@@ -80,5 +85,5 @@ case $(get cgroup_usage) in '' | *[!0-9]*) fail "cgroup_usage=$(get cgroup_usage
 tail -n 1 "$log" | grep -q ' event=summary large=0 failures=1 ' || fail "no summary line last"
 k=$(sed -n 's/^oom_kill //p' "$cg/memory.events")
 [ "$k" = 0 ] || fail "$cg memory.events oom_kill is $k"
-info "ok: mode 2, commit_limit_kb=$cl (meminfo $limit), committed_as_kb=$ca (meminfo $committed), memory.max in the report"
+info "ok: mode 2, commit_limit_kb=$cl (meminfo $limit), committed_as_kb=$ca (meminfo $committed_before..$committed), memory.max in the report"
 exit 0
