@@ -257,6 +257,24 @@ else nok "failures are never rate-limited"; show "$T/ffl.err"; fi
 if [ "$(count "$T/nolim.err" ' event=large ')" = 200 ]; then ok "MEMGUARD_RATELIMIT=0: all 200 reported"
 else nok "MEMGUARD_RATELIMIT=0"; fi
 
+# The window turns over: the site speaks again, first saying how many it
+# swallowed. 2 reports per second, allocations for 2.5 s.
+(export MEMGUARD_THRESHOLD=1M MEMGUARD_RATELIMIT=2/1; shim win "$PROBE" loop-for 2500 2M)
+total=$(sed -n 's/^loop-for //p' "$T/win.out")
+nl=$(count "$T/win.err" ' event=large ')
+sup=$(grep ' event=suppressed ' "$T/win.err" | sed -n 's/.* count=\([0-9]*\) .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+mid=$(awk '/ event=suppressed /{ s = 1 } s && / event=large /{ print "yes"; exit }' "$T/win.err")
+if [ -n "$total" ] && [ "$nl" -ge 6 ] && [ "$nl" -le 8 ] && [ "$mid" = yes ] && [ $((nl + sup)) = "$total" ] &&
+	tail -n 1 "$T/win.err" | grep -q " event=summary large=$total .* suppressed=$sup\$"; then
+	ok "MEMGUARD_RATELIMIT=2/1 over 2.5 s: $nl reports (2 per window), suppressed counts ($sup) + reports = $total allocations"
+else nok "rate-limit window rollover (total $total, $nl reports, $sup suppressed)"; show "$T/win.err"; fi
+
+# errno is the program's: a reported allocation leaves it alone.
+(shim errno "$PROBE" errno 80M)
+if grep -qx 'errno 1234 after malloc ok' "$T/errno.out" && [ "$(count "$T/errno.err" ' event=large ')" = 1 ]; then
+	ok "errno unchanged across a reported malloc"
+else nok "errno preserved"; show "$T/errno.out"; fi
+
 # 15. Log file with %p: a forked child writes its own file.
 (export MEMGUARD_LOG="$T/fork.%p.log"; shim fork "$PROBE" fork 80M)
 pp=$(sed -n 's/^parent //p' "$T/fork.out")

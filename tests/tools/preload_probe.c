@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Results go through here so the compiler cannot drop an allocation. */
@@ -234,6 +235,33 @@ static void loop(long count, size_t n)
 	printf("loop %ld failed %ld\n", count, fails);
 }
 
+/* Allocations from one call site until MS milliseconds have passed: a
+ * deadline, so the rate limit's window turns over without a sleep. */
+static void loop_for(long ms, size_t n)
+{
+	struct timespec a, b;
+	long count = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		void *p = malloc(n);
+		keep = p;
+		free(p);
+		count++;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
+	printf("loop-for %ld\n", count);
+}
+
+/* A reported allocation must not change errno. */
+static void keep_errno(size_t n)
+{
+	errno = 1234;
+	keep = malloc(n);
+	printf("errno %d after malloc %s\n", errno, keep ? "ok" : "fail");
+	free(keep);
+}
+
 struct thr {
 	long count;
 	size_t size;
@@ -389,6 +417,10 @@ int main(int argc, char **argv)
 		rlimit_as(size_arg(argv[2]), size_arg(argv[3]));
 	else if (!strcmp(m, "loop") && argc == 4)
 		loop(atol(argv[2]), size_arg(argv[3]));
+	else if (!strcmp(m, "loop-for") && argc == 4)
+		loop_for(atol(argv[2]), size_arg(argv[3]));
+	else if (!strcmp(m, "errno") && argc == 3)
+		keep_errno(size_arg(argv[2]));
 	else if (!strcmp(m, "threads") && argc == 5)
 		return threads(atoi(argv[2]), atol(argv[3]), size_arg(argv[4]));
 	else if (!strcmp(m, "fork") && argc == 3)
@@ -405,7 +437,7 @@ int main(int argc, char **argv)
 		free(keep);
 	} else {
 		fprintf(stderr, "usage: preload_probe each|malloc|zero|overflow|mremap-fixed|reserve|"
-				"mprotect-data|memalign-einval|rlimit-as|loop|threads|fork|abort-child|quiet|secure ...\n");
+				"mprotect-data|memalign-einval|rlimit-as|loop|loop-for|errno|threads|fork|abort-child|quiet|secure ...\n");
 		return 2;
 	}
 	return 0;
