@@ -13,6 +13,7 @@ TOP=$(pwd)
 SO=$TOP/$BUILD/libmemguard-preload.so
 PROBE=$TOP/$BUILD/tests/tools/preload_probe
 BOOT=$TOP/$BUILD/tests/tools/preload_boot
+CTX=$TOP/$BUILD/tests/tools/preload_context
 DEADLINE=${PRELOAD_TEST_DEADLINE:-60}
 
 command -v timeout >/dev/null || { echo "timeout(1) not found"; exit 77; }
@@ -21,7 +22,7 @@ MAKEVARS="BUILD=$BUILD"
 [ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
 # Relative names: the Makefile's pattern rules are written that way.
 if ! make -s $MAKEVARS "$BUILD/libmemguard-preload.so" "$BUILD/tests/tools/preload_probe" \
-	"$BUILD/tests/tools/preload_boot" >&2; then
+	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" >&2; then
 	echo "Bail out! build failed"
 	exit 1
 fi
@@ -337,6 +338,19 @@ else nok "threads with injection"; show "$T/thrf.out"; tail -n 2 "$T/thrf.err" |
 # 20. Bootstrap buffer (the memory dlsym gets before malloc is resolved).
 if timeout "$DEADLINE" "$BOOT" >"$T/boot.out" 2>&1; then ok "bootstrap buffer: free ignores, realloc moves out, usable_size reads back ($(tail -n1 "$T/boot.out"))"
 else nok "bootstrap buffer"; show "$T/boot.out"; fi
+
+# The context reader on fixture trees: v2, hybrid, namespaces, junk (the
+# host is v1-only, the guest case covers a real v2).
+mkdir "$T/ctx"
+timeout "$DEADLINE" "$CTX" "$T/ctx" >"$T/ctx.out" 2>&1
+while read -r verdict rest; do
+	case $verdict in
+	ok) ok "context reader, fixture: $rest" ;;
+	FAIL) nok "context reader, fixture: $rest" ;;
+	*) nok "context reader: $verdict $rest" ;;
+	esac
+done <"$T/ctx.out"
+[ -s "$T/ctx.out" ] || nok "context reader printed nothing"
 
 # 21. C++ operator new reaches malloc through libstdc++.
 if command -v g++ >/dev/null; then
