@@ -50,7 +50,9 @@ TOOL_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 .PHONY: all deps demo check fuzz bench install uninstall clean
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
+PRELOAD_SO := $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
+
+all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so $(PRELOAD_SO)
 
 $(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h pam/*.h)
 	@mkdir -p $(@D)
@@ -77,6 +79,13 @@ $(BUILD)/libmemguard-preload.so: $(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) pre
 		-shared -Wl,--version-script=preload/preload.map -o $@ \
 		$(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) -ldl $(LDLIBS)
 
+# Programs run under the allocation shim: no ASan, whose malloc would win
+# over the shim's (UBSan only, as for the shim itself).
+$(BUILD)/tests/tools/preload_%: tests/tools/preload_%.c
+	@mkdir -p $(@D)
+	$(CC) $(PRELOAD_CFLAGS) $(CFLAGS) $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(if $(SANITIZE),$(UBSAN_FLAGS)) \
+		-o $@ $< -lpthread $(LDLIBS)
+
 $(BUILD)/tests/tools/% $(BUILD)/tests/pam/%: tests/*/%.c
 	@mkdir -p $(@D)
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS)
@@ -93,11 +102,12 @@ demo: deps all $(TOOL_BIN)
 
 # Every stage prints one line per test; tests/run-all adds them up and
 # ends with the one summary line.
-check: deps all $(UNIT_BIN) $(TOOL_BIN)
+check: deps all $(PRELOAD_SO) $(UNIT_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run-all
 
-# One stage alone: make check-unit, check-cli, check-pam, check-clients, check-fuzz, check-guest.
-check-%: all $(UNIT_BIN) $(TOOL_BIN)
+# One stage alone: make check-unit, check-cli, check-pam, check-preload,
+# check-clients, check-fuzz, check-guest.
+check-%: all $(PRELOAD_SO) $(UNIT_BIN) $(TOOL_BIN)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) STAGES=$* sh tests/run-all
 
 FUZZ_SECONDS ?= 60
@@ -108,6 +118,8 @@ bench: deps all
 	@sh bench/policy-bench.sh $(BUILD)
 	@echo
 	@sh bench/pam-bench.sh $(BUILD)
+	@echo
+	@sh bench/preload-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -120,6 +132,7 @@ install: all
 	install -m 0644 man/pam_memguard.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8
 	install -m 0644 man/memguard.conf.5 $(DESTDIR)$(MANDIR)/man5/memguard.conf.5
 	install -m 0644 man/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/memguardctl.8
+	install -m 0644 man/libmemguard-preload.8 $(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8
 	@# Never overwrite an admin's policy.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf || \
 		install -m 0644 etc/memguard.conf $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf
@@ -127,6 +140,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8 \
+		$(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8 \
 		$(DESTDIR)$(PAMDIR)/pam_memguard.so $(DESTDIR)$(LIBDIR)/libmemguard-preload.so
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf and memguard.d/: they are the admin's"
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds and runs the libFuzzer targets of the policy parser and editor.
+# Builds and runs the libFuzzer targets of the policy parser and editor
+# and of the allocation shim's MEMGUARD_* parser.
 #
 #   fuzz/run.sh smoke      the bounded run of 'make check': ~15 s per target
 #   fuzz/run.sh SECONDS    each target for SECONDS ('make fuzz', default 60)
@@ -24,10 +25,12 @@ cd "$top" || exit 1
 BUILD=${BUILD:-build}
 CLANG=${CLANG:-clang}
 out="$BUILD/fuzz"
-targets="fuzz_policy fuzz_edit"
+targets="fuzz_policy fuzz_edit fuzz_preload_env"
 # The library files the targets need: the parser, resolution and editor,
 # none of the file-system or NSS code.
 lib_src="lib/diag.c lib/policy.c lib/policy_edit.c lib/policy_line.c lib/policy_resolve.c lib/size.c"
+# The allocation shim's settings parser stands alone (it must not allocate).
+preload_src="preload/settings.c lib/size.c"
 
 case "${1:-}" in
 smoke) seconds=15 ;;
@@ -61,8 +64,12 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 build() {
+	case $1 in
+	fuzz_preload_env) src=$preload_src ;;
+	*) src=$lib_src ;;
+	esac
 	# shellcheck disable=SC2086
-	"$CLANG" $flags -o "$out/$1" "fuzz/$1.c" $lib_src >"$out/$1.build.log" 2>&1
+	"$CLANG" $flags -o "$out/$1" "fuzz/$1.c" $src >"$out/$1.build.log" 2>&1
 }
 
 # One target, in the background when run side by side; its verdict goes to
@@ -142,7 +149,7 @@ for t in $targets; do
 		{
 			grep -a -E 'invariant broken|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|^SUMMARY' \
 				"$out/$t.log" | head -n 4
-			grep -a -E '^ +#[0-9]+ .* in .*/(lib|fuzz)/[a-z_]+\.c:' "$out/$t.log" | head -n 4
+			grep -a -E '^ +#[0-9]+ .* in .*/(lib|fuzz|preload)/[a-z_]+\.c:' "$out/$t.log" | head -n 4
 		} | sed 's/^/# /'
 		[ -n "$crash" ] && echo "# reproduce: $out/$t $crash"
 		failed=1

@@ -1,0 +1,469 @@
+#!/bin/sh
+# Tests of libmemguard-preload.so: real programs (tests/tools/preload_probe.c
+# and a few compiled here) run under LD_PRELOAD, and every assertion holds
+# the shim's log against what the program or the kernel saw.
+# Run from the top of the repository:  sh tests/preload/run.sh
+# Prints TAP; exit 0 when all passed, 1 otherwise, 77 (reason last) when it
+# cannot run at all. Every program runs under timeout(1): no test waits by
+# sleeping, and a hang fails instead of blocking the stage.
+
+BUILD=${BUILD:-build}
+[ "${SANITIZE:-}" = 1 ] && case $BUILD in build) BUILD=build/san ;; esac
+TOP=$(pwd)
+SO=$TOP/$BUILD/libmemguard-preload.so
+PROBE=$TOP/$BUILD/tests/tools/preload_probe
+BOOT=$TOP/$BUILD/tests/tools/preload_boot
+CTX=$TOP/$BUILD/tests/tools/preload_context
+DEADLINE=${PRELOAD_TEST_DEADLINE:-60}
+
+command -v timeout >/dev/null || { echo "timeout(1) not found"; exit 77; }
+command -v python3 >/dev/null || { echo "python3 not found (JSON checks)"; exit 77; }
+MAKEVARS="BUILD=$BUILD"
+[ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
+# Relative names: the Makefile's pattern rules are written that way.
+if ! make -s $MAKEVARS "$BUILD/libmemguard-preload.so" "$BUILD/tests/tools/preload_probe" \
+	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" >&2; then
+	echo "Bail out! build failed"
+	exit 1
+fi
+
+T=$(mktemp -d /tmp/mgpreload.XXXXXX) || exit 1
+cleanup() { rm -rf "$T"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+nok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# show FILE...: context for a failed test, as TAP comments.
+show() { for f in "$@"; do [ -f "$f" ] && sed "s|^|# $(basename "$f"): |" "$f" | cut -c1-400 | head -n 30; done; }
+# check DESC CMD...: one test from a command's status.
+check() {
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else nok "$d"; fi
+}
+
+# shim NAME PROGRAM ARGS...: runs PROGRAM under the shim with the MEMGUARD_*
+# variables the caller exported (in a subshell). Only PROGRAM is preloaded,
+# not timeout or sh. Leaves NAME.out, NAME.err and NAME.rc in $T.
+shim() {
+	_n=$1
+	shift
+	timeout -k 5 "$DEADLINE" sh -c 'LD_PRELOAD="$0" exec "$@"' "$SO" "$@" >"$T/$_n.out" 2>"$T/$_n.err"
+	echo $? >"$T/$_n.rc"
+}
+rc() { cat "$T/$1.rc"; }
+# count FILE REGEX
+count() { grep -c -E -- "$2" "$1" 2>/dev/null || true; }
+# field FILE REGEX KEY: KEY's value on the first line matching REGEX.
+field() { grep -m1 -E -- "$2" "$1" | tr ' ' '\n' | sed -n "s/^$3=//p" | head -n 1; }
+meminfo() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/meminfo; }
+
+funcs="malloc calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc pvalloc mmap mmap64 mremap"
+
+# 1. Only the interposed entry points leave the library.
+exports=$(nm -D --defined-only "$SO" | awk '{print $3}' | sort | tr '\n' ' ')
+want="aligned_alloc calloc free malloc malloc_usable_size memalign mmap mmap64 mprotect mremap posix_memalign pvalloc realloc reallocarray valloc "
+if [ "$exports" = "$want" ]; then ok "exports exactly the interposed functions"; else
+	nok "exports exactly the interposed functions"; echo "# got: $exports"; fi
+
+# 2. A program with nothing to report: not one byte from the shim.
+(shim quiet "$PROBE" quiet)
+if [ "$(rc quiet)" = 0 ] && [ ! -s "$T/quiet.err" ] && grep -qx 'quiet done' "$T/quiet.out"; then
+	ok "nothing to report: program output unchanged, shim silent (no summary either)"
+else nok "nothing to report: shim silent"; show "$T/quiet.err" "$T/quiet.rc"; fi
+
+# 3. Every entry point's large allocation, at the default threshold (64M).
+(shim each "$PROBE" each 80M)
+for f in $funcs; do
+	line=$(grep -E " event=large function=$f " "$T/each.err")
+	res=$(sed -n "s/^$f ok //p" "$T/each.out")
+	nf=$(echo "$line" | sed -n 's/.* backtrace=//p' | tr ',' '\n' | grep -c . || true)
+	first=$(echo "$line" | sed -n 's/.* backtrace=\([^,]*\).*/\1/p')
+	if [ "$(echo "$line" | grep -c .)" = 1 ] && [ -n "$res" ] &&
+		echo "$line" | grep -q " size=83886080 " &&
+		echo "$line" | grep -q " result=$res " &&
+		echo "$line" | grep -q " pid=[0-9]* tid=[0-9]* program=preload_probe " &&
+		echo "$line" | grep -Eq '^memguard: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ' &&
+		[ "$nf" -ge 3 ] && case $first in *:preload_probe+0x*) true ;; *) false ;; esac; then
+		ok "large $f(80M): one report with time, pid, tid, program, size, the program's result, $nf frames from the caller"
+	else
+		nok "large $f(80M) reported once with its result and >= 3 frames"
+		echo "# program: $f ok $res"
+		echo "$line" | sed 's/^/# shim: /'
+	fi
+done
+aa=$(field "$T/each.err" "function=aligned_alloc " alignment)
+pm=$(field "$T/each.err" "function=posix_memalign " alignment)
+ra=$(grep -E "function=reallocarray " "$T/each.err" | grep -c " nmemb=5242880 elsize=16 ")
+if [ "$aa" = 4096 ] && [ "$pm" = 64 ] && [ "$ra" = 1 ]; then ok "alignment and nmemb x size are in the reports"
+else nok "alignment and nmemb x size are in the reports"; show "$T/each.err"; fi
+sum=$(grep -c ' event=summary ' "$T/each.err")
+last=$(tail -n 1 "$T/each.err")
+if [ "$sum" = 1 ] && echo "$last" | grep -q ' event=summary large=12 failures=0 largest=83886080 ' &&
+	echo "$last" | grep -Eq ' peak_rss_kb=[0-9]+ '; then ok "exit summary: one line, last, large=12 failures=0 largest=80M, peak RSS"
+else nok "exit summary counts"; show "$T/each.err"; fi
+
+# 4. Threshold: below it nothing is said.
+(export MEMGUARD_THRESHOLD=100M; shim thr "$PROBE" each 80M)
+if [ "$(rc thr)" = 0 ] && [ ! -s "$T/thr.err" ]; then ok "MEMGUARD_THRESHOLD=100M: 80M requests not reported"
+else nok "MEMGUARD_THRESHOLD=100M"; show "$T/thr.err"; fi
+
+# 5. Fault injection above a size: every entry point fails with ENOMEM,
+# the program sees it, and the report says why.
+(export MEMGUARD_FAIL_ABOVE=1M; shim inj "$PROBE" each 2M)
+for f in $funcs; do
+	seen=$(grep -c -E "^$f fail ENOMEM$" "$T/inj.out")
+	rep=$(grep -E " event=failure function=$f " "$T/inj.err" | grep -c ' errno=12 error=ENOMEM injected=1 ')
+	if [ "$seen" = 1 ] && [ "$rep" = 1 ]; then ok "MEMGUARD_FAIL_ABOVE=1M: $f(2M) fails with ENOMEM, reported once as injected"
+	else nok "MEMGUARD_FAIL_ABOVE=1M: $f(2M) fails with ENOMEM, reported once"; grep -E "^$f " "$T/inj.out" | sed 's/^/# program: /'; fi
+done
+line=$(grep -m1 ' event=failure function=malloc ' "$T/inj.err")
+ok_ctx=1
+for k in overcommit commit_limit_kb committed_as_kb vm_size_kb vm_rss_kb; do
+	v=$(echo "$line" | tr ' ' '\n' | sed -n "s/^$k=//p")
+	case $v in '' | *[!0-9]*) ok_ctx=0; echo "# $k='$v'" ;; esac
+done
+cl=$(echo "$line" | tr ' ' '\n' | sed -n 's/^commit_limit_kb=//p')
+ca=$(echo "$line" | tr ' ' '\n' | sed -n 's/^committed_as_kb=//p')
+oc=$(echo "$line" | tr ' ' '\n' | sed -n 's/^overcommit=//p')
+ra=$(echo "$line" | tr ' ' '\n' | sed -n 's/^rlimit_as=//p')
+[ "$oc" = "$(cat /proc/sys/vm/overcommit_memory)" ] || { ok_ctx=0; echo "# overcommit $oc"; }
+[ "$cl" = "$(meminfo CommitLimit)" ] || { ok_ctx=0; echo "# CommitLimit $cl vs $(meminfo CommitLimit)"; }
+real_ca=$(meminfo Committed_AS)
+[ -n "$ca" ] && [ "$ca" -gt $((real_ca / 4)) ] && [ "$ca" -lt $((real_ca * 4 + 65536)) ] || { ok_ctx=0; echo "# Committed_AS $ca vs $real_ca"; }
+[ "$ra" = unlimited ] || { ok_ctx=0; echo "# rlimit_as $ra"; }
+if [ $ok_ctx = 1 ]; then ok "failure context: overcommit mode, CommitLimit and Committed_AS as /proc/meminfo has them, VmSize, VmRSS, RLIMIT_AS"
+else nok "failure context fields"; echo "$line" | sed 's/^/# /'; fi
+
+# The memory cgroup, as /proc/self/cgroup names it.
+memcg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+if [ -n "$memcg" ] && [ -f "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes" ]; then
+	lim=$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes")
+	if echo "$line" | grep -q " cgroup_version=1 cgroup=$memcg cgroup_limit=$lim cgroup_usage=[0-9]"; then
+		ok "failure context: v1 memory cgroup $memcg, its limit_in_bytes and usage_in_bytes"
+	else nok "failure context: v1 memory cgroup"; echo "$line" | sed 's/^/# /'; fi
+elif grep -q '^0::' /proc/self/cgroup; then
+	if echo "$line" | grep -q " cgroup_version=2 cgroup=/"; then ok "failure context: v2 cgroup named"
+	else nok "failure context: v2 cgroup"; echo "$line" | sed 's/^/# /'; fi
+else
+	skip "failure context: memory cgroup" "no memory cgroup in /proc/self/cgroup"
+fi
+
+# 6. MEMGUARD_FAIL_AFTER: the first N matching requests pass.
+(export MEMGUARD_FAIL_ABOVE=1M MEMGUARD_FAIL_AFTER=2; shim after "$PROBE" loop 5 2M)
+if grep -qx 'loop 5 failed 3' "$T/after.out" && [ "$(count "$T/after.err" ' event=failure function=malloc size=2097152 .* injected=1 ')" = 3 ]; then
+	ok "MEMGUARD_FAIL_AFTER=2 with FAIL_ABOVE=1M: 2 of 5 pass, 3 fail and are reported"
+else nok "MEMGUARD_FAIL_AFTER=2"; show "$T/after.out" "$T/after.err"; fi
+
+# 7. malloc(0), realloc(p, 0), calloc(0, n) returning NULL are not failures.
+(export MEMGUARD_FAIL_ABOVE=0 MEMGUARD_THRESHOLD=1; shim zero "$PROBE" zero)
+# (Runtimes loaded with the program may allocate at start and fail too:
+# libstdc++'s exception pool does under UBSan.)
+if [ "$(count "$T/zero.err" ' event=failure function=malloc size=1 ')" = 1 ] &&
+	[ "$(count "$T/zero.err" 'size=0 ')" = 0 ]; then
+	ok "malloc(0), realloc(p,0), calloc(0,n): not reported even with FAIL_ABOVE=0 (only the malloc(1) is)"
+else nok "zero-size requests not reported"; show "$T/zero.err"; fi
+
+# 8. reallocarray overflow: one report, as reallocarray, not also as realloc.
+(shim ovf "$PROBE" overflow)
+if grep -qx 'reallocarray fail ENOMEM' "$T/ovf.out" && [ "$(count "$T/ovf.err" ' function=reallocarray size=overflow nmemb=9223372036854775808 elsize=2 result=NULL errno=12 ')" = 1 ] &&
+	[ "$(count "$T/ovf.err" ' function=realloc ')" = 0 ] && [ "$(count "$T/ovf.err" ' function=calloc size=overflow ')" = 1 ]; then
+	ok "reallocarray and calloc overflow: ENOMEM, each reported exactly once with nmemb and size"
+else nok "reallocarray overflow reported once"; show "$T/ovf.out" "$T/ovf.err"; fi
+
+# 9. mremap forwards its fifth argument.
+(export MEMGUARD_THRESHOLD=1M; shim mrf "$PROBE" mremap-fixed 8M)
+tgt=$(sed -n 's/^target \([^ ]*\) result .*/\1/p' "$T/mrf.out")
+if [ "$(rc mrf)" = 0 ] && [ -n "$tgt" ] && grep -q " function=mremap size=8388608 old_size=4194304 .* result=$tgt " "$T/mrf.err"; then
+	ok "mremap(MREMAP_MAYMOVE|MREMAP_FIXED, target): moved to the target, data kept, reported with that result"
+else nok "mremap 5-argument forwarding"; show "$T/mrf.out" "$T/mrf.err"; fi
+
+# 10. Reservations are not allocations: no flood.
+(shim rsv "$PROBE" reserve 500 4G)
+if grep -qx 'reserved 500' "$T/rsv.out" && [ ! -s "$T/rsv.err" ]; then
+	ok "500 PROT_NONE and 500 MAP_NORESERVE 4G reservations: not one line"
+else nok "reservations not reported"; show "$T/rsv.out" "$T/rsv.err"; fi
+
+# 11. mprotect ENOMEM from the kernel (RLIMIT_DATA refuses making a
+# reservation writable, as strict overcommit would).
+(shim mpr "$PROBE" mprotect-data 64M 256M)
+if grep -qx 'mprotect fail ENOMEM' "$T/mpr.out"; then
+	if [ "$(count "$T/mpr.err" ' event=failure function=mprotect size=268435456 addr=0x[0-9a-f]+ prot=3 result=-1 errno=12 error=ENOMEM overcommit=')" = 1 ] &&
+		! grep -q injected "$T/mpr.err"; then
+		ok "mprotect(RW) refused by the kernel with ENOMEM (RLIMIT_DATA): reported as a failure with context"
+	else nok "mprotect ENOMEM reported"; show "$T/mpr.err"; fi
+elif grep -q '^mprotect ok' "$T/mpr.out"; then
+	skip "mprotect ENOMEM reported" "this kernel lets mprotect exceed RLIMIT_DATA (ignore_rlimit_data?)"
+else nok "mprotect-data probe"; show "$T/mpr.out" "$T/mpr.err"; fi
+
+# 12. A real refusal: malloc beyond RLIMIT_AS.
+(shim ras "$PROBE" rlimit-as 256M 512M)
+if grep -qx 'malloc fail ENOMEM' "$T/ras.out" &&
+	[ "$(count "$T/ras.err" ' event=failure function=malloc size=536870912 result=NULL errno=12 error=ENOMEM overcommit=[0-9].* rlimit_as=268435456 ')" = 1 ] &&
+	! grep -q injected "$T/ras.err"; then
+	ok "malloc(512M) under RLIMIT_AS=256M: kernel refusal reported (not injected) with rlimit_as=268435456"
+else nok "RLIMIT_AS refusal reported"; show "$T/ras.out" "$T/ras.err"; fi
+
+# posix_memalign's error comes back as its result, errno left alone.
+(shim pma "$PROBE" memalign-einval)
+if grep -qx 'posix_memalign EINVAL out 0x1 errno 1234' "$T/pma.out" &&
+	[ "$(count "$T/pma.err" ' event=failure function=posix_memalign size=16 alignment=3 result=22 errno=22 error=EINVAL ')" = 1 ]; then
+	ok "posix_memalign(align 3): EINVAL returned, *out and errno untouched, reported as a failure"
+else nok "posix_memalign EINVAL"; show "$T/pma.out" "$T/pma.err"; fi
+
+# 13. JSON: every line is one object with the documented fields.
+(export MEMGUARD_FORMAT=json MEMGUARD_FAIL_ABOVE=100M MEMGUARD_THRESHOLD=1M; shim json "$PROBE" malloc 80M 200M 2M)
+cat >"$T/check_json.py" <<'EOF'
+import json, sys
+events = []
+for i, line in enumerate(open(sys.argv[1]), 1):
+    o = json.loads(line)
+    for k in ("time", "pid", "tid", "program", "event"):
+        assert k in o, "line %d: no %s" % (i, k)
+    events.append(o)
+kinds = [o["event"] for o in events]
+assert kinds == ["large", "failure", "large", "summary"], kinds
+big = events[0]
+assert big["function"] == "malloc" and big["size"] == 80 << 20 and big["errno"] == 0, big
+assert len(big["backtrace"]) >= 3 and big["backtrace"][0]["module"] == "preload_probe", big["backtrace"]
+assert all(f["addr"].startswith("0x") and f["offset"].startswith("0x") for f in big["backtrace"])
+f = events[1]
+assert f["result"] is None and f["errno"] == 12 and f["error"] == "ENOMEM" and f["injected"] is True, f
+c = f["context"]
+for k in ("overcommit", "commit_limit_kb", "committed_as_kb", "vm_size_kb", "vm_rss_kb", "rlimit_as"):
+    assert k in c, k
+assert isinstance(c["commit_limit_kb"], int) and c["rlimit_as"] == "unlimited", c
+s = events[3]
+assert s["large"] == 2 and s["failures"] == 1 and s["largest"] == 200 << 20, s
+print("ok")
+EOF
+if python3 "$T/check_json.py" "$T/json.err" >"$T/check_check_json.out" 2>&1; then
+	ok "MEMGUARD_FORMAT=json: each line parses (json.loads); large, failure with context, summary"
+else nok "JSON lines"; show "$T/check_check_json.out" "$T/json.err"; fi
+
+# 14. Rate limit: a loop at one call site gets 10 lines, then one count.
+(export MEMGUARD_THRESHOLD=1M; shim flood "$PROBE" loop 1000 2M)
+if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 backtrace=0x')" = 1 ] &&
+	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990$'; then
+	ok "1000 large mallocs at one site: 10 reports, one 'suppressed count=990' with the site, summary large=1000"
+else nok "rate limit per call site"; show "$T/flood.err"; fi
+(export MEMGUARD_THRESHOLD=1M MEMGUARD_FAIL_ABOVE=1M; shim ffl "$PROBE" loop 300 2M)
+if [ "$(count "$T/ffl.err" ' event=failure ')" = 300 ] && [ "$(count "$T/ffl.err" ' event=suppressed ')" = 0 ]; then
+	ok "300 failures at one site: all 300 reported, none suppressed"
+else nok "failures are never rate-limited"; show "$T/ffl.err"; fi
+(export MEMGUARD_THRESHOLD=1M MEMGUARD_RATELIMIT=0; shim nolim "$PROBE" loop 200 2M)
+if [ "$(count "$T/nolim.err" ' event=large ')" = 200 ]; then ok "MEMGUARD_RATELIMIT=0: all 200 reported"
+else nok "MEMGUARD_RATELIMIT=0"; fi
+
+# The window turns over: the site speaks again, first saying how many it
+# swallowed. 2 reports per second, allocations for 2.5 s.
+(export MEMGUARD_THRESHOLD=1M MEMGUARD_RATELIMIT=2/1; shim win "$PROBE" loop-for 2500 2M)
+total=$(sed -n 's/^loop-for //p' "$T/win.out")
+nl=$(count "$T/win.err" ' event=large ')
+sup=$(grep ' event=suppressed ' "$T/win.err" | sed -n 's/.* count=\([0-9]*\) .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+mid=$(awk '/ event=suppressed /{ s = 1 } s && / event=large /{ print "yes"; exit }' "$T/win.err")
+if [ -n "$total" ] && [ "$nl" -ge 6 ] && [ "$nl" -le 8 ] && [ "$mid" = yes ] && [ $((nl + sup)) = "$total" ] &&
+	tail -n 1 "$T/win.err" | grep -q " event=summary large=$total .* suppressed=$sup\$"; then
+	ok "MEMGUARD_RATELIMIT=2/1 over 2.5 s: $nl reports (2 per window), suppressed counts ($sup) + reports = $total allocations"
+else nok "rate-limit window rollover (total $total, $nl reports, $sup suppressed)"; show "$T/win.err"; fi
+
+# errno is the program's: a reported allocation leaves it alone.
+(shim errno "$PROBE" errno 80M)
+if grep -qx 'errno 1234 after malloc ok' "$T/errno.out" && [ "$(count "$T/errno.err" ' event=large ')" = 1 ]; then
+	ok "errno unchanged across a reported malloc"
+else nok "errno preserved"; show "$T/errno.out"; fi
+
+# 15. Log file with %p: a forked child writes its own file.
+(export MEMGUARD_LOG="$T/fork.%p.log"; shim fork "$PROBE" fork 80M)
+pp=$(sed -n 's/^parent //p' "$T/fork.out")
+cp=$(sed -n 's/^child //p' "$T/fork.out")
+if [ "$(rc fork)" = 0 ] && [ -n "$pp" ] && [ -n "$cp" ] && [ ! -s "$T/fork.err" ] &&
+	[ "$(count "$T/fork.$pp.log" " pid=$pp .* event=large ")" = 1 ] &&
+	[ "$(count "$T/fork.$cp.log" " pid=$cp .* event=large ")" = 1 ] &&
+	[ "$(count "$T/fork.$pp.log" " pid=$cp ")" = 0 ] &&
+	[ "$(count "$T/fork.$cp.log" ' event=summary large=1 ')" = 1 ] &&
+	[ "$(count "$T/fork.$pp.log" ' event=summary large=1 ')" = 1 ]; then
+	ok "MEMGUARD_LOG=FILE.%p.log: parent and forked child each write their own file and summary"
+else nok "%p reopen after fork"; ls "$T" | grep fork | sed 's/^/# /'; show "$T"/fork.*.log "$T/fork.err"; fi
+perm=$(stat -c %a "$T/fork.$pp.log" 2>/dev/null)
+[ "$perm" = 600 ] && ok "log file created mode 0600" || nok "log file mode ($perm)"
+
+# O_NOFOLLOW: a symlink at the log name is not followed.
+: >"$T/victim"
+ln -s "$T/victim" "$T/link.log"
+(export MEMGUARD_LOG="$T/link.log"; shim nofollow "$PROBE" malloc 80M)
+if [ ! -s "$T/victim" ] && grep -q 'cannot open MEMGUARD_LOG' "$T/nofollow.err" && grep -q ' event=large ' "$T/nofollow.err"; then
+	ok "MEMGUARD_LOG naming a symlink: not followed, report on stderr with a warning"
+else nok "O_NOFOLLOW log"; show "$T/victim" "$T/nofollow.err"; fi
+
+# 16. Invalid settings: one warning each, defaults, program unharmed.
+(export MEMGUARD_THRESHOLD=lots MEMGUARD_FORMAT=xml MEMGUARD_BACKTRACE=99 MEMGUARD_LOG=relative.log \
+	MEMGUARD_FAIL_AFTER=-1 MEMGUARD_RATELIMIT=5/0 MEMGUARD_ABORT_ON_FAIL=yes; shim bad "$PROBE" each 80M)
+nw=$(count "$T/bad.err" ' event=warning ')
+if [ "$(rc bad)" = 0 ] && [ "$nw" = 7 ] && grep -q 'MEMGUARD_THRESHOLD="lots" is not valid (expected a size such as 64M, or max), using 64M' "$T/bad.err" &&
+	grep -q 'MEMGUARD_RATELIMIT="5/0" is out of range' "$T/bad.err" &&
+	[ "$(count "$T/bad.err" ' event=large ')" = 12 ] && [ ! -e relative.log ] && [ "$(grep -c ' ok ' "$T/bad.out")" = 12 ]; then
+	ok "7 invalid MEMGUARD_* values: 7 warning lines naming value and default, then defaults (64M, text, stderr)"
+else nok "invalid settings ($nw warnings)"; show "$T/bad.err"; fi
+
+# 17. Backtrace depth.
+(export MEMGUARD_BACKTRACE=3; shim bt3 "$PROBE" malloc 80M)
+nf=$(grep ' event=large ' "$T/bt3.err" | sed -n 's/.* backtrace=//p' | tr ',' '\n' | grep -c .)
+[ "$nf" = 3 ] && ok "MEMGUARD_BACKTRACE=3: 3 frames" || { nok "MEMGUARD_BACKTRACE=3 ($nf frames)"; show "$T/bt3.err"; }
+
+# 18. Abort on failure: SIGABRT at the failing call, after the report.
+(export MEMGUARD_ABORT_ON_FAIL=1 MEMGUARD_FAIL_ABOVE=1M; shim abrt "$PROBE" abort-child 2M)
+if grep -Eq '^child signal 6( core)?$' "$T/abrt.out" && ! grep -q survived "$T/abrt.out" &&
+	[ "$(count "$T/abrt.err" ' event=failure function=malloc size=2097152 ')" = 1 ]; then
+	ok "MEMGUARD_ABORT_ON_FAIL=1: waitpid sees SIGABRT, the failure was logged first"
+else nok "abort on failure"; show "$T/abrt.out" "$T/abrt.err"; fi
+
+# 19. Threads: no crash, counts add up.
+(export MEMGUARD_THRESHOLD=1M MEMGUARD_RATELIMIT=0; shim thr4 "$PROBE" threads 4 50 2M)
+tids=$(grep ' event=large ' "$T/thr4.err" | sed -n 's/.* tid=\([0-9]*\) .*/\1/p' | sort -u | wc -l)
+if [ "$(rc thr4)" = 0 ] && grep -qx 'threads 4 allocated 200' "$T/thr4.out" &&
+	[ "$(count "$T/thr4.err" ' event=large function=malloc size=2097152 ')" = 200 ] && [ "$tids" = 4 ] &&
+	tail -n 1 "$T/thr4.err" | grep -q ' event=summary large=200 failures=0 '; then
+	ok "4 threads x 50 large mallocs: 200 reports from 4 tids, summary large=200, exit 0"
+else nok "threads ($tids tids)"; show "$T/thr4.out" "$T/thr4.rc"; tail -n 3 "$T/thr4.err" | sed 's/^/# /'; fi
+(export MEMGUARD_THRESHOLD=1M MEMGUARD_FAIL_ABOVE=1M MEMGUARD_FAIL_AFTER=100; shim thrf "$PROBE" threads 8 40 2M)
+if [ "$(rc thrf)" = 0 ] && grep -qx 'threads 8 allocated 100' "$T/thrf.out" &&
+	[ "$(count "$T/thrf.err" ' event=failure ')" = 220 ] && tail -n 1 "$T/thrf.err" | grep -q ' failures=220 '; then
+	ok "8 threads, FAIL_AFTER=100 of 320: exactly 100 succeed, 220 failures reported"
+else nok "threads with injection"; show "$T/thrf.out"; tail -n 2 "$T/thrf.err" | sed 's/^/# /'; fi
+
+# 20. Bootstrap buffer (the memory dlsym gets before malloc is resolved).
+if timeout "$DEADLINE" "$BOOT" >"$T/boot.out" 2>&1; then ok "bootstrap buffer: free ignores, realloc moves out, usable_size reads back ($(tail -n1 "$T/boot.out"))"
+else nok "bootstrap buffer"; show "$T/boot.out"; fi
+
+# The context reader on fixture trees: v2, hybrid, namespaces, junk (the
+# host is v1-only, the guest case covers a real v2).
+mkdir "$T/ctx"
+timeout "$DEADLINE" "$CTX" "$T/ctx" >"$T/ctx.out" 2>&1
+while read -r verdict rest; do
+	case $verdict in
+	ok) ok "context reader, fixture: $rest" ;;
+	FAIL) nok "context reader, fixture: $rest" ;;
+	*) nok "context reader: $verdict $rest" ;;
+	esac
+done <"$T/ctx.out"
+[ -s "$T/ctx.out" ] || nok "context reader printed nothing"
+
+# 21. C++ operator new reaches malloc through libstdc++.
+if command -v g++ >/dev/null; then
+	cat >"$T/newprobe.cc" <<'EOF'
+#include <cstdio>
+#include <new>
+int main()
+{
+	char *volatile p = new char[80 << 20];
+	p[0] = 1;
+	delete[] p;
+	char *volatile q = new (std::nothrow) char[1ull << 46];
+	std::printf("nothrow %s\n", q ? "ok" : "null");
+	try {
+		char *volatile r = new char[1ull << 46];
+		r[0] = 1;
+		std::printf("throw none\n");
+	} catch (const std::bad_alloc &) {
+		std::printf("bad_alloc\n");
+	}
+}
+EOF
+	if g++ -O1 -o "$T/newprobe" "$T/newprobe.cc" 2>"$T/gxx.err"; then
+		(shim cxx "$T/newprobe")
+		line=$(grep ' event=large function=malloc size=83886080 ' "$T/cxx.err")
+		nf=$(echo "$line" | sed -n 's/.* backtrace=//p' | tr ',' '\n' | grep -c .)
+		if grep -qx 'nothrow null' "$T/cxx.out" && grep -qx bad_alloc "$T/cxx.out" && [ "$nf" -ge 3 ] &&
+			echo "$line" | grep -q 'backtrace=[^,]*:libstdc++[^,]*,[^,]*:newprobe+' &&
+			[ "$(count "$T/cxx.err" ' event=failure function=malloc size=70368744177664 ')" = 2 ]; then
+			ok "C++ new[80M] reported via malloc with operator new (libstdc++) then the caller; both failing news reported"
+		else nok "C++ new"; show "$T/cxx.out" "$T/cxx.err"; fi
+	else
+		nok "C++ test program does not compile"; show "$T/gxx.err"
+	fi
+else
+	skip "C++ new" "g++ not installed"
+fi
+
+# 22. Secure execution: a setuid-root copy run by nobody ignores MEMGUARD_*
+# and never writes to MEMGUARD_LOG's path.
+secure_test() {
+	[ "$(id -u)" = 0 ] || { skip "secure-execution mode" "needs root to make a setuid-root program"; return; }
+	command -v setpriv >/dev/null || { skip "secure-execution mode" "setpriv not installed"; return; }
+	S=$(mktemp -d /tmp/mgpreload-suid.XXXXXX) || return
+	chmod 755 "$S"
+	mkdir -m 755 "$S/private"
+	cp "$SO" "$S/libmemguard-preload.so"
+	# LD_PRELOAD is ignored for setuid programs: link the shim in (an
+	# absolute DT_NEEDED is honoured in secure mode).
+	if ! cc -D_GNU_SOURCE -O1 -o "$S/suidprobe" "$TOP/tests/tools/preload_probe.c" "$S/libmemguard-preload.so" -lpthread 2>"$T/suidcc.err"; then
+		nok "secure-execution: cannot build the setuid probe"; show "$T/suidcc.err"; rm -rf "$S"; return
+	fi
+	chown root:root "$S/suidprobe" && chmod 4755 "$S/suidprobe"
+	MEMGUARD_LOG="$S/private/evil.log" MEMGUARD_THRESHOLD=1K MEMGUARD_FORMAT=json \
+		timeout "$DEADLINE" setpriv --reuid=65534 --regid=65534 --clear-groups "$S/suidprobe" secure 80M \
+		>"$T/suid.out" 2>"$T/suid.err"
+	if ! grep -qx 'secure 1 euid 0' "$T/suid.out"; then
+		skip "secure-execution mode" "setuid did not take effect here ($(head -n1 "$T/suid.out" 2>/dev/null || echo no output); nosuid mount or no_new_privs?)"
+	elif [ ! -e "$S/private/evil.log" ] && [ "$(count "$T/suid.err" '^memguard: .* event=large function=malloc size=83886080 ')" = 1 ] &&
+		[ "$(count "$T/suid.err" ' size=4096 ')" = 0 ]; then
+		ok "setuid program run by uid 65534 (AT_SECURE=1): MEMGUARD_LOG, THRESHOLD, FORMAT ignored; report on stderr, no file written"
+	else nok "secure-execution mode"; show "$T/suid.out" "$T/suid.err"; ls -la "$S/private" | sed 's/^/# /'; fi
+	rm -rf "$S"
+}
+secure_test
+
+# 23. syslog: our own datagram to /dev/log (a private one in a mount
+# namespace, with a python3 listener).
+syslog_test() {
+	command -v unshare >/dev/null || { skip "MEMGUARD_LOG=syslog" "unshare not installed"; return; }
+	[ "$(id -u)" = 0 ] || { skip "MEMGUARD_LOG=syslog" "needs root for a private /dev/log"; return; }
+	cat >"$T/listen.py" <<'EOF'
+import socket, sys, time
+path, out, want, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(path)
+open(out + ".ready", "w").close()
+got, end = [], time.time() + secs
+while len(got) < want and time.time() < end:
+    s.settimeout(max(0.01, end - time.time()))
+    try:
+        got.append(s.recv(65536).decode("utf-8", "replace"))
+    except socket.timeout:
+        break
+open(out, "w").write("".join(g + "\n" for g in got))
+EOF
+	cat >"$T/syslog.sh" <<'EOF'
+set -u
+T=$1 SO=$2 PROBE=$3 DL=$4
+mkdir "$T/olddev" && mount --bind /dev "$T/olddev" || exit 3
+mount -t tmpfs -o mode=755 tmpfs /dev || exit 3
+for d in null zero urandom random; do : >"/dev/$d"; mount --bind "$T/olddev/$d" "/dev/$d"; done
+python3 "$T/listen.py" /dev/log "$T/syslog.txt" 3 "$DL" &
+lp=$!
+i=0
+while [ ! -e "$T/syslog.txt.ready" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.01; done
+[ -e "$T/syslog.txt.ready" ] || exit 4
+MEMGUARD_LOG=syslog MEMGUARD_FAIL_ABOVE=100M LD_PRELOAD=$SO timeout "$DL" "$PROBE" malloc 80M 200M >"$T/sl.out" 2>"$T/sl.err"
+wait $lp
+EOF
+	if ! timeout -k 5 "$DEADLINE" unshare --mount --propagation private sh "$T/syslog.sh" "$T" "$SO" "$PROBE" 20 >"$T/slsh.out" 2>&1; then
+		if [ ! -e "$T/syslog.txt.ready" ]; then
+			skip "MEMGUARD_LOG=syslog" "no private /dev/log here (unshare/mount refused: $(tail -n1 "$T/slsh.out"))"
+			return
+		fi
+	fi
+	if [ "$(count "$T/syslog.txt" '^<12>memguard\[[0-9]+\]: [0-9T:.Z-]+ pid=[0-9]+ .* event=large function=malloc size=83886080 ')" = 1 ] &&
+		[ "$(count "$T/syslog.txt" '^<11>memguard\[[0-9]+\]: .* event=failure function=malloc size=209715200 .* overcommit=')" = 1 ] &&
+		[ "$(count "$T/syslog.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=1 failures=1 ')" = 1 ] && [ ! -s "$T/sl.err" ]; then
+		ok "MEMGUARD_LOG=syslog: 3 datagrams on /dev/log (large <12>, failure <11>, summary), nothing on stderr"
+	else nok "MEMGUARD_LOG=syslog"; show "$T/syslog.txt" "$T/sl.err" "$T/slsh.out"; fi
+}
+syslog_test
+
+echo "# $n tests; shim $SO"
+[ $failed = 0 ]
