@@ -131,6 +131,24 @@ static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, 
 	return r;
 }
 
+/* Whether any process runs in the unit's subtree. A slice stays active
+ * with nobody in it (logind keeps user.slice up from boot): only what runs
+ * there could be OOM-killed by a lower cap. -errno when unknown. */
+static int unit_has_processes(sd_bus *bus, const char *unit, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	int r;
+
+	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses", e, &reply, "s", unit);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "(sus)");
+	if (r >= 0)
+		r = sd_bus_message_at_end(reply, false);
+	sd_bus_message_unref(reply);
+	return r < 0 ? r : !r;
+}
+
 static void human(uint64_t v, char *buf, size_t len)
 {
 	if (v == MG_CG_UNLIMITED)
@@ -164,10 +182,16 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 		sd_bus_error_free(&e);
 		return r;
 	}
-	/* An inactive slice holds no session: any value is safe, as for a
-	 * freshly made group in the cgroupfs backend. */
+	/* A slice nobody runs in: any value is safe, as for a freshly made
+	 * group in the cgroupfs backend. */
 	in_use = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
 	free(state);
+	if (in_use) {
+		r = unit_has_processes(bus, unit, &e);
+		/* Unknown: assume someone could be OOM-killed. */
+		in_use = r != 0;
+		sd_bus_error_free(&e);
+	}
 	for (int k = 0; k < nkeys; k++) {
 		const char *prop = mg_sd_property((enum mg_key)k);
 		uint64_t cur, want;
