@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -58,16 +59,36 @@ static const char *bus_msg(const sd_bus_error *e, int r)
 	return sd_bus_error_is_set(e) && e->message ? e->message : strerror(r < 0 ? -r : r);
 }
 
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* sd-bus bounds each method call by the method call timeout, but not the
+ * authentication and Hello before the first one (25 s by default, then
+ * again per call): a bus that accepts and never answers would hold the
+ * login. So wait for a ready connection here, against the same deadline. */
 static int bus_open(sd_bus **bus)
 {
+	uint64_t deadline = now_usec() + BUS_TIMEOUT_USEC, now;
 	int r = sd_bus_open_system(bus);
 
 	if (r < 0)
 		return r;
 	r = sd_bus_set_method_call_timeout(*bus, BUS_TIMEOUT_USEC);
+	while (r >= 0 && (r = sd_bus_is_ready(*bus)) == 0) {
+		r = sd_bus_process(*bus, NULL);
+		if (r != 0)
+			continue;
+		now = now_usec();
+		r = now >= deadline ? -ETIMEDOUT : sd_bus_wait(*bus, deadline - now);
+	}
 	if (r < 0)
-		*bus = sd_bus_flush_close_unref(*bus);
-	return r;
+		*bus = sd_bus_close_unref(*bus);
+	return r < 0 ? r : 0;
 }
 
 static int unit_path(const char *unit, char **path)
@@ -453,7 +474,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	}
 out:
 	if (bus)
-		sd_bus_flush_close_unref(bus);
+		sd_bus_close_unref(bus);
 	*state = s;
 	return ret;
 }
@@ -486,7 +507,7 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 				  strerror(-r));
 	else
 		pam_syslog(pamh, LOG_INFO, "phase=post:%s", summary);
-	sd_bus_flush_close_unref(bus);
+	sd_bus_close_unref(bus);
 	return ret;
 }
 
