@@ -122,6 +122,11 @@ enum mg_sd_place mg_sd_place_of(const char *proc_cgroup, char *id, size_t idlen)
 	return fallback ? place_of_path(fallback, fallback_len, id, idlen) : MG_SD_OUTSIDE;
 }
 
+bool mg_sd_session_of_path(const char *path, char *id, size_t idlen)
+{
+	return place_of_path(path, strlen(path), id, idlen) == MG_SD_IN_SESSION;
+}
+
 enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, bool unit_in_use)
 {
 	bool limit = key == MG_KEY_MEMORY_MAX || key == MG_KEY_MEMORY_HIGH || key == MG_KEY_MEMORY_SWAP_MAX;

@@ -45,6 +45,10 @@ enum mg_sd_place {
  * is copied to id when the process is in a session scope. */
 enum mg_sd_place mg_sd_place_of(const char *proc_cgroup, char *id, size_t idlen);
 
+/* The session a cgroup path ("/user.slice/user-1000.slice/session-3.scope/x")
+ * lies in: true, and the id copied, when it is inside a session scope. */
+bool mg_sd_session_of_path(const char *path, char *id, size_t idlen);
+
 enum mg_sd_plan {
 	MG_SD_KEEP,    /* already what the policy says */
 	MG_SD_SET,     /* write it */
@@ -52,7 +56,7 @@ enum mg_sd_plan {
 };
 
 /* The cgroupfs backend's rule at login: a limit on a unit that holds
- * sessions is only ever raised (a lowering could OOM-kill the user's
+ * other sessions is only ever raised (a lowering could OOM-kill the user's
  * other sessions); protections and idle units take any value. */
 enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, bool unit_in_use);
 

@@ -152,22 +152,30 @@ static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, 
 	return r;
 }
 
-/* Whether any process runs in the unit's subtree. A slice stays active
- * with nobody in it (logind keeps user.slice up from boot): only what runs
- * there could be OOM-killed by a lower cap. -errno when unknown. */
-static int unit_has_processes(sd_bus *bus, const char *unit, sd_bus_error *e)
+/* Whether a process of another login session runs in the unit's subtree:
+ * only those could be OOM-killed by a lower cap at this login. Neither the
+ * slice being active (logind keeps user.slice up from boot) nor the user's
+ * manager (user@UID.service outlives the last session by a few seconds)
+ * counts, and neither does the session this login just made: so the
+ * backend decides like cgroupfs, whose user group exists exactly while
+ * sessions do. -errno when unknown. */
+static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *own_session, sd_bus_error *e)
 {
 	sd_bus_message *reply = NULL;
-	int r;
+	const char *path, *cmd;
+	char id[64];
+	uint32_t pid;
+	int r, found = 0;
 
 	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses", e, &reply, "s", unit);
 	if (r < 0)
 		return r;
 	r = sd_bus_message_enter_container(reply, 'a', "(sus)");
-	if (r >= 0)
-		r = sd_bus_message_at_end(reply, false);
+	while (r >= 0 && !found && (r = sd_bus_message_read(reply, "(sus)", &path, &pid, &cmd)) > 0)
+		if (mg_sd_session_of_path(path, id, sizeof(id)) && !(own_session && strcmp(id, own_session) == 0))
+			found = 1;
 	sd_bus_message_unref(reply);
-	return r < 0 ? r : !r;
+	return r < 0 ? r : found;
 }
 
 static void human(uint64_t v, char *buf, size_t len)
@@ -190,7 +198,7 @@ static bool has_control_dropin(const char *unit, const char *prop)
  * limit of a unit in use (pending, like the cgroupfs backend), and reset
  * a runtime value whose rule is gone. Returns the first error. */
 static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const char *iface,
-		      const struct mg_caps *caps, int nkeys, char *summary, size_t slen)
+		      const struct mg_caps *caps, int nkeys, const char *own_session, char *summary, size_t slen)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	char *state = NULL, a[32], b[32];
@@ -203,12 +211,10 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 		sd_bus_error_free(&e);
 		return r;
 	}
-	/* A slice nobody runs in: any value is safe, as for a freshly made
-	 * group in the cgroupfs backend. */
 	in_use = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
 	free(state);
 	if (in_use) {
-		r = unit_has_processes(bus, unit, &e);
+		r = unit_has_other_sessions(bus, unit, own_session, &e);
 		/* Unknown: assume someone could be OOM-killed. */
 		in_use = r != 0;
 		sd_bus_error_free(&e);
@@ -371,7 +377,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	const void *existing = NULL;
 	sd_bus *bus = NULL;
 	char slice[64], id[64] = "", *text = NULL, *val = NULL;
-	const char *new_id;
+	char nid[64];
+	const char *new_id = NULL;
 	enum mg_sd_place place = MG_SD_OUTSIDE;
 	bool after, session_work;
 	size_t len;
@@ -392,6 +399,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		place = mg_sd_place_of(text, id, sizeof(id));
 		free(text);
 	}
+	if (after)
+		new_id = new_session_id(pamh, nid, sizeof(nid));
 	snprintf(summary, slen, "systemd%s:", after ? " (after pam_systemd)" : "");
 
 	/* Per user and all users: a bus round trip only when there is
@@ -404,10 +413,10 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 			goto out;
 		}
 		r = apply_unit(pamh, bus, slice, "org.freedesktop.systemd1.Slice", &set->user_caps,
-			       MG_KEY_MEMORY_MIN + 1, summary, slen);
+			       MG_KEY_MEMORY_MIN + 1, new_id, summary, slen);
 		if (r >= 0)
 			r = apply_unit(pamh, bus, "user.slice", "org.freedesktop.systemd1.Slice", &set->all,
-				       MG_KEY_MEMORY_SWAP_MAX + 1, summary, slen);
+				       MG_KEY_MEMORY_SWAP_MAX + 1, new_id, summary, slen);
 		if (r < 0) {
 			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot apply the caps of %s to %s: %s", set->user,
 					  slice, strerror(-r));
@@ -420,7 +429,6 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 
 	if (after) {
 		/* Stacked after pam_systemd: the scope exists (or never will). */
-		new_id = new_session_id(pamh, id, sizeof(id));
 		if (!new_id) {
 			pam_syslog(pamh, LOG_WARNING,
 				   "no new scope: pam_systemd created no session for %s (the caller already runs in "

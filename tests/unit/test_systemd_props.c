@@ -166,6 +166,23 @@ static void test_places(void **state)
 	}
 }
 
+static void test_session_of_path(void **state)
+{
+	char id[16];
+
+	(void)state;
+	/* GetUnitProcesses paths: only processes of a session count as users
+	 * of a slice that a lower cap could hurt. */
+	assert_true(mg_sd_session_of_path("/user.slice/user-1000.slice/session-c3.scope", id, sizeof(id)));
+	assert_string_equal(id, "c3");
+	assert_false(mg_sd_session_of_path("/user.slice/user-1000.slice/user@1000.service/init.scope", id, sizeof(id)));
+	assert_false(mg_sd_session_of_path("/user.slice/user-1000.slice/user-runtime-dir@1000.service", id, sizeof(id)));
+	assert_false(mg_sd_session_of_path("/user.slice", id, sizeof(id)));
+	/* A long id is cut, never overflows. */
+	assert_true(mg_sd_session_of_path("/user.slice/user-1.slice/session-0123456789abcdefXYZ.scope", id, 8));
+	assert_string_equal(id, "0123456");
+}
+
 struct plan_case {
 	enum mg_key key;
 	uint64_t cur, want;
@@ -210,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_properties),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_places),
+		cmocka_unit_test(test_session_of_path),
 		cmocka_unit_test(test_plans),
 	};
 
