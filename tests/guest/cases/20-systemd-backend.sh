@@ -7,7 +7,8 @@
 # scope, user-UID.slice and user.slice properties and their memory.* files,
 # the scope's memory.max (via pam_systemd) and memory.high (phase=post),
 # oom_score_adj, an OOM kill inside the scope, raise-only (pending), the
-# reset of a removed rule, and the "no new scope" log of a nested su.
+# reset of a removed rule, no rewrite of an unchanged one, the "no new
+# scope" log of a nested su, and a single line stacked after pam_systemd.
 set -u
 export LC_ALL=C
 T0=${EPOCHREALTIME/./}
@@ -121,6 +122,9 @@ check "$U/user-2001.slice/memory.max" "$(cat $U/user-2001.slice/memory.max)" $((
 check "$U/user-2001.slice/memory.high" "$(cat $U/user-2001.slice/memory.high)" $((250 * M))
 check "$U/user-2001.slice/memory.swap.max" "$(cat $U/user-2001.slice/memory.swap.max)" 0
 [ -f /run/systemd/system.control/user-2001.slice.d/50-MemoryMax.conf ] || fail "no runtime drop-in for user-2001.slice MemoryMax"
+# systemd rewrites a drop-in atomically (a new inode) on every set.
+SWAP_DROPIN=/run/systemd/system.control/user-2001.slice.d/50-MemorySwapMax.conf
+swap_id=$(stat -c '%i %Y' $SWAP_DROPIN) || fail "no runtime drop-in for user-2001.slice MemorySwapMax"
 # %all on user.slice.
 check "user.slice MemoryMax" "$(prop user.slice MemoryMax)" $((900 * M))
 check "$U/memory.max" "$(cat $U/memory.max)" $((900 * M))
@@ -180,8 +184,33 @@ expect_log 'pending: user-2001.slice MemoryMax stays 300M; the policy now says 2
 check "user-2001.slice MemoryHigh (rule removed)" "$(prop user-2001.slice MemoryHigh)" infinity
 check "$U/user-2001.slice/memory.high" "$(cat $U/user-2001.slice/memory.high)" max
 expect_log 'user-2001.slice MemoryHigh reset from 250M to infinity'
+# memory.swap.max=0 did not change: read, compared, not written again.
+check "$SWAP_DROPIN (inode, mtime) after a login with the same value" "$(stat -c '%i %Y' $SWAP_DROPIN)" "$swap_id"
 logout a2
 check "mga's second su exit status" "$RC" 0
 logout a
 check "mga's first su exit status" "$RC" 0
+
+# --- one line stacked after pam_systemd: the scope is capped over D-Bus ---
+useradd -u 2003 -m -s /bin/bash mgc || fail "useradd mgc"
+policy '*    memory.max=200M session.memory.max=64M
+mgc  session.memory.high=40M'
+cat >/etc/pam.d/su-l <<PAM
+auth     sufficient pam_rootok.so
+account  required   pam_permit.so
+password required   pam_deny.so
+session  required   pam_unix.so
+session  optional   pam_systemd.so
+session  required   $MOD policy=$POLICY on_error=deny debug
+PAM
+login c mgc 'true'
+[[ $CG =~ ^/user\.slice/user-2003\.slice/session-([^/]+)\.scope$ ]] || fail "mgc's shell is in '$CG'"
+SID_C=${BASH_REMATCH[1]} SCOPE_C=$U/user-2003.slice/session-${BASH_REMATCH[1]}.scope
+check "loginctl: Name of session $SID_C" "$(loginctl show-session "$SID_C" -P Name)" mgc
+check "$SCOPE_C/memory.max (over D-Bus, not via pam_systemd)" "$(cat "$SCOPE_C/memory.max")" $((64 * M))
+check "$SCOPE_C/memory.high" "$(cat "$SCOPE_C/memory.high")" $((40 * M))
+check "user-2003.slice MemoryMax" "$(prop user-2003.slice MemoryMax)" $((200 * M))
+expect_log "stacked after pam_systemd: session caps go over D-Bus to session-$SID_C.scope"
+logout c
+check "mgc's su exit status" "$RC" 0
 exit 0
