@@ -25,6 +25,9 @@ struct mg_settings {
 
 struct mg_backend {
 	const char *name;
+	/* Its caps outlive the login (systemd's runtime properties): it must
+	 * also run when no rule applies, to reset what a removed rule set. */
+	bool open_without_rule;
 	/* Applies the settings at open_session. *state (maybe NULL) is kept
 	 * until close; summary gets what was applied, for the log line.
 	 * Returns a PAM code: failures went through on_error already. */

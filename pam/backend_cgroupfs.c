@@ -127,6 +127,7 @@ static void cgroupfs_close(pam_handle_t *pamh, const struct mg_args *a, void *st
 
 const struct mg_backend mg_backend_cgroupfs = {
 	.name = "cgroupfs",
+	.open_without_rule = false,
 	.open = cgroupfs_open,
 	.post = NULL,
 	.close = cgroupfs_close,

@@ -534,6 +534,7 @@ static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *sta
 
 const struct mg_backend mg_backend_systemd = {
 	.name = "systemd",
+	.open_without_rule = true,
 	.open = systemd_open,
 	.post = systemd_post,
 	.close = systemd_close,

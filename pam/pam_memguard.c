@@ -213,10 +213,7 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 			pam_syslog(pamh, LOG_DEBUG, "no rule applies to %s (uid %u)", user, (unsigned)uid);
 		limited = false;
 	}
-	/* Without a rule the cgroupfs backend has nothing to do; systemd's
-	 * units keep runtime values across logins, and one memguard set for
-	 * a rule that is gone must be reset. */
-	if (!limited && be != &mg_backend_systemd)
+	if (!limited && !be->open_without_rule)
 		goto out_who;
 	if (limited) {
 		mg_resolved_validate(&res, p.memtotal, user, true, &d);
