@@ -105,6 +105,16 @@ static int cgroupfs_open(pam_handle_t *pamh, const struct mg_args *a, const stru
 		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
 	s->uid = set->uid;
 	s->pid = set->pid;
+	/* backend=cgroupfs on a systemd host: systemd is the single writer of
+	 * its tree, so only a directory it delegated (cgroup_root=) is ours. */
+	if (!a->cgroup_root && access("/run/systemd/system", F_OK) == 0) {
+		pam_syslog(pamh, LOG_WARNING,
+			   "systemd manages the cgroups on this host: no cgroup made for %s, only oom_score_adj "
+			   "applied (use backend=systemd, or give cgroup_root= a delegated directory)",
+			   set->user);
+		*state = s;
+		return PAM_SUCCESS;
+	}
 	ret = place_session(pamh, a, set, s, summary, slen);
 	if (ret != PAM_SUCCESS) {
 		if (s->in_cgroup)
