@@ -100,7 +100,7 @@ prop() { systemctl show -P "$2" "$1"; }
 
 policy '%all memory.max=900M
 *    memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200
-mga  session.memory.high=48M oom.group=yes'
+mga  session.memory.high=48M oom.group=yes memory.min=8M memory.low=16M'
 
 # --- mga: a new session from outside any session ---
 NESTED='true'
@@ -121,6 +121,10 @@ check "user-2001.slice MemorySwapMax" "$(prop user-2001.slice MemorySwapMax)" 0
 check "$U/user-2001.slice/memory.max" "$(cat $U/user-2001.slice/memory.max)" $((300 * M))
 check "$U/user-2001.slice/memory.high" "$(cat $U/user-2001.slice/memory.high)" $((250 * M))
 check "$U/user-2001.slice/memory.swap.max" "$(cat $U/user-2001.slice/memory.swap.max)" 0
+check "user-2001.slice MemoryMin" "$(prop user-2001.slice MemoryMin)" $((8 * M))
+check "user-2001.slice MemoryLow" "$(prop user-2001.slice MemoryLow)" $((16 * M))
+check "$U/user-2001.slice/memory.min" "$(cat $U/user-2001.slice/memory.min)" $((8 * M))
+check "$U/user-2001.slice/memory.low" "$(cat $U/user-2001.slice/memory.low)" $((16 * M))
 [ -f /run/systemd/system.control/user-2001.slice.d/50-MemoryMax.conf ] || fail "no runtime drop-in for user-2001.slice MemoryMax"
 # systemd rewrites a drop-in atomically (a new inode) on every set.
 SWAP_DROPIN=/run/systemd/system.control/user-2001.slice.d/50-MemorySwapMax.conf
@@ -213,4 +217,17 @@ check "user-2003.slice MemoryMax" "$(prop user-2003.slice MemoryMax)" $((200 * M
 expect_log "stacked after pam_systemd: session caps go over D-Bus to session-$SID_C.scope"
 logout c
 check "mgc's su exit status" "$RC" 0
+
+# --- backend=cgroupfs without cgroup_root= on a systemd host: no cgroup ---
+sed -i "s|^session  required   $MOD |&backend=cgroupfs |" /etc/pam.d/su-l
+grep -q 'backend=cgroupfs' /etc/pam.d/su-l || fail "cannot switch the stack to backend=cgroupfs"
+policy '*    memory.max=200M session.memory.max=64M oom_score_adj=150'
+login c2 mgc 'true'
+[[ $CG =~ ^/user\.slice/user-2003\.slice/session-[^/]+\.scope$ ]] || fail "with backend=cgroupfs mgc's shell is in '$CG', not in its session scope"
+[ -e /sys/fs/cgroup/memguard ] && fail "backend=cgroupfs made /sys/fs/cgroup/memguard under systemd's tree"
+info "ok: backend=cgroupfs left the session in its scope and made no cgroup"
+expect_log 'systemd manages the cgroups on this host: no cgroup made for mgc'
+check "oom_score_adj with backend=cgroupfs (still applied)" "$(cat /proc/$SHELL_PID/oom_score_adj)" 150
+logout c2
+check "mgc's su exit status (cgroupfs)" "$RC" 0
 exit 0
