@@ -230,4 +230,9 @@ expect_log 'systemd manages the cgroups on this host: no cgroup made for mgc'
 check "oom_score_adj with backend=cgroupfs (still applied)" "$(cat /proc/$SHELL_PID/oom_score_adj)" 150
 logout c2
 check "mgc's su exit status (cgroupfs)" "$RC" 0
+# A sanitizer build (make SANITIZE=1 check-guest) reports on su's stderr.
+if grep -l -E 'Sanitizer|runtime error' $SYNC/*.out 2>/dev/null; then
+	grep -h -A5 -E 'Sanitizer|runtime error' $SYNC/*.out | head -n 40
+	fail "sanitizer reports in the logins' output"
+fi
 exit 0
