@@ -34,6 +34,9 @@ MG_CFLAGS  += $(SAN_FLAGS)
 LDFLAGS    += $(SAN_FLAGS)
 endif
 
+# Only the PAM module talks to systemd (its systemd backend).
+SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+
 LIB_SRC    := $(wildcard lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c) lib/size.c
@@ -68,7 +71,7 @@ $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
 $(BUILD)/pam_memguard.so: $(PAM_OBJ) $(BUILD)/libmemguard.a pam/pam_memguard.map
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=pam/pam_memguard.map \
-		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng $(LDLIBS)
+		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng $(SYSTEMD_LIBS) $(LDLIBS)
 
 $(BUILD)/preload-obj/%.o: %.c $(wildcard preload/*.h lib/size.h)
 	@mkdir -p $(@D)

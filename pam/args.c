@@ -40,6 +40,22 @@ void mg_args_parse(pam_handle_t *pamh, int argc, const char **argv, struct mg_ar
 			a->service = v;
 		} else if ((v = value_of(arg, "skip_service"))) {
 			a->skip_service = v;
+		} else if ((v = value_of(arg, "backend"))) {
+			if (strcmp(v, "systemd") == 0)
+				a->backend = MG_BACKEND_SYSTEMD;
+			else if (strcmp(v, "cgroupfs") == 0)
+				a->backend = MG_BACKEND_CGROUPFS;
+			else if (strcmp(v, "auto") == 0)
+				a->backend = MG_BACKEND_AUTO;
+			else
+				pam_syslog(pamh, LOG_ERR, "backend=%s: expected systemd, cgroupfs or auto; using auto", v);
+		} else if ((v = value_of(arg, "phase"))) {
+			if (strcmp(v, "post") == 0)
+				a->phase_post = true;
+			else if (strcmp(v, "pre") == 0)
+				a->phase_post = false;
+			else
+				pam_syslog(pamh, LOG_ERR, "phase=%s: expected pre or post; using pre", v);
 		} else if (strcmp(arg, "include_root") == 0) {
 			a->include_root = true;
 		} else if (strcmp(arg, "debug") == 0) {

@@ -13,6 +13,8 @@ struct mg_args {
 	bool deny;               /* on_error=deny */
 	const char *service;     /* service=a,b: only these */
 	const char *skip_service; /* skip_service=a,b */
+	enum { MG_BACKEND_AUTO, MG_BACKEND_CGROUPFS, MG_BACKEND_SYSTEMD } backend; /* backend= */
+	bool phase_post;         /* phase=post: the line after pam_systemd */
 	bool include_root;
 	bool debug;
 };

@@ -1,7 +1,9 @@
 #!/bin/bash
-# Build the guest initramfs: static busybox, the virtio/9p kernel modules of
-# the unpacked kernel and an /init that mounts the host root (9p, read-only)
-# and the results share, then runs the guest-side runner in a chroot.
+# Build the guest initramfs: static busybox, the virtio/9p/overlay kernel
+# modules of the unpacked kernel and an /init that mounts the host root (9p,
+# read-only) and the results share, then either runs the guest-side runner
+# in a chroot (default) or, with memguard.mode=systemd on the kernel command
+# line, boots the host's systemd on a writable overlay of the host root.
 #
 # Usage: mkinitrd.sh            (cache: $MEMGUARD_GUEST_CACHE or <repo>/build/guest)
 # Output: $cache/initrd.img; rebuilt only when an input changed.
@@ -25,7 +27,7 @@ moddir=${moddir%/}
 
 # Modules wanted; their dependencies are added from each module's modinfo.
 wanted=(virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci
-	fscache netfs 9pnet 9pnet_virtio 9p)
+	fscache netfs 9pnet 9pnet_virtio 9p overlay)
 
 out=$cache/initrd.img
 stamp=$(
@@ -130,6 +132,73 @@ until mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose h
 	sleep 0.1
 done
 mark "host root mounted"
+
+case " $(cat /proc/cmdline) " in
+*" memguard.mode=systemd "*) systemd_mode=1 ;;
+*) systemd_mode=0 ;;
+esac
+
+if [ $systemd_mode = 1 ]; then
+	# systemd as PID 1 needs a writable root: a tmpfs upper layer over the
+	# read-only host root. Everything written vanishes with the guest.
+	mkdir -p /ovl /newroot
+	mount -t tmpfs -o mode=755 tmpfs /ovl || die "tmpfs for the overlay"
+	mkdir -p /ovl/upper /ovl/work
+	mount -t overlay -o lowerdir=/host,upperdir=/ovl/upper,workdir=/ovl/work overlay /newroot \
+		|| die "cannot mount the overlay root"
+	N=/newroot
+	# The host is a container: with /.dockerenv systemd ignores the kernel
+	# command line (and so systemd.unit=).
+	rm -f $N/.dockerenv
+	mount -t tmpfs -o mode=1777 tmpfs $N/tmp || die "tmpfs /tmp"
+	mkdir -p $N/memguard-results
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results $N/memguard-results \
+		|| die "cannot mount the results share"
+	[ -r $N/memguard-results/start ] || die "no start script in the results share"
+	U=$N/etc/systemd/system
+	mkdir -p $U $N/etc/tmpfiles.d $N/etc/systemd/journald.conf.d
+	# Units that cannot work here or only cost boot time under emulation.
+	for u in systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.service \
+		systemd-udevd-control.socket systemd-udevd-kernel.socket timers.target remote-fs.target \
+		systemd-timesyncd.service systemd-firstboot.service getty.target serial-getty@ttyS0.service \
+		console-getty.service systemd-journal-flush.service systemd-hwdb-update.service \
+		ldconfig.service systemd-modules-load.service systemd-remount-fs.service \
+		systemd-networkd.service systemd-resolved.service cron.service ssh.service ssh.socket \
+		e2scrub_reap.service systemd-pstore.service; do
+		ln -sf /dev/null $U/$u
+	done
+	# Debian's tmp.conf would walk the host's /tmp over 9p.
+	ln -sf /dev/null $N/etc/tmpfiles.d/tmp.conf
+	printf '[Journal]\nStorage=volatile\n' >$N/etc/systemd/journald.conf.d/memguard-guest.conf
+	cat >$U/memguard-test.target <<'UNIT'
+[Unit]
+Description=memguard guest cases under systemd
+Requires=basic.target
+Wants=memguard-test.service
+After=basic.target
+AllowIsolate=yes
+UNIT
+	cat >$U/memguard-test.service <<'UNIT'
+[Unit]
+Description=memguard guest cases
+Wants=dbus.service systemd-logind.service
+After=basic.target dbus.service systemd-logind.service systemd-user-sessions.service
+SuccessAction=poweroff-force
+FailureAction=poweroff-force
+[Service]
+Type=oneshot
+ExecStart=/bin/bash /memguard-results/start
+StandardOutput=journal+console
+StandardError=journal+console
+TimeoutStartSec=infinity
+UNIT
+	mark "switching to systemd"
+	mount --move /dev $N/dev || die "move /dev"
+	mount --move /proc $N/proc || die "move /proc"
+	mount --move /sys $N/sys || die "move /sys"
+	exec switch_root $N /lib/systemd/systemd
+	die "switch_root failed"
+fi
 
 H=/host
 mount -t proc proc $H/proc || die "proc"

@@ -456,6 +456,43 @@ check "read-only cgroupfs, on_error=allow: the session stays where it was" \
 drivelog "$T/b7.out" - main nosuchuser true
 checklog "unknown user, on_error=deny" "$T/b7.out" 10 'unknown user nosuchuser'
 
+# ===== 8b. systemd backend without a usable system bus =====
+# No systemd here: point sd-bus at a socket path in $T (nothing else is
+# contacted). A failure goes through on_error, and the backend never falls
+# back to writing cgroups itself.
+policy sdb '* memory.max=64M session.memory.max=40M'
+service sddeny "policy=$T/sdb.conf backend=systemd on_error=deny"
+service sdallow "policy=$T/sdb.conf backend=systemd on_error=allow"
+RUNENV_SAVED=$RUNENV
+RUNENV="$RUNENV DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/nobus"
+drive "$T/sd1.out" sddeny dave true
+check "backend=systemd, no system bus, on_error=deny: open=14" "$(field open "$T/sd1.out")" 14 "$T/sd1.out"
+drive "$T/sd2.out" sdallow dave sh -c "$SELFCG"
+check "backend=systemd, no system bus, on_error=allow: open=0, the session stays in its group" \
+	"$(field open "$T/sd2.out") $(field selfcg "$T/sd2.out")" "0 $OWN" "$T/sd2.out"
+# A bus that accepts the connection and never answers: the login waits
+# for the 2 s D-Bus timeout, not forever.
+if command -v python3 >/dev/null; then
+	python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+c=[]
+while True: c.append(s.accept()[0])' "$T/mutebus" &
+	MUTE=$!
+	BGPIDS="$BGPIDS $MUTE"
+	wait_until 10 test -S "$T/mutebus"
+	RUNENV="$RUNENV_SAVED DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/mutebus"
+	t0=$(date +%s%N)
+	drive "$T/sd3.out" sddeny dave true
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	check "backend=systemd, a bus that never answers: open=14 after the timeout (${ms} ms, 2000-6000 expected)" \
+		"$(field open "$T/sd3.out") $([ "$ms" -ge 1900 ] && [ "$ms" -lt 6000 ] && echo in-time)" "14 in-time" "$T/sd3.out"
+	kill "$MUTE" 2>/dev/null
+	wait "$MUTE" 2>/dev/null
+else
+	skip "backend=systemd, a bus that never answers" "no python3"
+fi
+RUNENV=$RUNENV_SAVED
+
 # ===== 9. fd hygiene =====
 drive "$T/fd.out" main alice sh -c 'ls -l /proc/self/fd/'
 leak=$(grep ' -> ' "$T/fd.out" | grep -e '/sys/fs/cgroup' -e "$T/main.conf" -e 'memguard')

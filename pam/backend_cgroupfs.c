@@ -1,0 +1,170 @@
+/* The cgroupfs backend: memguard's own tree (lib/cgroup.c), for hosts where
+ * systemd does not manage cgroups or has delegated a directory to us. */
+#include "backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+
+#include "log.h"
+
+struct cgroupfs_state {
+	struct mg_cg cg;
+	bool in_cgroup;
+	uid_t uid;
+	pid_t pid;
+	char *name;
+	char *orig_rel;
+};
+
+static void cgroupfs_free(void *data)
+{
+	struct cgroupfs_state *s = data;
+
+	if (!s)
+		return;
+	mg_cg_free(&s->cg);
+	free(s->name);
+	free(s->orig_rel);
+	free(s);
+}
+
+static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool report)
+{
+	struct mg_diags notes = { 0 };
+
+	mg_cg_close_session(&s->cg, s->uid, s->name, s->orig_rel, s->pid, &notes);
+	if (report)
+		mg_pam_log_notes(pamh, &notes);
+	mg_diags_free(&notes);
+	s->in_cgroup = false;
+}
+
+static int place_session(pam_handle_t *pamh, const struct mg_args *a, const struct mg_settings *set,
+			 struct cgroupfs_state *s, char *summary, size_t slen)
+{
+	struct mg_session_place place;
+	struct mg_diags notes = { 0 };
+	char name[64], *now = NULL;
+	unsigned reaped = 0;
+	int r, ret = PAM_SUCCESS;
+
+	r = mg_cg_detect(a->cgroup_root, &s->cg);
+	if (r < 0)
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "no cgroup memory controller at %s: %s",
+				   a->cgroup_root ? a->cgroup_root : "/sys/fs/cgroup",
+				   r == -ENODEV ? "not a cgroup file system with the memory controller" : strerror(-r));
+	if ((r = mg_cg_session_name(s->pid, name, sizeof(name))) < 0 || !(s->name = strdup(name)))
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot name the session group: %s",
+				   strerror(r ? -r : ENOMEM));
+	if ((r = mg_cg_self(&s->cg, &s->orig_rel)) < 0)
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot read /proc/self/cgroup: %s", strerror(-r));
+	mg_cg_reap(&s->cg, s->uid, name, &reaped);
+	if (reaped && a->debug)
+		pam_syslog(pamh, LOG_DEBUG, "removed %u stale session group%s of uid %u", reaped,
+			   reaped == 1 ? "" : "s", (unsigned)s->uid);
+	r = mg_cg_open_session(&s->cg, s->uid, name, &set->all, &set->user_caps, &set->session, s->pid, &place,
+			       &notes);
+	if (r < 0) {
+		const struct mg_diag *cause = mg_pam_log_notes_but_cause(pamh, &notes);
+
+		if (cause)
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "%s", cause->msg);
+		else
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot put the session into %s: %s",
+					  place.session_dir ? place.session_dir : s->cg.base, strerror(-r));
+		mg_diags_free(&notes);
+		/* Leave nothing half-made behind. */
+		leave_group(s, pamh, false);
+		mg_cg_place_free(&place);
+		return ret;
+	}
+	mg_pam_log_notes(pamh, &notes);
+	mg_diags_free(&notes);
+	s->in_cgroup = true;
+	/* Trust what the kernel says, not what was written. */
+	if (s->pid == getpid() && mg_cg_self(&s->cg, &now) == 0) {
+		const char *want = place.session_dir + strlen(s->cg.mount);
+		if (strcmp(now, want) != 0)
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "the session landed in %s, not in %s", now, want);
+		free(now);
+	}
+	snprintf(summary, slen, "group %s:", place.session_dir);
+	mg_pam_describe_caps(&set->user_caps, "", summary, slen);
+	mg_pam_describe_caps(&set->session, "session.", summary, slen);
+	mg_cg_place_free(&place);
+	return ret;
+}
+
+static int cgroupfs_open(pam_handle_t *pamh, const struct mg_args *a, const struct mg_settings *set, void **state,
+			 char *summary, size_t slen)
+{
+	struct cgroupfs_state *s = calloc(1, sizeof(*s));
+	int ret;
+
+	*state = NULL;
+	if (!s)
+		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
+	s->uid = set->uid;
+	s->pid = set->pid;
+	/* backend=cgroupfs on a systemd host: systemd is the single writer of
+	 * its tree, so only a directory it delegated (cgroup_root=) is ours. */
+	if (!a->cgroup_root && access("/run/systemd/system", F_OK) == 0) {
+		pam_syslog(pamh, LOG_WARNING,
+			   "systemd manages the cgroups on this host: no cgroup made for %s, only oom_score_adj "
+			   "applied (use backend=systemd, or give cgroup_root= a delegated directory)",
+			   set->user);
+		*state = s;
+		return PAM_SUCCESS;
+	}
+	ret = place_session(pamh, a, set, s, summary, slen);
+	if (ret != PAM_SUCCESS) {
+		if (s->in_cgroup)
+			leave_group(s, pamh, false);
+		cgroupfs_free(s);
+		return ret;
+	}
+	*state = s;
+	return PAM_SUCCESS;
+}
+
+static void cgroupfs_close(pam_handle_t *pamh, const struct mg_args *a, void *state)
+{
+	struct cgroupfs_state *s = state;
+
+	(void)a;
+	if (s && s->in_cgroup)
+		leave_group(s, pamh, true);
+}
+
+const struct mg_backend mg_backend_cgroupfs = {
+	.name = "cgroupfs",
+	.open_without_rule = false,
+	.open = cgroupfs_open,
+	.post = NULL,
+	.close = cgroupfs_close,
+	.free_state = cgroupfs_free,
+};
+
+const struct mg_backend *mg_backend_choose(pam_handle_t *pamh, const struct mg_args *a)
+{
+	switch (a->backend) {
+	case MG_BACKEND_CGROUPFS:
+		return &mg_backend_cgroupfs;
+	case MG_BACKEND_SYSTEMD:
+		if (a->cgroup_root)
+			pam_syslog(pamh, LOG_WARNING, "cgroup_root=%s is for the cgroupfs backend; backend=systemd "
+				   "uses systemd's units, ignoring it", a->cgroup_root);
+		return &mg_backend_systemd;
+	case MG_BACKEND_AUTO:
+		break;
+	}
+	if (a->cgroup_root || access("/run/systemd/system", F_OK) != 0)
+		return &mg_backend_cgroupfs;
+	return &mg_backend_systemd;
+}

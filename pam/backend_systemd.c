@@ -1,0 +1,542 @@
+/* The systemd backend: on a host where systemd owns the cgroup tree, caps
+ * go through systemd's own interfaces so that logind keeps seeing the
+ * session and systemd does not overwrite them:
+ *   - the session's memory.max through pam_systemd (pam_set_data
+ *     "systemd.memory_max" before pam_systemd, which passes it to logind
+ *     when it creates the session scope);
+ *   - what pam_systemd cannot pass (MemoryHigh, OOMPolicy) over D-Bus to
+ *     the session scope once it exists: the phase=post line;
+ *   - the per-user and %all caps as runtime properties of user-UID.slice
+ *     and user.slice (SetUnitProperties), so the policy file stays the one
+ *     source of truth. */
+#include "backend.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <systemd/sd-bus.h>
+
+#include "log.h"
+#include "readfile.h"
+#include "systemd_props.h"
+
+/* A login never waits longer than this for systemd. */
+#define BUS_TIMEOUT_USEC (2ull * 1000 * 1000)
+#define SD_DEST "org.freedesktop.systemd1"
+#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_MANAGER "org.freedesktop.systemd1.Manager"
+
+struct systemd_state {
+	uid_t uid;
+	/* Left for the phase=post line, applied once pam_systemd made the scope. */
+	bool want_post;
+	struct mg_caps session;
+	bool oom_group_set;
+	bool post_done;
+	bool no_new_scope; /* the caller already was in a session */
+};
+
+static void systemd_free(void *data)
+{
+	free(data);
+}
+
+static void free_string(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+static const char *bus_msg(const sd_bus_error *e, int r)
+{
+	return sd_bus_error_is_set(e) && e->message ? e->message : strerror(r < 0 ? -r : r);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* sd-bus bounds each method call by the method call timeout, but not the
+ * authentication and Hello before the first one (25 s by default, then
+ * again per call): a bus that accepts and never answers would hold the
+ * login. So wait for a ready connection here, against the same deadline. */
+static int bus_open(sd_bus **bus)
+{
+	uint64_t deadline = now_usec() + BUS_TIMEOUT_USEC, now;
+	int r = sd_bus_open_system(bus);
+
+	if (r < 0)
+		return r;
+	r = sd_bus_set_method_call_timeout(*bus, BUS_TIMEOUT_USEC);
+	while (r >= 0 && (r = sd_bus_is_ready(*bus)) == 0) {
+		r = sd_bus_process(*bus, NULL);
+		if (r != 0)
+			continue;
+		now = now_usec();
+		r = now >= deadline ? -ETIMEDOUT : sd_bus_wait(*bus, deadline - now);
+	}
+	if (r < 0)
+		*bus = sd_bus_close_unref(*bus);
+	return r < 0 ? r : 0;
+}
+
+static int unit_path(const char *unit, char **path)
+{
+	return sd_bus_path_encode(SD_PATH "/unit", unit, path);
+}
+
+static int unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *prop, uint64_t *v,
+			sd_bus_error *e)
+{
+	char *path = NULL;
+	int r = unit_path(unit, &path);
+
+	if (r < 0)
+		return r;
+	r = sd_bus_get_property_trivial(bus, SD_DEST, path, iface, prop, e, 't', v);
+	free(path);
+	return r;
+}
+
+static int unit_active_state(sd_bus *bus, const char *unit, char **state, sd_bus_error *e)
+{
+	char *path = NULL;
+	int r = unit_path(unit, &path);
+
+	if (r < 0)
+		return r;
+	r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", e, state);
+	free(path);
+	return r;
+}
+
+/* One property per call: SetUnitProperties checks every property before
+ * applying any, so one this systemd does not know would sink the rest.
+ * runtime=true: the values live under /run and the policy stays the
+ * source of truth after a reboot. */
+static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, const void *value, sd_bus_error *e)
+{
+	sd_bus_message *m = NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "sb", unit, 1);
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'r', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", prop);
+	if (r >= 0)
+		r = type == 't' ? sd_bus_message_append(m, "v", "t", *(const uint64_t *)value)
+				: sd_bus_message_append(m, "v", "s", (const char *)value);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 0, e, NULL);
+	sd_bus_message_unref(m);
+	return r;
+}
+
+/* Whether a process of another login session runs in the unit's subtree:
+ * only those could be OOM-killed by a lower cap at this login. Neither the
+ * slice being active (logind keeps user.slice up from boot) nor the user's
+ * manager (user@UID.service outlives the last session by a few seconds)
+ * counts, and neither does the session this login just made: so the
+ * backend decides like cgroupfs, whose user group exists exactly while
+ * sessions do. -errno when unknown. */
+static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *own_session, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	const char *path, *cmd;
+	char id[64];
+	uint32_t pid;
+	int r, found = 0;
+
+	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses", e, &reply, "s", unit);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "(sus)");
+	while (r >= 0 && !found && (r = sd_bus_message_read(reply, "(sus)", &path, &pid, &cmd)) > 0)
+		if (mg_sd_session_of_path(path, id, sizeof(id)) && !(own_session && strcmp(id, own_session) == 0))
+			found = 1;
+	sd_bus_message_unref(reply);
+	return r < 0 ? r : found;
+}
+
+static void human(uint64_t v, char *buf, size_t len)
+{
+	if (v == MG_CG_UNLIMITED)
+		snprintf(buf, len, "infinity");
+	else
+		mg_bytes_format(v, buf, len);
+}
+
+static bool has_control_dropin(const char *unit, const char *prop)
+{
+	char path[512];
+
+	return mg_sd_control_dropin(unit, prop, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+}
+
+/* A unit's limits as the policy says: compare first (a write that changes
+ * nothing still rewrites the drop-in and reloads the unit), never lower a
+ * limit of a unit in use (pending, like the cgroupfs backend), and reset
+ * a runtime value whose rule is gone. Returns the first error. */
+static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const char *iface,
+		      const struct mg_caps *caps, int nkeys, const char *own_session, char *summary, size_t slen)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char *state = NULL, a[32], b[32];
+	bool in_use;
+	int r, first = 0;
+
+	r = unit_active_state(bus, unit, &state, &e);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot read the state of %s: %s", unit, bus_msg(&e, r));
+		sd_bus_error_free(&e);
+		return r;
+	}
+	in_use = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
+	free(state);
+	if (in_use) {
+		r = unit_has_other_sessions(bus, unit, own_session, &e);
+		/* Unknown: assume someone could be OOM-killed. */
+		in_use = r != 0;
+		sd_bus_error_free(&e);
+	}
+	for (int k = 0; k < nkeys; k++) {
+		const char *prop = mg_sd_property((enum mg_key)k);
+		uint64_t cur, want;
+		bool reset = false;
+
+		if (!prop)
+			continue;
+		if (caps->set[k]) {
+			want = caps->bytes[k];
+		} else if (has_control_dropin(unit, prop)) {
+			want = mg_sd_default((enum mg_key)k);
+			reset = true;
+		} else {
+			continue;
+		}
+		r = unit_get_u64(bus, unit, iface, prop, &cur, &e);
+		if (r < 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot read %s of %s: %s", prop, unit, bus_msg(&e, r));
+			sd_bus_error_free(&e);
+			if (!first)
+				first = r;
+			continue;
+		}
+		human(cur, a, sizeof(a));
+		human(want, b, sizeof(b));
+		switch (mg_sd_plan((enum mg_key)k, cur, want, in_use)) {
+		case MG_SD_KEEP:
+			break;
+		case MG_SD_PENDING:
+			pam_syslog(pamh, LOG_WARNING,
+				   "pending: %s %s stays %s; the policy now says %s, and a login never lowers a cap "
+				   "(other sessions could be OOM-killed)",
+				   unit, prop, a, b);
+			break;
+		case MG_SD_SET:
+			r = unit_set(bus, unit, prop, 't', &want, &e);
+			if (r < 0) {
+				pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, b, unit, bus_msg(&e, r));
+				sd_bus_error_free(&e);
+				if (!first)
+					first = r;
+				break;
+			}
+			if (reset)
+				pam_syslog(pamh, LOG_NOTICE, "%s %s reset from %s to %s: no rule sets it any more", unit,
+					   prop, a, b);
+			else if (summary)
+				snprintf(summary + strlen(summary), slen - strlen(summary), " %s %s=%s (was %s)", unit,
+					 prop, b, a);
+			break;
+		}
+	}
+	return first;
+}
+
+/* The session id pam_systemd just created, or NULL: it sets XDG_SESSION_ID
+ * in the PAM environment and logind moved the caller into the scope. A
+ * caller that already was in that session (su inside a session) got no
+ * new one: pam_systemd reuses the id, the caller's own environment has it. */
+static const char *new_session_id(pam_handle_t *pamh, char *cg_id, size_t idlen)
+{
+	const char *pam_id = pam_getenv(pamh, "XDG_SESSION_ID");
+	const char *own_id = getenv("XDG_SESSION_ID");
+	const void *existing = NULL;
+	char *text = NULL;
+	size_t len;
+
+	if (!pam_id || !*pam_id)
+		return NULL;
+	if (own_id && strcmp(own_id, pam_id) == 0)
+		return NULL;
+	/* pam_systemd's own note that it reused a session. */
+	if (pam_get_data(pamh, "systemd.existing", &existing) == PAM_SUCCESS && existing)
+		return NULL;
+	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) < 0)
+		return NULL;
+	if (mg_sd_place_of(text, cg_id, idlen) != MG_SD_IN_SESSION || strcmp(cg_id, pam_id) != 0) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	return pam_id;
+}
+
+static bool session_has_post_work(const struct systemd_state *s)
+{
+	return s->session.set[MG_KEY_MEMORY_HIGH] || (s->oom_group_set && s->session.oom_group);
+}
+
+/* MemoryHigh (and MemoryMax when pam_systemd was not told) and OOMPolicy
+ * on a session scope that exists. */
+static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus, const char *id,
+		       const struct systemd_state *s, bool with_max, char *summary, size_t slen)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char scope[64], v[32];
+	int r, first = 0;
+
+	snprintf(scope, sizeof(scope), "session-%s.scope", id);
+	for (int k = MG_KEY_MEMORY_MAX; k <= MG_KEY_MEMORY_HIGH; k++) {
+		const char *prop = mg_sd_property((enum mg_key)k);
+		if (!s->session.set[k] || (k == MG_KEY_MEMORY_MAX && !with_max))
+			continue;
+		human(s->session.bytes[k], v, sizeof(v));
+		r = unit_set(bus, scope, prop, 't', &s->session.bytes[k], &e);
+		if (r < 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, v, scope, bus_msg(&e, r));
+			sd_bus_error_free(&e);
+			if (!first)
+				first = r;
+			continue;
+		}
+		snprintf(summary + strlen(summary), slen - strlen(summary), " %s %s=%s", scope, prop, v);
+	}
+	if (s->oom_group_set && s->session.oom_group) {
+		/* OOMPolicy= on scopes came with systemd 253; older ones refuse
+		 * the property. ManagedOOM= is systemd-oomd's, not this. */
+		r = unit_set(bus, scope, "OOMPolicy", 's', "kill", &e);
+		if (r < 0)
+			pam_syslog(pamh, LOG_WARNING,
+				   "oom.group=yes not applied to %s: this systemd has no OOMPolicy= for scopes "
+				   "(needs systemd 253): %s",
+				   scope, bus_msg(&e, r));
+		else
+			snprintf(summary + strlen(summary), slen - strlen(summary), " %s OOMPolicy=kill", scope);
+		sd_bus_error_free(&e);
+	} else if (s->oom_group_set && a->debug) {
+		pam_syslog(pamh, LOG_DEBUG, "oom.group=no: %s keeps the kernel's default (only the task is killed)",
+			   scope);
+	}
+	return first;
+}
+
+static bool any_cap(const struct mg_caps *c)
+{
+	for (int k = 0; k < MG_KEY_COUNT; k++)
+		if (c->set[k])
+			return true;
+	return false;
+}
+
+static bool any_dropin(const char *unit, int nkeys)
+{
+	for (int k = 0; k < nkeys; k++) {
+		const char *prop = mg_sd_property((enum mg_key)k);
+		if (prop && has_control_dropin(unit, prop))
+			return true;
+	}
+	return false;
+}
+
+static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struct mg_settings *set, void **state,
+			char *summary, size_t slen)
+{
+	struct systemd_state *s = calloc(1, sizeof(*s));
+	const void *existing = NULL;
+	sd_bus *bus = NULL;
+	char slice[64], id[64] = "", *text = NULL, *val = NULL;
+	char nid[64];
+	const char *new_id = NULL;
+	enum mg_sd_place place = MG_SD_OUTSIDE;
+	bool after, session_work;
+	size_t len;
+	int r, ret = PAM_SUCCESS;
+
+	*state = NULL;
+	if (!s)
+		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
+	s->uid = set->uid;
+	s->session = set->session;
+	s->oom_group_set = set->oom_group_set;
+	mg_sd_user_slice(set->uid, slice, sizeof(slice));
+	session_work = any_cap(&set->session) || (set->oom_group_set && set->session.oom_group);
+	/* pam_systemd ran already when it left its data or the session id. */
+	after = pam_get_data(pamh, "systemd.existing", &existing) == PAM_SUCCESS ||
+		(pam_getenv(pamh, "XDG_SESSION_ID") != NULL);
+	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) == 0) {
+		place = mg_sd_place_of(text, id, sizeof(id));
+		free(text);
+	}
+	if (after)
+		new_id = new_session_id(pamh, nid, sizeof(nid));
+	snprintf(summary, slen, "systemd%s:", after ? " (after pam_systemd)" : "");
+
+	/* Per user and all users: a bus round trip only when there is
+	 * something to set or a runtime value to check. */
+	if (any_cap(&set->user_caps) || any_cap(&set->all) || session_work || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
+	    any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1)) {
+		r = bus_open(&bus);
+		if (r < 0) {
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", strerror(-r));
+			goto out;
+		}
+		r = apply_unit(pamh, bus, slice, "org.freedesktop.systemd1.Slice", &set->user_caps,
+			       MG_KEY_MEMORY_MIN + 1, new_id, summary, slen);
+		if (r >= 0)
+			r = apply_unit(pamh, bus, "user.slice", "org.freedesktop.systemd1.Slice", &set->all,
+				       MG_KEY_MEMORY_SWAP_MAX + 1, new_id, summary, slen);
+		if (r < 0) {
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot apply the caps of %s to %s: %s", set->user,
+					  slice, strerror(-r));
+			if (ret != PAM_SUCCESS)
+				goto out;
+		}
+	}
+	if (!session_work)
+		goto out;
+
+	if (after) {
+		/* Stacked after pam_systemd: the scope exists (or never will). */
+		if (!new_id) {
+			pam_syslog(pamh, LOG_WARNING,
+				   "no new scope: pam_systemd created no session for %s (the caller already runs in "
+				   "a session); the session caps are not applied, the per-user caps of %s hold",
+				   set->user, slice);
+			goto out;
+		}
+		pam_syslog(pamh, LOG_INFO, "stacked after pam_systemd: session caps go over D-Bus to session-%s.scope",
+			   new_id);
+		r = apply_scope(pamh, a, bus, new_id, s, true, summary, slen);
+		if (r < 0)
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot cap session-%s.scope: %s", new_id,
+					  strerror(-r));
+		s->post_done = true;
+		goto out;
+	}
+
+	/* Before pam_systemd: logind makes a scope only for a caller outside
+	 * any session or user slice, and only then passes the limits on. */
+	if (place != MG_SD_OUTSIDE) {
+		s->no_new_scope = true;
+		if (place == MG_SD_IN_SESSION)
+			pam_syslog(pamh, LOG_WARNING,
+				   "no new scope: the caller already runs in session %s, so pam_systemd creates no "
+				   "session for %s and applies no session cap; the per-user caps of %s hold",
+				   id, set->user, slice);
+		else
+			pam_syslog(pamh, LOG_WARNING,
+				   "no new scope: the caller already runs in a user slice, so pam_systemd creates no "
+				   "session for %s and applies no session cap; the per-user caps of %s hold",
+				   set->user, slice);
+		goto out;
+	}
+	if (set->session.set[MG_KEY_MEMORY_MAX]) {
+		char v[32];
+		mg_sd_format_bytes(set->session.bytes[MG_KEY_MEMORY_MAX], v, sizeof(v));
+		val = strdup(v);
+		r = val ? pam_set_data(pamh, "systemd.memory_max", val, free_string) : PAM_BUF_ERR;
+		if (r != PAM_SUCCESS) {
+			free(val);
+			ret = mg_pam_fail(pamh, a, PAM_BUF_ERR, "cannot hand systemd.memory_max to pam_systemd: %s",
+					  pam_strerror(pamh, r));
+			goto out;
+		}
+		snprintf(summary + strlen(summary), slen - strlen(summary), " systemd.memory_max=%s", v);
+	}
+	if (session_has_post_work(s)) {
+		s->want_post = true;
+		if (a->debug)
+			pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
+	}
+out:
+	if (bus)
+		sd_bus_close_unref(bus);
+	*state = s;
+	return ret;
+}
+
+static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state)
+{
+	struct systemd_state *s = state;
+	sd_bus *bus = NULL;
+	char id[64], summary[512] = "";
+	const char *new_id;
+	int r, ret = PAM_SUCCESS;
+
+	if (!s || !s->want_post || s->post_done)
+		return PAM_SUCCESS;
+	s->post_done = true;
+	new_id = new_session_id(pamh, id, sizeof(id));
+	if (!new_id) {
+		pam_syslog(pamh, LOG_WARNING,
+			   "phase=post: no new session scope (is pam_systemd stacked between the two pam_memguard "
+			   "lines?): session.memory.high and oom.group not applied");
+		return PAM_SUCCESS;
+	}
+	r = bus_open(&bus);
+	if (r < 0)
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot connect to the system bus: %s",
+				   strerror(-r));
+	r = apply_scope(pamh, a, bus, new_id, s, false, summary, sizeof(summary));
+	if (r < 0)
+		ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot cap session-%s.scope: %s", new_id,
+				  strerror(-r));
+	else
+		pam_syslog(pamh, LOG_INFO, "phase=post:%s", summary);
+	sd_bus_close_unref(bus);
+	return ret;
+}
+
+static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *state)
+{
+	struct systemd_state *s = state;
+
+	(void)a;
+	/* logind removes the scope; the per-user values stay, as the policy
+	 * says. Only say what never happened. */
+	if (s && s->want_post && !s->post_done)
+		pam_syslog(pamh, LOG_WARNING,
+			   "session.memory.high/oom.group were never applied: no 'pam_memguard.so phase=post' line "
+			   "after pam_systemd");
+}
+
+const struct mg_backend mg_backend_systemd = {
+	.name = "systemd",
+	.open_without_rule = true,
+	.open = systemd_open,
+	.post = systemd_post,
+	.close = systemd_close,
+	.free_state = systemd_free,
+};
