@@ -475,11 +475,11 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		}
 		snprintf(summary + strlen(summary), slen - strlen(summary), " systemd.memory_max=%s", v);
 	}
-	if (session_has_post_work(s)) {
-		s->want_post = true;
-		if (a->debug)
-			pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
-	}
+	/* The phase=post line also checks that pam_systemd made the scope the
+	 * caps were meant for. */
+	s->want_post = true;
+	if (session_has_post_work(s) && a->debug)
+		pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
 out:
 	if (bus)
 		sd_bus_close_unref(bus);
@@ -500,11 +500,20 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	s->post_done = true;
 	new_id = new_session_id(pamh, id, sizeof(id));
 	if (!new_id) {
+		const char *user = NULL;
+		char slice[64];
+
+		pam_get_item(pamh, PAM_USER, (const void **)&user);
+		mg_sd_user_slice(s->uid, slice, sizeof(slice));
 		pam_syslog(pamh, LOG_WARNING,
-			   "phase=post: no new session scope (is pam_systemd stacked between the two pam_memguard "
-			   "lines?): session.memory.high and oom.group not applied");
+			   "phase=post: pam_systemd made no session scope for %s (is systemd-logind running, and "
+			   "pam_systemd stacked between the two pam_memguard lines?): no session cap applied; "
+			   "the per-user caps of %s hold",
+			   user ? user : "the user", slice);
 		return PAM_SUCCESS;
 	}
+	if (!session_has_post_work(s))
+		return PAM_SUCCESS;
 	r = bus_open(&bus);
 	if (r < 0)
 		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot connect to the system bus: %s",
@@ -526,7 +535,7 @@ static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *sta
 	(void)a;
 	/* logind removes the scope; the per-user values stay, as the policy
 	 * says. Only say what never happened. */
-	if (s && s->want_post && !s->post_done)
+	if (s && s->want_post && !s->post_done && session_has_post_work(s))
 		pam_syslog(pamh, LOG_WARNING,
 			   "session.memory.high/oom.group were never applied: no 'pam_memguard.so phase=post' line "
 			   "after pam_systemd");

@@ -1,9 +1,12 @@
-/* hog MB: allocate MB mebibytes in 1 MiB chunks and touch every page.
+/* hog MB [hold]: allocate MB mebibytes in 1 MiB chunks and touch every page.
  * Exit 0 when everything was allocated and touched, 3 when malloc failed.
- * Inside a memory-capped cgroup without swap it is expected to be OOM-killed. */
+ * Inside a memory-capped cgroup without swap it is expected to be OOM-killed.
+ * With "hold" it keeps the memory after "hog: holding" until a signal ends
+ * it: another session's share of a user's total. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int main(int argc, char **argv)
 {
@@ -23,5 +26,11 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("hog: all %ld MiB touched\n", mb);
+	if (argc > 2 && strcmp(argv[2], "hold") == 0) {
+		printf("hog: holding\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	return 0;
 }
