@@ -491,6 +491,17 @@ while True: c.append(s.accept()[0])' "$T/mutebus" &
 else
 	skip "backend=systemd, a bus that never answers" "no python3"
 fi
+# The systemd-user stack (user@.service) is no login: skipped by default,
+# before anything could fail; skip_service= (empty) takes it in again.
+service systemd-user "policy=$T/sdb.conf backend=systemd on_error=deny"
+RUNENV="$RUNENV_SAVED DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/nobus"
+drive "$T/sd4.out" systemd-user dave true
+check "the systemd-user stack is skipped by default: open=0 though the bus is down and on_error=deny" \
+	"$(field open "$T/sd4.out")" 0 "$T/sd4.out"
+service systemd-user "policy=$T/sdb.conf backend=systemd on_error=deny skip_service="
+drive "$T/sd5.out" systemd-user dave true
+check "skip_service= (empty) takes the systemd-user stack in: open=14 with the bus down and on_error=deny" \
+	"$(field open "$T/sd5.out")" 14 "$T/sd5.out"
 RUNENV=$RUNENV_SAVED
 
 # ===== 9. fd hygiene =====
