@@ -11,7 +11,9 @@
  *     source of truth. */
 #include "backend.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +276,96 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 	return first;
 }
 
+static int read_u64_file(const char *dir, const char *file, uint64_t *v)
+{
+	char path[PATH_MAX], *text = NULL, *end;
+	size_t len;
+	int r;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	r = mg_read_file(path, 64, &text, &len);
+	if (r < 0)
+		return r;
+	errno = 0;
+	*v = strncmp(text, "max", 3) == 0 ? MG_CG_UNLIMITED : strtoull(text, &end, 10);
+	r = errno ? -errno : 0;
+	free(text);
+	return r;
+}
+
+/* v2 protections hold only as far as every ancestor carries them (the
+ * cgroupfs backend gives its base group the sum): user.slice gets the sum
+ * of its user slices' MemoryMin and MemoryLow. The slices are found under
+ * the cgroup the manager names for user.slice; the one of this login is
+ * read from the manager, since the kernel file may lag the call that just
+ * set it. A higher value that is not a runtime one (the administrator's)
+ * is kept. A failure only costs the protection: logged, never fatal. */
+static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *own_slice, char *summary,
+				 size_t slen)
+{
+	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char *path = NULL, *cg = NULL, dir[PATH_MAX - 64], sub[PATH_MAX], v[32];
+	int r = unit_path("user.slice", &path);
+
+	if (r >= 0)
+		r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Slice", "ControlGroup", &e,
+					       &cg);
+	free(path);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_WARNING, "cannot find the cgroup of user.slice: %s; its protections not summed",
+			   bus_msg(&e, r));
+		sd_bus_error_free(&e);
+		return;
+	}
+	r = snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", cg) < (int)sizeof(dir) ? 0 : -ENAMETOOLONG;
+	free(cg);
+	if (r < 0)
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *prop = mg_sd_property(keys[i]);
+		const char *file = keys[i] == MG_KEY_MEMORY_MIN ? "memory.min" : "memory.low";
+		uint64_t sum = 0, cur, one;
+		struct dirent *de;
+		DIR *d = opendir(dir);
+
+		if (!d) {
+			pam_syslog(pamh, LOG_WARNING, "cannot list %s: %s; its protections not summed", dir,
+				   strerror(errno));
+			return;
+		}
+		while ((de = readdir(d))) {
+			if (strncmp(de->d_name, "user-", 5) != 0 || !strstr(de->d_name, ".slice"))
+				continue;
+			if (strcmp(de->d_name, own_slice) == 0) {
+				r = unit_get_u64(bus, own_slice, "org.freedesktop.systemd1.Slice", prop, &one, &e);
+				sd_bus_error_free(&e);
+			} else {
+				r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
+					    ? read_u64_file(sub, file, &one)
+					    : -ENAMETOOLONG;
+			}
+			if (r == 0 && one != MG_CG_UNLIMITED && sum + one >= sum)
+				sum += one;
+		}
+		closedir(d);
+		r = unit_get_u64(bus, "user.slice", "org.freedesktop.systemd1.Slice", prop, &cur, &e);
+		if (r < 0 || cur == sum || (cur > sum && !has_control_dropin("user.slice", prop))) {
+			sd_bus_error_free(&e);
+			continue;
+		}
+		human(sum, v, sizeof(v));
+		r = unit_set(bus, "user.slice", prop, 't', &sum, &e);
+		if (r < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot set %s=%s on user.slice (the sum of the user slices'): %s",
+				   prop, v, bus_msg(&e, r));
+		else
+			snprintf(summary + strlen(summary), slen - strlen(summary), " user.slice %s=%s (sum)", prop, v);
+		sd_bus_error_free(&e);
+	}
+}
+
 /* The session id pam_systemd just created, or NULL: it sets XDG_SESSION_ID
  * in the PAM environment and logind moved the caller into the scope. A
  * caller that already was in that session (su inside a session) got no
@@ -412,8 +504,13 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", strerror(-r));
 			goto out;
 		}
+		bool protections = set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
+				   has_control_dropin(slice, "MemoryMin") || has_control_dropin(slice, "MemoryLow");
+
 		r = apply_unit(pamh, bus, slice, "org.freedesktop.systemd1.Slice", &set->user_caps,
 			       MG_KEY_MEMORY_MIN + 1, new_id, summary, slen);
+		if (r >= 0 && protections)
+			sum_user_protections(pamh, bus, slice, summary, slen);
 		if (r >= 0)
 			r = apply_unit(pamh, bus, "user.slice", "org.freedesktop.systemd1.Slice", &set->all,
 				       MG_KEY_MEMORY_SWAP_MAX + 1, new_id, summary, slen);

@@ -125,6 +125,11 @@ check "user-2001.slice MemoryMin" "$(prop user-2001.slice MemoryMin)" $((8 * M))
 check "user-2001.slice MemoryLow" "$(prop user-2001.slice MemoryLow)" $((16 * M))
 check "$U/user-2001.slice/memory.min" "$(cat $U/user-2001.slice/memory.min)" $((8 * M))
 check "$U/user-2001.slice/memory.low" "$(cat $U/user-2001.slice/memory.low)" $((16 * M))
+# Protections hold only as far as every ancestor carries them: user.slice
+# gets the sum of its user slices' (mga's are the only ones).
+check "user.slice MemoryMin (sum of the user slices')" "$(prop user.slice MemoryMin)" $((8 * M))
+check "user.slice MemoryLow (sum of the user slices')" "$(prop user.slice MemoryLow)" $((16 * M))
+check "$U/memory.low" "$(cat $U/memory.low)" $((16 * M))
 [ -f /run/systemd/system.control/user-2001.slice.d/50-MemoryMax.conf ] || fail "no runtime drop-in for user-2001.slice MemoryMax"
 # systemd rewrites a drop-in atomically (a new inode) on every set.
 SWAP_DROPIN=/run/systemd/system.control/user-2001.slice.d/50-MemorySwapMax.conf
@@ -188,6 +193,11 @@ expect_log 'pending: user-2001.slice MemoryMax stays 300M; the policy now says 2
 check "user-2001.slice MemoryHigh (rule removed)" "$(prop user-2001.slice MemoryHigh)" infinity
 check "$U/user-2001.slice/memory.high" "$(cat $U/user-2001.slice/memory.high)" max
 expect_log 'user-2001.slice MemoryHigh reset from 250M to infinity'
+# mga's protections are gone from the policy: reset, and so is the sum.
+check "user-2001.slice MemoryLow (rule removed)" "$(prop user-2001.slice MemoryLow)" 0
+check "user.slice MemoryLow (the sum, now 0)" "$(prop user.slice MemoryLow)" 0
+check "user.slice MemoryMin (the sum, now 0)" "$(prop user.slice MemoryMin)" 0
+check "$U/memory.min" "$(cat $U/memory.min)" 0
 # memory.swap.max=0 did not change: read, compared, not written again.
 check "$SWAP_DROPIN (inode, mtime) after a login with the same value" "$(stat -c '%i %Y' $SWAP_DROPIN)" "$swap_id"
 logout a2
