@@ -204,6 +204,14 @@ logout a2
 check "mga's second su exit status" "$RC" 0
 logout a
 check "mga's first su exit status" "$RC" 0
+# The pending lowering lands at the first login with no other session.
+no_sessions() { ! ls -d $U/user-2001.slice/session-*.scope >/dev/null 2>&1; }
+until_ok 30 no_sessions || fail "mga's session scopes outlived the logouts: $(ls -d $U/user-2001.slice/session-*.scope)"
+login a3 mga 'true'
+check "user-2001.slice MemoryMax (the pending lowering, applied)" "$(prop user-2001.slice MemoryMax)" $((200 * M))
+check "$U/user-2001.slice/memory.max" "$(cat $U/user-2001.slice/memory.max)" $((200 * M))
+logout a3
+check "mga's third su exit status" "$RC" 0
 
 # --- one line stacked after pam_systemd: the scope is capped over D-Bus ---
 useradd -u 2003 -m -s /bin/bash mgc || fail "useradd mgc"
