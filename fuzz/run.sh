@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds and runs the libFuzzer targets of the policy parser and editor
-# and of the allocation shim's MEMGUARD_* parser.
+# Builds and runs the libFuzzer targets of the policy parser and editor,
+# of the allocation shim's MEMGUARD_* parser and of the systemd backend's
+# reading of /proc/PID/cgroup.
 #
 #   fuzz/run.sh smoke      the bounded run of 'make check': ~15 s per target
 #   fuzz/run.sh SECONDS    each target for SECONDS ('make fuzz', default 60)
@@ -25,12 +26,14 @@ cd "$top" || exit 1
 BUILD=${BUILD:-build}
 CLANG=${CLANG:-clang}
 out="$BUILD/fuzz"
-targets="fuzz_policy fuzz_edit fuzz_preload_env"
+targets="fuzz_policy fuzz_edit fuzz_preload_env fuzz_systemd_props"
 # The library files the targets need: the parser, resolution and editor,
 # none of the file-system or NSS code.
 lib_src="lib/diag.c lib/policy.c lib/policy_edit.c lib/policy_line.c lib/policy_resolve.c lib/size.c"
 # The allocation shim's settings parser stands alone (it must not allocate).
 preload_src="preload/settings.c lib/size.c"
+# The systemd backend's pure half: no D-Bus.
+systemd_src="lib/systemd_props.c"
 
 case "${1:-}" in
 smoke) seconds=15 ;;
@@ -66,6 +69,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 build() {
 	case $1 in
 	fuzz_preload_env) src=$preload_src ;;
+	fuzz_systemd_props) src=$systemd_src ;;
 	*) src=$lib_src ;;
 	esac
 	# shellcheck disable=SC2086
