@@ -9,53 +9,16 @@
 # oom_score_adj, an OOM kill inside the scope, raise-only (pending), the
 # reset of a removed rule, no rewrite of an unchanged one, the "no new
 # scope" log of a nested su, and a single line stacked after pam_systemd.
-set -u
-export LC_ALL=C
-T0=${EPOCHREALTIME/./}
-info() { local t=${EPOCHREALTIME/./}; printf '[%6.2f] %s\n' "$(((t - T0) / 10000))e-2" "$*"; }
-skip() { echo "$*"; exit 77; }
-fail() {
-	echo "FAIL: $*"
-	echo "--- journal (pam_memguard, pam_systemd, logind):"
-	journalctl -b --no-pager -o short-monotonic 2>/dev/null | grep -a -E 'pam_memguard|pam_systemd|logind' | tail -n 60 | sed 's/^/    /'
-	exit 1
-}
-until_ok() {	# until_ok SECONDS CMD...: retry until CMD succeeds or the deadline
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
-
-[ "${MEMGUARD_IN_GUEST:-}" = 1 ] || skip "not in the guest"
-[ "$(cat /proc/1/comm)" = systemd ] || skip "PID 1 is $(cat /proc/1/comm), not systemd (run through tests/guest/run)"
-[ -d /run/systemd/system ] || skip "no /run/systemd/system"
-BUILD=${BUILD:-build}
-TOP=${MEMGUARD_TOP:?}
-MOD=$TOP/$BUILD/pam_memguard.so
-HOG=$TOP/$BUILD/tests/tools/hog
-[ -f "$MOD" ] || skip "no $MOD (run make${BUILD#build} first)"
-[ -x "$HOG" ] || skip "no $HOG (run make $BUILD/tests/tools/hog)"
-systemctl is-active -q systemd-logind.service || fail "systemd-logind is not active"
+. "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
 SDVER=$(systemctl --version | awk 'NR==1 {print $2}')
 info "systemd $SDVER, module $MOD"
 
-# A sanitizer build of the module needs ASan loaded first in su.
-PRE=()
-asan=$(ldd "$MOD" 2>/dev/null | awk '/libasan/ {print $3; exit}')
-[ -n "$asan" ] && PRE=(env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0)
-
 # The root is a tmpfs overlay over the host's read-only root: these
 # accounts and the su-l stack exist only in this guest.
-M=$((1024 * 1024))
-U=/sys/fs/cgroup/user.slice
 useradd -u 2001 -m -s /bin/bash mga && useradd -u 2002 -m -s /bin/bash mgb || fail "useradd"
 SYNC=/tmp/mg-sync
 mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-test.conf
-policy() { printf '%s\n' "$1" >$POLICY && chmod 644 $POLICY && info "policy: $(tr '\n' ';' <$POLICY)"; }
 cat >/etc/pam.d/su-l <<PAM
 auth     sufficient pam_rootok.so
 auth     required   pam_permit.so
@@ -67,11 +30,6 @@ session  optional   pam_systemd.so
 session  required   $MOD phase=post policy=$POLICY on_error=deny debug
 PAM
 
-journal_has() { journalctl -b --no-pager -o cat 2>/dev/null | grep -a -q -E "$1"; }
-expect_log() {	# expect_log REGEX WHAT
-	until_ok 15 journal_has "$1" || fail "no log line /$1/ ($2)"
-	info "ok: log: $(journalctl -b --no-pager -o cat | grep -a -E "$1" | tail -n1)"
-}
 # login TAG USER SCRIPT: su -l in the background; the session writes
 # $SYNC/TAG.info ("shellpid supid") and waits for $SYNC/TAG.go.
 login() {
@@ -92,11 +50,6 @@ logout() {	# logout TAG: let the session end; su's status in RC
 	wait "$pid"
 	RC=$?
 }
-check() {	# check WHAT GOT WANT
-	[ "$2" = "$3" ] || fail "$1 is '$2', expected '$3'"
-	info "ok: $1 = $2"
-}
-prop() { systemctl show -P "$2" "$1"; }
 
 policy '%all memory.max=900M
 *    memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200

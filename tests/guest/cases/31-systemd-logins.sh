@@ -7,62 +7,22 @@
 # negative and positive oom_score_adj, then systemd-logind masked and the
 # system bus stopped: the documented result, one log line each, and a login
 # that never hangs.
-set -u
-export LC_ALL=C
-T0=${EPOCHREALTIME/./}
-info() { local t=${EPOCHREALTIME/./}; printf '[%6.2f] %s\n' "$(((t - T0) / 10000))e-2" "$*"; }
-skip() { echo "$*"; exit 77; }
+. "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
 SSH_PID=
-fail() {
-	echo "FAIL: $*"
-	echo "--- journal (pam_memguard, pam_systemd, logind, sshd):"
-	journalctl -b --no-pager -o short-monotonic 2>/dev/null | grep -a -E 'pam_memguard|pam_systemd|logind|sshd' | tail -n 60 | sed 's/^/    /'
-	[ -n "$SSH_PID" ] && kill "$SSH_PID" 2>/dev/null
-	exit 1
-}
-until_ok() {	# until_ok SECONDS CMD...: retry until CMD succeeds or the deadline
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
-check() {	# check WHAT GOT WANT
-	[ "$2" = "$3" ] || fail "$1 is '$2', expected '$3'"
-	info "ok: $1 = $2"
-}
-prop() { systemctl show -P "$2" "$1"; }
+stop_ssh() { [ -z "$SSH_PID" ] || kill "$SSH_PID" 2>/dev/null; }
+FAIL_HOOK=stop_ssh
 event() { sed -n "s/^$2 //p" "$1"; }	# event FILE NAME: a counter of memory.events*
 
-[ "${MEMGUARD_IN_GUEST:-}" = 1 ] || skip "not in the guest"
-[ "$(cat /proc/1/comm)" = systemd ] || skip "PID 1 is $(cat /proc/1/comm), not systemd (run through tests/guest/run)"
-BUILD=${BUILD:-build}
-TOP=${MEMGUARD_TOP:?}
-MOD=$TOP/$BUILD/pam_memguard.so
-HOG=$TOP/$BUILD/tests/tools/hog
-[ -f "$MOD" ] || skip "no $MOD (run make${BUILD#build} first)"
-[ -x "$HOG" ] || skip "no $HOG (run make $BUILD/tests/tools/hog)"
 [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/null ||
 	skip "openssh-server/openssh-client not installed (make deps)"
-systemctl is-active -q systemd-logind.service || fail "systemd-logind is not active"
-
-# A sanitizer build of the module needs ASan loaded first in su and sshd.
-PRE=()
-asan=$(ldd "$MOD" 2>/dev/null | awk '/libasan/ {print $3; exit}')
-[ -n "$asan" ] && PRE=(env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0)
-
 # The root is a tmpfs overlay over the host's read-only root: accounts, PAM
 # stacks and sshd's configuration exist only in this guest.
-M=$((1024 * 1024))
-U=/sys/fs/cgroup/user.slice
 S=/tmp/mg-logins
 mkdir -p -m 1777 $S
 groupadd mgstaff || fail "groupadd"
 useradd -u 2101 -m -s /bin/bash -G mgstaff mgd || fail "useradd mgd"
 useradd -u 3050 -m -s /bin/bash mge || fail "useradd mge"
 POLICY=/etc/security/memguard-logins.conf
-policy() { printf '%s\n' "$1" >$POLICY && chmod 644 $POLICY && info "policy: $(tr '\n' ';' <$POLICY)"; }
 stack() {	# stack ON_ERROR: the same three lines for su -l and sshd
 	local f
 	for f in su-l sshd; do
