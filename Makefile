@@ -123,6 +123,8 @@ bench: deps all
 	@sh bench/pam-bench.sh $(BUILD)
 	@echo
 	@sh bench/preload-bench.sh $(BUILD)
+	@echo
+	@sh bench/systemd-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
