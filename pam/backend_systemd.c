@@ -44,6 +44,10 @@ struct systemd_state {
 	bool no_new_scope; /* the caller already was in a session */
 };
 
+/* Holds no bus connection: keeping the open line's for the phase=post
+ * line would save a handshake, but without that line it would stay open
+ * for the whole session, and the bus limits connections per uid (root's
+ * sshd and su among them). */
 static void systemd_free(void *data)
 {
 	free(data);
@@ -180,6 +184,31 @@ static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *ow
 	return r < 0 ? r : found;
 }
 
+/* Whether a lower limit on the unit could OOM-kill another login session:
+ * 1 yes, 0 no, -errno unknown (logged; the caller then treats the unit as
+ * in use). */
+static int unit_in_use(pam_handle_t *pamh, sd_bus *bus, const char *unit, const char *own_session)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char *state = NULL;
+	bool active;
+	int r = unit_active_state(bus, unit, &state, &e);
+
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot read the state of %s: %s", unit, bus_msg(&e, r));
+		sd_bus_error_free(&e);
+		return r;
+	}
+	active = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
+	free(state);
+	if (!active)
+		return 0;
+	r = unit_has_other_sessions(bus, unit, own_session, &e);
+	sd_bus_error_free(&e);
+	/* Unknown: assume someone could be OOM-killed. */
+	return r < 0 ? 1 : r;
+}
+
 static void human(uint64_t v, char *buf, size_t len)
 {
 	if (v == MG_CG_UNLIMITED)
@@ -203,24 +232,10 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 		      const struct mg_caps *caps, int nkeys, const char *own_session, char *summary, size_t slen)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	char *state = NULL, a[32], b[32];
-	bool in_use;
+	char a[32], b[32];
+	int in_use = -1; /* asked only when a limit would go down: two calls, one O(processes) */
 	int r, first = 0;
 
-	r = unit_active_state(bus, unit, &state, &e);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot read the state of %s: %s", unit, bus_msg(&e, r));
-		sd_bus_error_free(&e);
-		return r;
-	}
-	in_use = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
-	free(state);
-	if (in_use) {
-		r = unit_has_other_sessions(bus, unit, own_session, &e);
-		/* Unknown: assume someone could be OOM-killed. */
-		in_use = r != 0;
-		sd_bus_error_free(&e);
-	}
 	for (int k = 0; k < nkeys; k++) {
 		const char *prop = mg_sd_property((enum mg_key)k);
 		uint64_t cur, want;
@@ -246,7 +261,13 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 		}
 		human(cur, a, sizeof(a));
 		human(want, b, sizeof(b));
-		switch (mg_sd_plan((enum mg_key)k, cur, want, in_use)) {
+		if (in_use < 0 && mg_sd_plan((enum mg_key)k, cur, want, true) == MG_SD_PENDING) {
+			r = unit_in_use(pamh, bus, unit, own_session);
+			in_use = r != 0;
+			if (r < 0 && !first)
+				first = r;
+		}
+		switch (mg_sd_plan((enum mg_key)k, cur, want, in_use > 0)) {
 		case MG_SD_KEEP:
 			break;
 		case MG_SD_PENDING:
