@@ -150,8 +150,11 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 			human(want->bytes[k], b, sizeof(b));
 		else
 			snprintf(b, sizeof(b), "not set");
-		printf("    %-16s live %-10s policy %-10s%s\n", mg_key_info((enum mg_key)k)->name, a, b,
-		       judge_text(state, kind));
+		if (*judge_text(state, kind))
+			printf("    %-16s live %-10s policy %-10s%s\n", mg_key_info((enum mg_key)k)->name, a, b,
+			       judge_text(state, kind));
+		else
+			printf("    %-16s live %-10s policy %s\n", mg_key_info((enum mg_key)k)->name, a, b);
 	}
 }
 
@@ -432,15 +435,15 @@ static int open_backend(struct status *s)
 	int r;
 
 	if (s->systemd) {
-		/* The hierarchy the ControlGroup paths are relative to. */
-		r = mg_cg_detect(NULL, &s->cg);
+		r = sdlive_open(&s->bus);
 		if (r < 0) {
-			ctl_err("no cgroup memory controller under /sys/fs/cgroup: %s", strerror(-r));
+			ctl_err("cannot connect to the system bus: %s", sdlive_error(r));
 			return r;
 		}
-		r = sdlive_open(&s->bus);
+		/* The hierarchy the ControlGroup paths are relative to. */
+		r = mg_cg_detect(NULL, &s->cg);
 		if (r < 0)
-			ctl_err("cannot connect to the system bus: %s", sdlive_error(r));
+			ctl_err("no cgroup memory controller under /sys/fs/cgroup: %s", strerror(-r));
 		return r;
 	}
 	r = mg_cg_detect(s->c->cgroup_root, &s->cg);
