@@ -376,7 +376,10 @@ static int show_arg(struct status *s, const char *arg)
 	}
 	r = mg_identity_lookup(name, s->uid_min, s->uid_max, &who);
 	if (r < 0) {
-		ctl_err(r == -ENOENT ? "no such user: %s" : "cannot look up %s: %s", arg, strerror(-r));
+		if (r == -ENOENT)
+			ctl_err("no such user: %s", arg);
+		else
+			ctl_err("cannot look up %s: %s", arg, strerror(-r));
 		return r;
 	}
 	r = show_user(s, who.id.uid, &who);
@@ -482,8 +485,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	mg_diags_free(&d);
 	if (r == -ENOMEM)
 		goto out;
-	/* A policy with errors still resolves the way the module reads it. */
-	s.policy_ok = true;
+	/* A policy with errors in some lines resolves as the module reads it;
+	 * one that cannot be read at all gives nothing to compare with. */
+	s.policy_ok = r >= 0;
 	r = open_backend(&s);
 	if (r < 0)
 		goto out;
