@@ -34,7 +34,7 @@ MG_CFLAGS  += $(SAN_FLAGS)
 LDFLAGS    += $(SAN_FLAGS)
 endif
 
-# Only the PAM module talks to systemd (its systemd backend).
+# The PAM module's systemd backend and memguardctl status talk to systemd.
 SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 LIB_SRC    := $(wildcard lib/*.c)
@@ -66,7 +66,7 @@ $(BUILD)/libmemguard.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
-	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS) $(LDLIBS)
 
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
 $(BUILD)/pam_memguard.so: $(PAM_OBJ) $(BUILD)/libmemguard.a pam/pam_memguard.map

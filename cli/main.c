@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		"  set WHO KEY=VALUE...     change or add settings of the rule for WHO\n"
 		"  unset WHO [KEY...]       remove settings, or the whole rule for WHO\n"
 		"  edit                     edit a policy file with $VISUAL/$EDITOR, validated before saving\n"
+		"  status [USER...]         the caps live now beside what the policy says now, for\n"
+		"                           these users (name or uid) or every user with live state\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -27,20 +29,28 @@ static void usage(FILE *f)
 		"  --file FILE              set, unset, edit: the file to change: the policy file or a\n"
 		"                           drop-in (a bare name such as 50-lab.conf means one in the\n"
 		"                           drop-in directory); default the policy file\n"
-		"  --json                   check, list, show: machine-readable output\n"
+		"  --json                   check, list, show, status: machine-readable output\n"
 		"  --strict                 check: warnings count as problems\n"
 		"  --no-names               check: do not look users and groups up through NSS\n"
 		"  --meminfo FILE           read MemTotal from FILE (default /proc/meminfo)\n"
 		"  --login-defs FILE        read UID_MIN from FILE (default %s)\n"
+		"  --backend=auto|systemd|cgroupfs\n"
+		"                           status: where the live state is; auto (default) as\n"
+		"                           pam_memguard: systemd when /run/systemd/system exists\n"
+		"                           and no --cgroup-root is given\n"
+		"  --cgroup-root DIR        status: memguard's cgroup tree, as pam_memguard's\n"
+		"                           cgroup_root=DIR (cgroupfs backend)\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
-		"Exit status: 0 success, 1 problems found or the change refused, 2 usage error.\n"
+		"Exit status: 0 success, 1 problems found, the change refused or the live state\n"
+		"unreadable, 2 usage error.\n"
 		"See memguardctl(8) and memguard.conf(5).\n",
 		ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
 }
 
-enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS };
+enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS,
+       OPT_BACKEND, OPT_CGROUP_ROOT };
 
 static const struct option options[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
@@ -50,6 +60,8 @@ static const struct option options[] = {
 	{ "no-names", no_argument, NULL, OPT_NO_NAMES },
 	{ "meminfo", required_argument, NULL, OPT_MEMINFO },
 	{ "login-defs", required_argument, NULL, OPT_LOGIN_DEFS },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -58,16 +70,17 @@ static const struct option options[] = {
 struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
-	bool json, file, strict_names;
+	bool json, file, strict_names, live;
 };
 
 static const struct command commands[] = {
-	{ "check", cmd_check, true, false, true },
-	{ "list", cmd_list, true, false, false },
-	{ "show", cmd_show, true, false, false },
-	{ "set", cmd_set, false, true, false },
-	{ "unset", cmd_unset, false, true, false },
-	{ "edit", cmd_edit, false, true, false },
+	{ "check", cmd_check, true, false, true, false },
+	{ "list", cmd_list, true, false, false, false },
+	{ "show", cmd_show, true, false, false, false },
+	{ "set", cmd_set, false, true, false, false },
+	{ "unset", cmd_unset, false, true, false, false },
+	{ "edit", cmd_edit, false, true, false, false },
+	{ "status", cmd_status, true, false, false, true },
 };
 
 int main(int argc, char **argv)
@@ -78,7 +91,7 @@ int main(int argc, char **argv)
 		.meminfo = "/proc/meminfo",
 		.names = true,
 	};
-	bool strict_or_names = false;
+	bool strict_or_names = false, backend_given = false;
 	const struct command *cmd = NULL;
 	int opt, r;
 
@@ -108,6 +121,21 @@ int main(int argc, char **argv)
 		case OPT_LOGIN_DEFS:
 			c.login_defs = optarg;
 			break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "auto") == 0)
+				c.backend = CTL_BACKEND_AUTO;
+			else if (strcmp(optarg, "systemd") == 0)
+				c.backend = CTL_BACKEND_SYSTEMD;
+			else if (strcmp(optarg, "cgroupfs") == 0)
+				c.backend = CTL_BACKEND_CGROUPFS;
+			else
+				return ctl_usage_err("--backend=%s: expected auto, systemd or cgroupfs", optarg);
+			backend_given = true;
+			break;
+		case OPT_CGROUP_ROOT:
+			c.cgroup_root = optarg;
+			backend_given = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -132,6 +160,8 @@ int main(int argc, char **argv)
 		return ctl_usage_err("--file goes with set, unset and edit, not %s", cmd->name);
 	if (strict_or_names && !cmd->strict_names)
 		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
+	if (backend_given && !cmd->live)
+		return ctl_usage_err("--backend and --cgroup-root go with status, not %s", cmd->name);
 	r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
 	if (r < 0)
 		return EXIT_PROBLEMS;

@@ -767,6 +767,49 @@ int mg_cg_oom_kills(const struct mg_cg *cg, const char *dir, uint64_t *kills)
 	return 0;
 }
 
+static void live_limit(int dfd, const char *file, enum mg_key k, struct mg_cg_live *out)
+{
+	if (read_limit_at(dfd, file, &out->bytes[k]) == 0)
+		out->has[k] = true;
+}
+
+int mg_cg_read_live(int version, const char *dir, struct mg_cg_live *out)
+{
+	char buf[4096], *p;
+	int dfd = open(dir, DIR_FLAGS);
+
+	memset(out, 0, sizeof(*out));
+	if (dfd < 0)
+		return -errno;
+	if (version == 2) {
+		for (int k = 0; k < MG_KEY_COUNT; k++)
+			if (v2_file((enum mg_key)k))
+				live_limit(dfd, v2_file((enum mg_key)k), (enum mg_key)k, out);
+		out->has_current = read_limit_at(dfd, "memory.current", &out->current) == 0;
+	} else {
+		uint64_t memsw;
+
+		live_limit(dfd, "memory.limit_in_bytes", MG_KEY_MEMORY_MAX, out);
+		live_limit(dfd, "memory.soft_limit_in_bytes", MG_KEY_MEMORY_HIGH, out);
+		if (out->has[MG_KEY_MEMORY_MAX] && read_limit_at(dfd, "memory.memsw.limit_in_bytes", &memsw) == 0) {
+			uint64_t max = out->bytes[MG_KEY_MEMORY_MAX];
+
+			out->has[MG_KEY_MEMORY_SWAP_MAX] = true;
+			out->bytes[MG_KEY_MEMORY_SWAP_MAX] =
+				memsw == MG_CG_UNLIMITED || max == MG_CG_UNLIMITED || memsw < max ? MG_CG_UNLIMITED
+												: memsw - max;
+		}
+		out->has_current = read_limit_at(dfd, "memory.usage_in_bytes", &out->current) == 0;
+	}
+	if (read_at(dfd, version == 2 ? "memory.events" : "memory.oom_control", buf, sizeof(buf)) == 0 &&
+	    (p = strstr(buf, "oom_kill ")) && (p == buf || p[-1] == '\n')) {
+		out->oom_kills = strtoull(p + 9, NULL, 10);
+		out->has_oom_kills = true;
+	}
+	close(dfd);
+	return 0;
+}
+
 void mg_cg_place_free(struct mg_session_place *p)
 {
 	free(p->user_dir);

@@ -76,4 +76,20 @@ int mg_cg_oom_kills(const struct mg_cg *cg, const char *dir, uint64_t *kills);
 
 void mg_cg_place_free(struct mg_session_place *p);
 
+/* What a group holds now, as the kernel reports it. has[k]: the file
+ * exists (v1 has no memory.low or memory.min; on v1 memory.high is the
+ * soft limit and memory.swap.max the RAM+swap limit less memory.max). */
+struct mg_cg_live {
+	bool has[MG_KEY_COUNT];
+	uint64_t bytes[MG_KEY_COUNT]; /* MG_CG_UNLIMITED: max */
+	bool has_current, has_oom_kills;
+	uint64_t current, oom_kills;
+};
+
+/* Reads the caps, memory.current and the OOM kills of the group at dir
+ * (absolute) on a hierarchy of the given version. -errno when dir cannot
+ * be opened (-ENOENT: no such group); a file missing inside it only
+ * leaves its has[] false. */
+int mg_cg_read_live(int version, const char *dir, struct mg_cg_live *out);
+
 #endif

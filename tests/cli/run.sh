@@ -110,6 +110,24 @@ run "$CTL" --policy "$T/none.conf" --strict list
 expect "--strict with list exits 2" 2 err "--strict and --no-names go with check" "Try 'memguardctl --help'"
 run "$CTL" --policy "$T/none.conf" --file x.conf check
 expect "--file with check exits 2" 2 err "--file goes with set, unset and edit" "Try 'memguardctl --help'"
+# status: usage errors, and live state that cannot be read (no root needed)
+mg --backend=bogus status
+expect "status --backend=bogus exits 2" 2 err "--backend=bogus: expected auto, systemd or cgroupfs" "Try 'memguardctl --help'"
+mg --cgroup-root /sys/fs/cgroup/memguard show alice
+expect "--cgroup-root with show exits 2" 2 err "--backend and --cgroup-root go with status, not show"
+mg --backend=systemd --cgroup-root "$T/cg" status
+expect "status --backend=systemd --cgroup-root exits 2" 2 err "--cgroup-root is for the cgroupfs backend"
+mkdir -p "$T/notcg"
+mg --policy "$T/none.conf" --cgroup-root "$T/notcg/memguard" status alice
+expect "status with a cgroup root outside a cgroup file system exits 1" 1 err \
+	"no cgroup memory controller at $T/notcg/memguard: not a cgroup file system"
+run env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/nobus" "$CTL" --meminfo "$MI" --login-defs "$LD" \
+	--policy "$T/none.conf" --backend=systemd status alice
+expect "status --backend=systemd with the system bus down exits 1" 1 err "cannot connect to the system bus"
+[ -s "$T/out" ] && notok "a status that cannot read the live state prints nothing on stdout" "$(show_io)" ||
+	ok "a status that cannot read the live state prints nothing on stdout"
+run "$CTL" --help
+expect "--help lists status and its options" 0 out "status [USER...]" "--backend=auto|systemd|cgroupfs" "--cgroup-root DIR"
 
 ########## 2. check
 C=$T/chk

@@ -257,6 +257,73 @@ wait "$P4"
 check "first session: child exit:0 close=0" "$(field child "$T/c1.out") $(field close "$T/c1.out")" "exit:0 0" "$T/c1.out"
 check "both closed: user-1004 removed" "$( [ -e "$BASE/user-1004" ] && echo present || echo gone)" gone
 
+# ===== 4b. memguardctl status: the live groups beside the policy =====
+CTL=$TOP/$BUILD/memguardctl
+# mgctl OUT ARGS...: memguardctl with the test's users, stdout to OUT, stderr to OUT.err
+mgctl() {
+	o=$1; shift
+	env $RUNENV timeout 30 "$CTL" "$@" >"$o" 2>"$o.err"
+	echo $? >"$o.rc"
+}
+policy lower 'alice memory.max=32M session.memory.max=100M'
+mkfifo "$T/fifo4b"
+drive "$T/st.out" main alice sh -c "$SELFCG; echo ready; read x <\"$T/fifo4b\"" &
+P4B=$!
+BGPIDS="$BGPIDS $P4B"
+if wait_until 20 grep -q '^ready$' "$T/st.out"; then
+	sd=$(field selfcg "$T/st.out")
+	rel=${sd#/sys/fs/cgroup/memory}
+	mgctl "$T/st1" --policy "$T/main.conf" status --cgroup-root "$BASE" alice
+	check "status alice: exit 0" "$(cat "$T/st1.rc")" 0 "$T/st1.err"
+	if grep -qF "session ${sd##*/}  cgroup $rel " "$T/st1" && grep -qF "user    user-1001  cgroup ${rel%/*} " "$T/st1"; then
+		ok "status alice: names the live user and session groups by their cgroup"
+	else
+		notok "status alice: names the live user and session groups by their cgroup" "want session ${sd##*/} at $rel" "$(cat "$T/st1" "$T/st1.err")"
+	fi
+	mgctl "$T/st2" --policy "$T/main.conf" --json status --cgroup-root "$BASE" alice
+	# What the kernel files hold, as status --json reports it.
+	want="$(cgval "${sd%/*}/memory.limit_in_bytes") $(cgval "$sd/memory.limit_in_bytes") $(cgval "$BASE/memory.limit_in_bytes")"
+	got=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1])); u=d["users"][0]
+g={x["kind"]:x for x in u["groups"]}
+print(g["user"]["caps"]["memory.max"]["live"], g["session"]["caps"]["memory.max"]["live"], d["all"]["caps"]["memory.max"]["live"])' "$T/st2" 2>&1)
+	check "status --json alice: memory.max of user, session and %all as the kernel files hold them" "$got" "$want" "$T/st2"
+	got=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1])); u=d["users"][0]
+g={x["kind"]:x for x in u["groups"]}
+c=g["user"]["caps"]; s=g["session"]["caps"]
+print(u["user"], u["uid"], u["live"], g["session"]["path"], c["memory.max"]["policy"], c["memory.max"]["state"], c["memory.swap.max"]["live"], s["memory.max"]["state"], "oom_kills" in g["session"], "memory_current" in g["session"])' "$T/st2" 2>&1)
+	check "status --json alice: policy 64M/48M met, swap 0, session path" "$got" \
+		"alice 1001 True $sd $(M 64) ok 0 ok True True" "$T/st2"
+	mgctl "$T/st3" --policy "$T/lower.conf" status --cgroup-root "$BASE" alice
+	if grep -E "^    memory.max +live 64M +policy 32M +pending: lowered at a login once no other session runs" "$T/st3" >/dev/null &&
+		grep -E "^    memory.max +live 48M +policy 100M +differs: set when this session started" "$T/st3" >/dev/null; then
+		ok "status under a changed policy: user cap above it pending, session cap differs"
+	else
+		notok "status under a changed policy: user cap above it pending, session cap differs" "$(cat "$T/st3" "$T/st3.err")"
+	fi
+	sed 's/^/#   /' "$T/st3"
+	mgctl "$T/st4" --policy "$T/main.conf" status --cgroup-root "$BASE"
+	check "status with no USER lists the one user with live state (uid 1001 only)" \
+		"$(cat "$T/st4.rc") $(grep -c '^user ' "$T/st4") $(grep '^user ' "$T/st4")" "0 1 user alice (uid 1001)" "$T/st4.err"
+else
+	notok "status: alice's session never got ready" "$(cat "$T/st.out")"
+fi
+echo go >"$T/fifo4b"
+wait "$P4B"
+mgctl "$T/st5" --policy "$T/main.conf" status --cgroup-root "$BASE" bob 1002
+check "status bob and uid 1002 (no session): exit 0, no live state, twice" \
+	"$(cat "$T/st5.rc") $(grep -c '^  no live state: no memguard group' "$T/st5")" "0 2" "$T/st5.err"
+mgctl "$T/st6" --policy "$T/main.conf" --json status --cgroup-root "$BASE" bob
+got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); u=d["users"][0]; print(u["live"], u["groups"])' "$T/st6" 2>&1)
+check "status --json bob: live false, no groups" "$(cat "$T/st6.rc") $got" "0 False []" "$T/st6"
+mgctl "$T/st7" --policy "$T/main.conf" status --cgroup-root "$BASE" nosuchuser
+check "status of an unknown user: exit 1, named" "$(cat "$T/st7.rc") $(grep -c 'no such user: nosuchuser' "$T/st7.err")" "1 1" "$T/st7"
+mgctl "$T/st8" --policy "$T/main.conf" status --backend=systemd --cgroup-root "$BASE" alice
+check "status --backend=systemd --cgroup-root: usage error, exit 2" "$(cat "$T/st8.rc")" 2 "$T/st8.err"
+mgctl "$T/st9" --policy "$T/main.conf" status --cgroup-root "$CGT/nonexistent/memguard" alice
+check "status with a cgroup root that is not there: exit 1" "$(cat "$T/st9.rc")" 1 "$T/st9.err"
+
 # ===== 5. a busy session group survives close; a later login reaps it =====
 drive "$T/busy.out" main alice sh -c "sleep 1000 >/dev/null 2>&1 & echo bgpid=\$!"
 bg=$(field bgpid "$T/busy.out")

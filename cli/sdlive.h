@@ -1,0 +1,33 @@
+/* memguardctl status: what systemd's manager and logind say is live, read
+ * over the system bus. A unit's cgroup is its ControlGroup property as
+ * the manager reports it, never a path guessed from the unit's name. */
+#ifndef MEMGUARD_CLI_SDLIVE_H
+#define MEMGUARD_CLI_SDLIVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct sd_bus;
+
+/* The system bus, every call bounded by the same 2 s as the PAM module's;
+ * the connection itself too. */
+int sdlive_open(struct sd_bus **bus);
+void sdlive_close(struct sd_bus *bus);
+
+/* The ControlGroup of a loaded unit ("/user.slice/user-1000.slice");
+ * -ENOENT when the unit is not loaded or has no cgroup (not running). */
+int sdlive_unit_cgroup(struct sd_bus *bus, const char *unit, char **cgroup);
+
+/* logind's sessions of uid (every session for (uid_t)-1): their ids, in
+ * logind's order. */
+int sdlive_sessions(struct sd_bus *bus, uid_t uid, char ***ids, size_t *n);
+
+/* logind's users: the uids it tracks (logged in or lingering). */
+int sdlive_users(struct sd_bus *bus, uid_t **uids, size_t *n);
+
+/* The last D-Bus error's text, or strerror(-r). */
+const char *sdlive_error(int r);
+
+void sdlive_strv_free(char **v, size_t n);
+
+#endif
