@@ -196,8 +196,12 @@ login_timed nobusdeny mge
 info "ok: su -l mge without a bus, on_error=deny: refused (status $RC)"
 [ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
 one_line 'pam_memguard\(su-l:session\): cannot connect to the system bus: .*; refusing the session \(on_error=deny\)' "bus down, deny"
+# Leave the bus and logind as the next case expects them: logind stops
+# with the bus.
 systemctl unmask --runtime -q dbus.service dbus.socket
-systemctl start dbus.socket dbus.service || info "note: dbus did not come back"
+systemctl start dbus.socket dbus.service systemd-logind.service || fail "dbus and logind do not start again"
+until_ok 30 systemctl is-active -q systemd-logind.service || fail "systemd-logind did not come back"
+info "ok: dbus and systemd-logind are back"
 
 if grep -l -E 'Sanitizer|runtime error' $S/*.out $S/sshd.log 2>/dev/null; then
 	grep -h -A5 -E 'Sanitizer|runtime error' $S/*.out $S/sshd.log | head -n 40

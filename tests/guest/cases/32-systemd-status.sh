@@ -7,51 +7,19 @@
 # kernel holds there beside the policy: equal to what systemctl and
 # loginctl say, a lowered rule pending, a user without a session without
 # live state, and exit 1 when the bus is down.
-set -u
-export LC_ALL=C
-T0=${EPOCHREALTIME/./}
-info() { local t=${EPOCHREALTIME/./}; printf '[%6.2f] %s\n' "$(((t - T0) / 10000))e-2" "$*"; }
-skip() { echo "$*"; exit 77; }
-fail() {
-	echo "FAIL: $*"
-	echo "--- last memguardctl output:"
-	cat "$OUT" "$OUT.err" 2>/dev/null | sed 's/^/    /'
-	echo "--- journal (pam_memguard, pam_systemd, logind):"
-	journalctl -b --no-pager -o short-monotonic 2>/dev/null | grep -a -E 'pam_memguard|pam_systemd|logind' | tail -n 40 | sed 's/^/    /'
-	exit 1
-}
-until_ok() {	# until_ok SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
-
-[ "${MEMGUARD_IN_GUEST:-}" = 1 ] || skip "not in the guest"
-[ "$(cat /proc/1/comm)" = systemd ] || skip "PID 1 is $(cat /proc/1/comm), not systemd (run through tests/guest/run)"
-[ -d /run/systemd/system ] || skip "no /run/systemd/system"
-BUILD=${BUILD:-build}
-TOP=${MEMGUARD_TOP:?}
-MOD=$TOP/$BUILD/pam_memguard.so
+. "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
+show_out() { echo "--- last memguardctl output:"; cat "$OUT" "$OUT.err" 2>/dev/null | sed 's/^/    /'; }
+FAIL_HOOK=show_out
 CTL=$TOP/$BUILD/memguardctl
 [ -f "$MOD" ] || skip "no $MOD (run make${BUILD#build} first)"
 [ -x "$CTL" ] || skip "no $CTL (run make${BUILD#build} first)"
 command -v python3 >/dev/null || skip "no python3"
-systemctl is-active -q systemd-logind.service || fail "systemd-logind is not active"
 OUT=$TMPDIR/status.out
 
-PRE=()
-asan=$(ldd "$MOD" 2>/dev/null | awk '/libasan/ {print $3; exit}')
-[ -n "$asan" ] && PRE=(env LD_PRELOAD="$asan" ASAN_OPTIONS=detect_leaks=0)
-
-M=$((1024 * 1024))
 useradd -u 2201 -m -s /bin/bash mgsa && useradd -u 2202 -m -s /bin/bash mgsb || fail "useradd"
 SYNC=/tmp/mg-status-sync
 mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-status.conf
-policy() { printf '%s\n' "$1" >$POLICY && chmod 644 $POLICY && info "policy: $(tr '\n' ';' <$POLICY)"; }
 cat >/etc/pam.d/su-l <<PAM
 auth     sufficient pam_rootok.so
 auth     required   pam_permit.so
@@ -81,11 +49,6 @@ logout() {
 	wait "$pid"
 	RC=$?
 }
-check() {	# check WHAT GOT WANT
-	[ "$2" = "$3" ] || fail "$1 is '$2', expected '$3'"
-	info "ok: $1 = $2"
-}
-prop() { systemctl show -P "$2" "$1"; }
 mg() {	# mg ARGS...: memguardctl, stdout to $OUT, stderr to $OUT.err, status to $RC
 	"$CTL" --policy $POLICY "$@" >"$OUT" 2>"$OUT.err"
 	RC=$?
