@@ -34,7 +34,9 @@ MG_CFLAGS  += $(SAN_FLAGS)
 LDFLAGS    += $(SAN_FLAGS)
 endif
 
-# The PAM module's systemd backend and memguardctl status talk to systemd.
+# memguardctl status links libsystemd; the PAM module loads it only when
+# its systemd backend runs (pam/sdbus.c), so logins on the cgroupfs backend
+# do not map it.
 SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 
 LIB_SRC    := $(wildcard lib/*.c)
@@ -71,7 +73,7 @@ $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
 $(BUILD)/pam_memguard.so: $(PAM_OBJ) $(BUILD)/libmemguard.a pam/pam_memguard.map
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=pam/pam_memguard.map \
-		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng $(SYSTEMD_LIBS) $(LDLIBS)
+		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng -ldl $(LDLIBS)
 
 $(BUILD)/preload-obj/%.o: %.c $(wildcard preload/*.h lib/size.h)
 	@mkdir -p $(@D)

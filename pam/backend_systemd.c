@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include <security/pam_ext.h>
-#include <systemd/sd-bus.h>
 
 #include "log.h"
 #include "readfile.h"
+#include "sdbus.h"
 #include "systemd_props.h"
 
 /* A login never waits longer than this for systemd. */
@@ -33,6 +33,9 @@
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
+
+/* sd-bus, loaded by bus_open before any other call. */
+static const struct mg_sdbus *sd;
 
 struct systemd_state {
 	uid_t uid;
@@ -62,7 +65,7 @@ static void free_string(pam_handle_t *pamh, void *data, int error_status)
 
 static const char *bus_msg(const sd_bus_error *e, int r)
 {
-	return sd_bus_error_is_set(e) && e->message ? e->message : strerror(r < 0 ? -r : r);
+	return sd->error_is_set(e) && e->message ? e->message : strerror(r < 0 ? -r : r);
 }
 
 static uint64_t now_usec(void)
@@ -77,29 +80,33 @@ static uint64_t now_usec(void)
  * authentication and Hello before the first one (25 s by default, then
  * again per call): a bus that accepts and never answers would hold the
  * login. So wait for a ready connection here, against the same deadline. */
-static int bus_open(sd_bus **bus)
+static int bus_open(sd_bus **bus, char *why, size_t len)
 {
 	uint64_t deadline = now_usec() + BUS_TIMEOUT_USEC, now;
-	int r = sd_bus_open_system(bus);
+	int r = mg_sdbus_get(&sd, why, len);
 
 	if (r < 0)
 		return r;
-	r = sd_bus_set_method_call_timeout(*bus, BUS_TIMEOUT_USEC);
-	while (r >= 0 && (r = sd_bus_is_ready(*bus)) == 0) {
-		r = sd_bus_process(*bus, NULL);
+	r = sd->open_system(bus);
+	if (r >= 0)
+		r = sd->set_method_call_timeout(*bus, BUS_TIMEOUT_USEC);
+	while (r >= 0 && (r = sd->is_ready(*bus)) == 0) {
+		r = sd->process(*bus, NULL);
 		if (r != 0)
 			continue;
 		now = now_usec();
-		r = now >= deadline ? -ETIMEDOUT : sd_bus_wait(*bus, deadline - now);
+		r = now >= deadline ? -ETIMEDOUT : sd->wait(*bus, deadline - now);
 	}
-	if (r < 0)
-		*bus = sd_bus_close_unref(*bus);
+	if (r < 0) {
+		snprintf(why, len, "%s", strerror(-r));
+		*bus = sd->close_unref(*bus);
+	}
 	return r < 0 ? r : 0;
 }
 
 static int unit_path(const char *unit, char **path)
 {
-	return sd_bus_path_encode(SD_PATH "/unit", unit, path);
+	return sd->path_encode(SD_PATH "/unit", unit, path);
 }
 
 static int unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *prop, uint64_t *v,
@@ -110,7 +117,7 @@ static int unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const 
 
 	if (r < 0)
 		return r;
-	r = sd_bus_get_property_trivial(bus, SD_DEST, path, iface, prop, e, 't', v);
+	r = sd->get_property_trivial(bus, SD_DEST, path, iface, prop, e, 't', v);
 	free(path);
 	return r;
 }
@@ -122,7 +129,7 @@ static int unit_active_state(sd_bus *bus, const char *unit, char **state, sd_bus
 
 	if (r < 0)
 		return r;
-	r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", e, state);
+	r = sd->get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", e, state);
 	free(path);
 	return r;
 }
@@ -136,25 +143,25 @@ static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, 
 	sd_bus_message *m = NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+	r = sd->message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "sb", unit, 1);
+		r = sd->message_append(m, "sb", unit, 1);
 	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', "(sv)");
+		r = sd->message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'r', "sv");
+		r = sd->message_open_container(m, 'r', "sv");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "s", prop);
+		r = sd->message_append(m, "s", prop);
 	if (r >= 0)
-		r = type == 't' ? sd_bus_message_append(m, "v", "t", *(const uint64_t *)value)
-				: sd_bus_message_append(m, "v", "s", (const char *)value);
+		r = type == 't' ? sd->message_append(m, "v", "t", *(const uint64_t *)value)
+				: sd->message_append(m, "v", "s", (const char *)value);
 	if (r >= 0)
-		r = sd_bus_message_close_container(m);
+		r = sd->message_close_container(m);
 	if (r >= 0)
-		r = sd_bus_message_close_container(m);
+		r = sd->message_close_container(m);
 	if (r >= 0)
-		r = sd_bus_call(bus, m, 0, e, NULL);
-	sd_bus_message_unref(m);
+		r = sd->call(bus, m, 0, e, NULL);
+	sd->message_unref(m);
 	return r;
 }
 
@@ -173,14 +180,14 @@ static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *ow
 	uint32_t pid;
 	int r, found = 0;
 
-	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses", e, &reply, "s", unit);
+	r = sd->call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses", e, &reply, "s", unit);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_enter_container(reply, 'a', "(sus)");
-	while (r >= 0 && !found && (r = sd_bus_message_read(reply, "(sus)", &path, &pid, &cmd)) > 0)
+	r = sd->message_enter_container(reply, 'a', "(sus)");
+	while (r >= 0 && !found && (r = sd->message_read(reply, "(sus)", &path, &pid, &cmd)) > 0)
 		if (mg_sd_session_of_path(path, id, sizeof(id)) && !(own_session && strcmp(id, own_session) == 0))
 			found = 1;
-	sd_bus_message_unref(reply);
+	sd->message_unref(reply);
 	return r < 0 ? r : found;
 }
 
@@ -196,7 +203,7 @@ static int unit_in_use(pam_handle_t *pamh, sd_bus *bus, const char *unit, const 
 
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot read the state of %s: %s", unit, bus_msg(&e, r));
-		sd_bus_error_free(&e);
+		sd->error_free(&e);
 		return r;
 	}
 	active = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
@@ -204,7 +211,7 @@ static int unit_in_use(pam_handle_t *pamh, sd_bus *bus, const char *unit, const 
 	if (!active)
 		return 0;
 	r = unit_has_other_sessions(bus, unit, own_session, &e);
-	sd_bus_error_free(&e);
+	sd->error_free(&e);
 	/* Unknown: assume someone could be OOM-killed. */
 	return r < 0 ? 1 : r;
 }
@@ -254,7 +261,7 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 		r = unit_get_u64(bus, unit, iface, prop, &cur, &e);
 		if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot read %s of %s: %s", prop, unit, bus_msg(&e, r));
-			sd_bus_error_free(&e);
+			sd->error_free(&e);
 			if (!first)
 				first = r;
 			continue;
@@ -280,7 +287,7 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 			r = unit_set(bus, unit, prop, 't', &want, &e);
 			if (r < 0) {
 				pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, b, unit, bus_msg(&e, r));
-				sd_bus_error_free(&e);
+				sd->error_free(&e);
 				if (!first)
 					first = r;
 				break;
@@ -331,13 +338,13 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 	int r = unit_path("user.slice", &path);
 
 	if (r >= 0)
-		r = sd_bus_get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Slice", "ControlGroup", &e,
+		r = sd->get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Slice", "ControlGroup", &e,
 					       &cg);
 	free(path);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "cannot find the cgroup of user.slice: %s; its protections not summed",
 			   bus_msg(&e, r));
-		sd_bus_error_free(&e);
+		sd->error_free(&e);
 		return;
 	}
 	r = snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", cg) < (int)sizeof(dir) ? 0 : -ENAMETOOLONG;
@@ -361,7 +368,7 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 				continue;
 			if (strcmp(de->d_name, own_slice) == 0) {
 				r = unit_get_u64(bus, own_slice, "org.freedesktop.systemd1.Slice", prop, &one, &e);
-				sd_bus_error_free(&e);
+				sd->error_free(&e);
 			} else {
 				r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
 					    ? read_u64_file(sub, file, &one)
@@ -373,7 +380,7 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 		closedir(d);
 		r = unit_get_u64(bus, "user.slice", "org.freedesktop.systemd1.Slice", prop, &cur, &e);
 		if (r < 0 || cur == sum || (cur > sum && !has_control_dropin("user.slice", prop))) {
-			sd_bus_error_free(&e);
+			sd->error_free(&e);
 			continue;
 		}
 		human(sum, v, sizeof(v));
@@ -383,7 +390,7 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 				   prop, v, bus_msg(&e, r));
 		else
 			snprintf(summary + strlen(summary), slen - strlen(summary), " user.slice %s=%s (sum)", prop, v);
-		sd_bus_error_free(&e);
+		sd->error_free(&e);
 	}
 }
 
@@ -439,7 +446,7 @@ static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus,
 		r = unit_set(bus, scope, prop, 't', &s->session.bytes[k], &e);
 		if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, v, scope, bus_msg(&e, r));
-			sd_bus_error_free(&e);
+			sd->error_free(&e);
 			if (!first)
 				first = r;
 			continue;
@@ -457,7 +464,7 @@ static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus,
 				   scope, bus_msg(&e, r));
 		else
 			snprintf(summary + strlen(summary), slen - strlen(summary), " %s OOMPolicy=kill", scope);
-		sd_bus_error_free(&e);
+		sd->error_free(&e);
 	} else if (s->oom_group_set && a->debug) {
 		pam_syslog(pamh, LOG_DEBUG, "oom.group=no: %s keeps the kernel's default (only the task is killed)",
 			   scope);
@@ -490,7 +497,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	const void *existing = NULL;
 	sd_bus *bus = NULL;
 	char slice[64], id[64] = "", *text = NULL, *val = NULL;
-	char nid[64];
+	char nid[64], why[256];
 	const char *new_id = NULL;
 	enum mg_sd_place place = MG_SD_OUTSIDE;
 	bool after, session_work;
@@ -520,9 +527,9 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	 * something to set or a runtime value to check. */
 	if (any_cap(&set->user_caps) || any_cap(&set->all) || session_work || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
 	    any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1)) {
-		r = bus_open(&bus);
+		r = bus_open(&bus, why, sizeof(why));
 		if (r < 0) {
-			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", strerror(-r));
+			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", why);
 			goto out;
 		}
 		bool protections = set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
@@ -600,7 +607,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
 out:
 	if (bus)
-		sd_bus_close_unref(bus);
+		sd->close_unref(bus);
 	*state = s;
 	return ret;
 }
@@ -609,7 +616,7 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 {
 	struct systemd_state *s = state;
 	sd_bus *bus = NULL;
-	char id[64], summary[512] = "";
+	char id[64], summary[512] = "", why[256];
 	const char *new_id;
 	int r, ret = PAM_SUCCESS;
 
@@ -632,17 +639,16 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	}
 	if (!session_has_post_work(s))
 		return PAM_SUCCESS;
-	r = bus_open(&bus);
+	r = bus_open(&bus, why, sizeof(why));
 	if (r < 0)
-		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot connect to the system bus: %s",
-				   strerror(-r));
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot connect to the system bus: %s", why);
 	r = apply_scope(pamh, a, bus, new_id, s, false, summary, sizeof(summary));
 	if (r < 0)
 		ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot cap session-%s.scope: %s", new_id,
 				  strerror(-r));
 	else
 		pam_syslog(pamh, LOG_INFO, "phase=post:%s", summary);
-	sd_bus_close_unref(bus);
+	sd->close_unref(bus);
 	return ret;
 }
 
