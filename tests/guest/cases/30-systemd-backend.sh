@@ -19,37 +19,7 @@ useradd -u 2001 -m -s /bin/bash mga && useradd -u 2002 -m -s /bin/bash mgb || fa
 SYNC=/tmp/mg-sync
 mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-test.conf
-cat >/etc/pam.d/su-l <<PAM
-auth     sufficient pam_rootok.so
-auth     required   pam_permit.so
-account  required   pam_permit.so
-password required   pam_deny.so
-session  required   pam_unix.so
-session  required   $MOD backend=systemd policy=$POLICY on_error=deny debug
-session  optional   pam_systemd.so
-session  required   $MOD phase=post policy=$POLICY on_error=deny debug
-PAM
-
-# login TAG USER SCRIPT: su -l in the background; the session writes
-# $SYNC/TAG.info ("shellpid supid") and waits for $SYNC/TAG.go.
-login() {
-	local tag=$1 user=$2 script=$3
-	rm -f $SYNC/$tag.*
-	timeout -k 5 100 "${PRE[@]}" su -l "$user" -c "echo \$\$ \$PPID >$SYNC/$tag.info.tmp && mv $SYNC/$tag.info.tmp $SYNC/$tag.info; $script; n=0; while [ ! -e $SYNC/$tag.go ] && [ \$n -lt 900 ]; do sleep 0.1; n=\$((n+1)); done" \
-		</dev/null >$SYNC/$tag.out 2>&1 &
-	eval "PID_$tag=\$!"
-	until_ok 60 test -s $SYNC/$tag.info || { cat $SYNC/$tag.out; fail "$tag: no session of $user within 60 s"; }
-	read -r SHELL_PID SU_PID <$SYNC/$tag.info
-	CG=$(sed -n 's/^0:://p' /proc/$SHELL_PID/cgroup)
-	info "$tag: $user's shell $SHELL_PID (su $SU_PID) in $CG"
-}
-logout() {	# logout TAG: let the session end; su's status in RC
-	local pid
-	eval "pid=\$PID_$1"
-	touch $SYNC/$1.go
-	wait "$pid"
-	RC=$?
-}
+write_stack su-l "on_error=deny debug"
 
 policy '%all memory.max=900M
 *    memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200

@@ -23,21 +23,7 @@ groupadd mgstaff || fail "groupadd"
 useradd -u 2101 -m -s /bin/bash -G mgstaff mgd || fail "useradd mgd"
 useradd -u 3050 -m -s /bin/bash mge || fail "useradd mge"
 POLICY=/etc/security/memguard-logins.conf
-stack() {	# stack ON_ERROR: the same three lines for su -l and sshd
-	local f
-	for f in su-l sshd; do
-		cat >/etc/pam.d/$f <<PAM
-auth     sufficient pam_rootok.so
-auth     required   pam_permit.so
-account  required   pam_permit.so
-password required   pam_deny.so
-session  required   pam_unix.so
-session  required   $MOD backend=systemd policy=$POLICY on_error=$1
-session  optional   pam_systemd.so
-session  required   $MOD phase=post policy=$POLICY on_error=$1
-PAM
-	done
-}
+stack() { write_stack su-l "on_error=$1" && write_stack sshd "on_error=$1"; }	# stack ON_ERROR
 stack deny
 # The module's lines at warning or above, and how many there were at the
 # mark. (Not --after-cursor: journalctl 252 combined with a match such as

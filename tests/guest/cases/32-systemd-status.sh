@@ -20,35 +20,8 @@ useradd -u 2201 -m -s /bin/bash mgsa && useradd -u 2202 -m -s /bin/bash mgsb || 
 SYNC=/tmp/mg-status-sync
 mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-status.conf
-cat >/etc/pam.d/su-l <<PAM
-auth     sufficient pam_rootok.so
-auth     required   pam_permit.so
-account  required   pam_permit.so
-password required   pam_deny.so
-session  required   pam_unix.so
-session  required   $MOD backend=systemd policy=$POLICY on_error=deny debug
-session  optional   pam_systemd.so
-session  required   $MOD phase=post policy=$POLICY on_error=deny debug
-PAM
+write_stack su-l "on_error=deny debug"
 
-login() {	# login TAG USER: su -l in the background until $SYNC/TAG.go
-	local tag=$1 user=$2
-	rm -f $SYNC/$tag.*
-	timeout -k 5 100 "${PRE[@]}" su -l "$user" -c "echo \$\$ >$SYNC/$tag.info.tmp && mv $SYNC/$tag.info.tmp $SYNC/$tag.info; n=0; while [ ! -e $SYNC/$tag.go ] && [ \$n -lt 900 ]; do sleep 0.1; n=\$((n+1)); done" \
-		</dev/null >$SYNC/$tag.out 2>&1 &
-	eval "PID_$tag=\$!"
-	until_ok 60 test -s $SYNC/$tag.info || { cat $SYNC/$tag.out; fail "$tag: no session of $user within 60 s"; }
-	read -r SHELL_PID <$SYNC/$tag.info
-	CG=$(sed -n 's/^0:://p' /proc/$SHELL_PID/cgroup)
-	info "$tag: $user's shell $SHELL_PID in $CG"
-}
-logout() {
-	local pid
-	eval "pid=\$PID_$1"
-	touch $SYNC/$1.go
-	wait "$pid"
-	RC=$?
-}
 mg() {	# mg ARGS...: memguardctl, stdout to $OUT, stderr to $OUT.err, status to $RC
 	"$CTL" --policy $POLICY "$@" >"$OUT" 2>"$OUT.err"
 	RC=$?

@@ -5,7 +5,8 @@
 #
 # Asserting is done on what systemd, logind and the kernel report (check,
 # prop), waiting with deadlines (until_ok); a failure prints the journal's
-# lines of the module, pam_systemd, logind and sshd.
+# lines of the module, pam_systemd, logind and sshd. Logins: write_stack
+# writes the documented stack, login/logout run su -l in the background.
 
 set -u
 export LC_ALL=C
@@ -61,3 +62,41 @@ asan=$(ldd "$MOD" 2>/dev/null | awk '/libasan/ {print $3; exit}')
 
 M=$((1024 * 1024))
 U=/sys/fs/cgroup/user.slice
+
+# write_stack SERVICE ARGS: /etc/pam.d/SERVICE with the documented session
+# lines (pam_memguard, pam_systemd, pam_memguard phase=post), ARGS (such as
+# "on_error=deny debug") on both module lines, the policy $POLICY.
+write_stack() {
+	cat >/etc/pam.d/$1 <<PAM
+auth     sufficient pam_rootok.so
+auth     required   pam_permit.so
+account  required   pam_permit.so
+password required   pam_deny.so
+session  required   pam_unix.so
+session  required   $MOD backend=systemd policy=$POLICY $2
+session  optional   pam_systemd.so
+session  required   $MOD phase=post policy=$POLICY $2
+PAM
+}
+
+# login TAG USER [SCRIPT]: su -l in the background; the session runs
+# SCRIPT, writes $SYNC/TAG.info ("shellpid supid") and waits for
+# $SYNC/TAG.go. Sets SHELL_PID, SU_PID, CG (the shell's cgroup), PID_TAG.
+login() {
+	local tag=$1 user=$2 script=${3:-true}
+	rm -f $SYNC/$tag.*
+	timeout -k 5 100 "${PRE[@]}" su -l "$user" -c "echo \$\$ \$PPID >$SYNC/$tag.info.tmp && mv $SYNC/$tag.info.tmp $SYNC/$tag.info; $script; n=0; while [ ! -e $SYNC/$tag.go ] && [ \$n -lt 900 ]; do sleep 0.1; n=\$((n+1)); done" \
+		</dev/null >$SYNC/$tag.out 2>&1 &
+	eval "PID_$tag=\$!"
+	until_ok 60 test -s $SYNC/$tag.info || { cat $SYNC/$tag.out; fail "$tag: no session of $user within 60 s"; }
+	read -r SHELL_PID SU_PID <$SYNC/$tag.info
+	CG=$(sed -n 's/^0:://p' /proc/$SHELL_PID/cgroup)
+	info "$tag: $user's shell $SHELL_PID (su $SU_PID) in $CG"
+}
+logout() {	# logout TAG: let the session end; su's status in RC
+	local pid
+	eval "pid=\$PID_$1"
+	touch $SYNC/$1.go
+	wait "$pid"
+	RC=$?
+}
