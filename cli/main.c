@@ -9,7 +9,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
-		"Edit, check and explain the memguard memory policy.\n"
+		"Edit, check and explain the memguard memory policy, and show it live.\n"
 		"\n"
 		"Commands:\n"
 		"  check [FILE...]          validate the policy (or just these files); exit 1 on problems\n"
