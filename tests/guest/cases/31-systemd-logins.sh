@@ -96,6 +96,24 @@ check "$U/user-2101.slice/memory.swap.max" "$(cat $U/user-2101.slice/memory.swap
 check "$SCOPE_H/memory.max (ssh, via pam_systemd)" "$(cat "$SCOPE_H/memory.max")" $((80 * M))
 check "oom_score_adj of the ssh session's holder (negative)" "$(cat /proc/$HPID/oom_score_adj)" -300
 
+# --- a session cap below the user's free share: the scope kills, not the slice ---
+POLICY_BASE=$(cat $POLICY)
+policy "$(printf '%s\n' "$POLICY_BASE" | sed '/^@mgstaff/s/session.memory.max=80M/session.memory.max=32M/')"
+slice_oom0=$(event $U/user-2101.slice/memory.events.local oom)
+timeout -k 5 100 "${PRE[@]}" su -l mgd -c "cg=\$(sed -n 's/^0:://p' /proc/self/cgroup); $HOG 200 >/dev/null; echo \$? >$S/s32.hog; cat /sys/fs/cgroup\$cg/memory.max >$S/s32.max; cat /sys/fs/cgroup\$cg/memory.events.local >$S/s32.events" \
+	</dev/null >$S/s32.out 2>&1
+check "su -l mgd (32M session cap): status" "$?" 0
+check "mgd's hog under a 32M session cap" "$(cat $S/s32.hog)" 137
+check "that session's memory.max" "$(cat $S/s32.max)" $((32 * M))
+[ "$(event $S/s32.events oom_kill)" -ge 1 ] && [ "$(event $S/s32.events oom)" -ge 1 ] ||
+	fail "the session scope did not OOM-kill at its own cap: $(tr '\n' ' ' <$S/s32.events)"
+check "user-2101.slice memory.events.local oom (the slice's cap not reached)" \
+	"$(event $U/user-2101.slice/memory.events.local oom)" "$slice_oom0"
+kill -0 "$HPID" 2>/dev/null || fail "the ssh session's holder $HPID died with the other session's hog"
+check "$SCOPE_H memory.events oom_kill (the other session, untouched)" "$(event "$SCOPE_H/memory.events" oom_kill)" 0
+check "ssh session $SID_H still known to logind" "$(loginctl show-session "$SID_H" -P Name)" mgd
+policy "$POLICY_BASE"
+
 # --- session 2 of mgd: su -l; its hog fills the slice's total ---
 timeout -k 5 100 "${PRE[@]}" su -l mgd -c "sed -n 's/^0:://p' /proc/self/cgroup >$S/su.cg; $HOG 200 >/dev/null; echo \$? >$S/su.hog" \
 	</dev/null >$S/su.out 2>&1
