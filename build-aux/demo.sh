@@ -99,6 +99,8 @@ echo "Opening a session for 'nobody'; inside it, a program tries to touch 200 Mi
 	echo "  the hog ended with status $? (137 = SIGKILL from the kernel OOM killer)"
 	echo "  OOM kills counted in the session group: $(awk "/^oom_kill /{print \$2}" $d/$ev)"
 	echo "  ...and the session itself is still alive to say so."
+	echo "  memguardctl status nobody, meanwhile (the caps live in the kernel beside the policy):"
+	'"$ctl $p"' status --cgroup-root '"$scratch/memguard"' nobody | sed "s/^/    /"
 ' 2>&1 | grep -v '^Killed$' | grep -v '^cgroup=\|^after=\|^oom_score_adj=' | sed 's/^open=0$/  session opened (PAM_SUCCESS)/; s/^close=0$/  session closed (PAM_SUCCESS)/; s/^child=.*$//' | grep -v '^$'
 left=$(find "$scratch" -mindepth 2 -type d | wc -l)
 echo "Groups left behind after close_session: $left"
