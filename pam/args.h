@@ -11,6 +11,10 @@ struct mg_args {
 	bool policy_explicit;    /* a missing explicit file is an error */
 	const char *cgroup_root; /* cgroup_root=DIR: memguard's directory */
 	bool deny;               /* on_error=deny */
+	/* Set by the module, not an argument: no rule limits this user (exempt,
+	 * or none applies) and the backend only resets what earlier rules set,
+	 * so a failure must never refuse the login, whatever on_error says. */
+	bool cleanup_only;
 	const char *service;     /* service=a,b: only these */
 	const char *skip_service; /* skip_service=a,b */
 	enum { MG_BACKEND_AUTO, MG_BACKEND_CGROUPFS, MG_BACKEND_SYSTEMD } backend; /* backend= */

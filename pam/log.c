@@ -18,6 +18,10 @@ int mg_pam_fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, e
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (a->cleanup_only) {
+		pam_syslog(pamh, LOG_ERR, "%s; no rule limits this user, letting them in", msg);
+		return PAM_SUCCESS;
+	}
 	pam_syslog(pamh, LOG_ERR, "%s; %s", msg,
 		   a->deny			     ? "refusing the session (on_error=deny)"
 		   : outcome == MG_FAIL_REST_APPLIED ? "the rest of the policy applies (on_error=allow)"

@@ -232,6 +232,7 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	}
 	if (!limited && !be->open_without_rule)
 		goto out_who;
+	a.cleanup_only = !limited;
 	if (limited) {
 		mg_resolved_validate(&res, p.memtotal, user, true, &d);
 		if (d.errors) {

@@ -558,6 +558,27 @@ while True: c.append(s.accept()[0])' "$T/mutebus" &
 else
 	skip "backend=systemd, a bus that never answers" "no python3"
 fi
+# A user no rule limits (exempt, or no rule applies) still runs the systemd
+# backend, to reset what earlier rules set: with the bus down it is let in
+# whatever on_error says (an exempt account is the way in when things break).
+policy sdx '%all memory.max=1G
+dave exempt'
+service sdxdeny "policy=$T/sdx.conf backend=systemd on_error=deny"
+RUNENV="$RUNENV_SAVED DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/nobus"
+drivelog "$T/sd6.out" - sdxdeny dave true
+check "backend=systemd, bus down, exempt user, on_error=deny: open=0" "$(field open "$T/sd6.out")" 0 "$T/sd6.out"
+policy sdx '%all memory.max=1G'
+drivelog "$T/sd7.out" - sdxdeny dave true
+check "backend=systemd, bus down, no rule for the user, on_error=deny: open=0" "$(field open "$T/sd7.out")" 0 "$T/sd7.out"
+if [ -n "$LOGCAP" ]; then
+	if grep '^<83>' "$T/sd7.out.log" | grep -q 'cannot connect to the system bus: .*; no rule limits this user, letting them in'; then
+		ok "backend=systemd, bus down, no rule: the log line says why the user got in"
+	else
+		notok "backend=systemd, bus down, no rule: the log line says why the user got in" "$(cat "$T/sd7.out.log")"
+	fi
+else
+	skip "backend=systemd, bus down, no rule: the log line says why the user got in" "no syslog capture"
+fi
 # The systemd-user stack (user@.service) is no login: skipped by default,
 # before anything could fail; skip_service= (empty) takes it in again.
 service systemd-user "policy=$T/sdb.conf backend=systemd on_error=deny"
