@@ -76,32 +76,59 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* sd-bus bounds each method call by the method call timeout, but not the
- * authentication and Hello before the first one (25 s by default, then
- * again per call): a bus that accepts and never answers would hold the
- * login. So wait for a ready connection here, against the same deadline. */
+/* One deadline for all of a line's bus traffic, the handshake included:
+ * a manager or bus that stops answering costs a login BUS_TIMEOUT_USEC
+ * per pam_memguard line, not that much per call. Every call passes the
+ * time left explicitly, so no library default (25 s) ever applies. */
+static uint64_t bus_deadline;
+
+static uint64_t time_left(void)
+{
+	uint64_t now = now_usec();
+
+	return now >= bus_deadline ? 0 : bus_deadline - now;
+}
+
+static void bus_close(sd_bus *bus)
+{
+	if (bus) {
+		sd->close(bus);
+		sd->unref(bus);
+	}
+}
+
+/* sd-bus authenticates and says Hello before the first call, which no
+ * call's timeout covers: a bus that accepts and never answers would hold
+ * the login. So wait for a ready connection here, against the deadline. */
 static int bus_open(sd_bus **bus, char *why, size_t len)
 {
-	uint64_t deadline = now_usec() + BUS_TIMEOUT_USEC, now;
 	int r = mg_sdbus_get(&sd, why, len);
+	uint64_t left;
 
 	if (r < 0)
 		return r;
+	bus_deadline = now_usec() + BUS_TIMEOUT_USEC;
 	r = sd->open_system(bus);
-	if (r >= 0)
-		r = sd->set_method_call_timeout(*bus, BUS_TIMEOUT_USEC);
 	while (r >= 0 && (r = sd->is_ready(*bus)) == 0) {
 		r = sd->process(*bus, NULL);
 		if (r != 0)
 			continue;
-		now = now_usec();
-		r = now >= deadline ? -ETIMEDOUT : sd->wait(*bus, deadline - now);
+		left = time_left();
+		r = left ? sd->wait(*bus, left) : -ETIMEDOUT;
 	}
 	if (r < 0) {
 		snprintf(why, len, "%s", strerror(-r));
-		*bus = sd->close_unref(*bus);
+		bus_close(*bus);
+		*bus = NULL;
 	}
 	return r < 0 ? r : 0;
+}
+
+static int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_error *e, sd_bus_message **reply)
+{
+	uint64_t left = time_left();
+
+	return left ? sd->call(bus, m, left, e, reply) : -ETIMEDOUT;
 }
 
 static int unit_path(const char *unit, char **path)
@@ -109,29 +136,65 @@ static int unit_path(const char *unit, char **path)
 	return sd->path_encode(SD_PATH "/unit", unit, path);
 }
 
-static int unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *prop, uint64_t *v,
-			sd_bus_error *e)
+/* A unit's property (org.freedesktop.DBus.Properties.Get): *reply is left
+ * inside the variant of the given type, for the caller to read. */
+static int unit_get(sd_bus *bus, const char *unit, const char *iface, const char *prop, const char *type,
+		    sd_bus_error *e, sd_bus_message **reply)
 {
+	sd_bus_message *m = NULL;
 	char *path = NULL;
 	int r = unit_path(unit, &path);
 
+	*reply = NULL;
+	if (r >= 0)
+		r = sd->message_new_method_call(bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
+	if (r >= 0)
+		r = sd->message_append(m, "ss", iface, prop);
+	if (r >= 0)
+		r = bus_call(bus, m, e, reply);
+	if (r >= 0 && (r = sd->message_enter_container(*reply, 'v', type)) == 0)
+		r = -EBADMSG;
+	if (r < 0 && *reply)
+		*reply = sd->message_unref(*reply);
+	sd->message_unref(m);
+	free(path);
+	return r < 0 ? r : 0;
+}
+
+static int unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *prop, uint64_t *v,
+			sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	int r = unit_get(bus, unit, iface, prop, "t", e, &reply);
+
 	if (r < 0)
 		return r;
-	r = sd->get_property_trivial(bus, SD_DEST, path, iface, prop, e, 't', v);
-	free(path);
-	return r;
+	if ((r = sd->message_read(reply, "t", v)) == 0)
+		r = -EBADMSG;
+	sd->message_unref(reply);
+	return r < 0 ? r : 0;
+}
+
+static int unit_get_string(sd_bus *bus, const char *unit, const char *iface, const char *prop, char **out,
+			   sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	const char *v = NULL;
+	int r = unit_get(bus, unit, iface, prop, "s", e, &reply);
+
+	if (r < 0)
+		return r;
+	if ((r = sd->message_read(reply, "s", &v)) == 0)
+		r = -EBADMSG;
+	if (r > 0 && !(*out = strdup(v)))
+		r = -ENOMEM;
+	sd->message_unref(reply);
+	return r < 0 ? r : 0;
 }
 
 static int unit_active_state(sd_bus *bus, const char *unit, char **state, sd_bus_error *e)
 {
-	char *path = NULL;
-	int r = unit_path(unit, &path);
-
-	if (r < 0)
-		return r;
-	r = sd->get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Unit", "ActiveState", e, state);
-	free(path);
-	return r;
+	return unit_get_string(bus, unit, "org.freedesktop.systemd1.Unit", "ActiveState", state, e);
 }
 
 /* One property per call: SetUnitProperties checks every property before
@@ -160,7 +223,7 @@ static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, 
 	if (r >= 0)
 		r = sd->message_close_container(m);
 	if (r >= 0)
-		r = sd->call(bus, m, 0, e, NULL);
+		r = bus_call(bus, m, e, NULL);
 	sd->message_unref(m);
 	return r;
 }
@@ -174,13 +237,18 @@ static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, 
  * sessions do. -errno when unknown. */
 static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *own_session, sd_bus_error *e)
 {
-	sd_bus_message *reply = NULL;
+	sd_bus_message *m = NULL, *reply = NULL;
 	const char *path, *cmd;
 	char id[64];
 	uint32_t pid;
 	int r, found = 0;
 
-	r = sd->call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses", e, &reply, "s", unit);
+	r = sd->message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses");
+	if (r >= 0)
+		r = sd->message_append(m, "s", unit);
+	if (r >= 0)
+		r = bus_call(bus, m, e, &reply);
+	sd->message_unref(m);
 	if (r < 0)
 		return r;
 	r = sd->message_enter_container(reply, 'a', "(sus)");
@@ -242,8 +310,9 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 	char a[32], b[32];
 	int in_use = -1; /* asked only when a limit would go down: two calls, one O(processes) */
 	int r, first = 0;
+	bool timed_out = false; /* the deadline passed: every further call would fail */
 
-	for (int k = 0; k < nkeys; k++) {
+	for (int k = 0; k < nkeys && !timed_out; k++) {
 		const char *prop = mg_sd_property((enum mg_key)k);
 		uint64_t cur, want;
 		bool reset = false;
@@ -264,6 +333,7 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 			sd->error_free(&e);
 			if (!first)
 				first = r;
+			timed_out = r == -ETIMEDOUT;
 			continue;
 		}
 		human(cur, a, sizeof(a));
@@ -290,6 +360,7 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 				sd->error_free(&e);
 				if (!first)
 					first = r;
+				timed_out = r == -ETIMEDOUT;
 				break;
 			}
 			if (reset)
@@ -334,13 +405,9 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 {
 	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	char *path = NULL, *cg = NULL, dir[PATH_MAX - 64], sub[PATH_MAX], v[32];
-	int r = unit_path("user.slice", &path);
+	char *cg = NULL, dir[PATH_MAX - 64], sub[PATH_MAX], v[32];
+	int r = unit_get_string(bus, "user.slice", "org.freedesktop.systemd1.Slice", "ControlGroup", &cg, &e);
 
-	if (r >= 0)
-		r = sd->get_property_string(bus, SD_DEST, path, "org.freedesktop.systemd1.Slice", "ControlGroup", &e,
-					       &cg);
-	free(path);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "cannot find the cgroup of user.slice: %s; its protections not summed",
 			   bus_msg(&e, r));
@@ -363,17 +430,20 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 				   strerror(errno));
 			return;
 		}
+		/* This login's slice from the manager: its cgroup may not exist
+		 * yet (a slice that stopped at the last logout comes back only
+		 * with its first process or property change). */
+		r = unit_get_u64(bus, own_slice, "org.freedesktop.systemd1.Slice", prop, &one, &e);
+		sd->error_free(&e);
+		if (r == 0 && one != MG_CG_UNLIMITED)
+			sum = one;
 		while ((de = readdir(d))) {
-			if (strncmp(de->d_name, "user-", 5) != 0 || !strstr(de->d_name, ".slice"))
+			if (strncmp(de->d_name, "user-", 5) != 0 || !strstr(de->d_name, ".slice") ||
+			    strcmp(de->d_name, own_slice) == 0)
 				continue;
-			if (strcmp(de->d_name, own_slice) == 0) {
-				r = unit_get_u64(bus, own_slice, "org.freedesktop.systemd1.Slice", prop, &one, &e);
-				sd->error_free(&e);
-			} else {
-				r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
-					    ? read_u64_file(sub, file, &one)
-					    : -ENAMETOOLONG;
-			}
+			r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
+				    ? read_u64_file(sub, file, &one)
+				    : -ENAMETOOLONG;
 			if (r == 0 && one != MG_CG_UNLIMITED && sum + one >= sum)
 				sum += one;
 		}
@@ -438,7 +508,7 @@ static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus,
 	int r, first = 0;
 
 	snprintf(scope, sizeof(scope), "session-%s.scope", id);
-	for (int k = MG_KEY_MEMORY_MAX; k <= MG_KEY_MEMORY_HIGH; k++) {
+	for (int k = MG_KEY_MEMORY_MAX; k <= MG_KEY_MEMORY_HIGH && first != -ETIMEDOUT; k++) {
 		const char *prop = mg_sd_property((enum mg_key)k);
 		if (!s->session.set[k] || (k == MG_KEY_MEMORY_MAX && !with_max))
 			continue;
@@ -453,7 +523,9 @@ static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus,
 		}
 		snprintf(summary + strlen(summary), slen - strlen(summary), " %s %s=%s", scope, prop, v);
 	}
-	if (s->oom_group_set && s->session.oom_group) {
+	if (first == -ETIMEDOUT) {
+		/* The deadline passed: OOMPolicy would fail the same way. */
+	} else if (s->oom_group_set && s->session.oom_group) {
 		/* OOMPolicy= on scopes came with systemd 253; older ones refuse
 		 * the property. ManagedOOM= is systemd-oomd's, not this. */
 		r = unit_set(bus, scope, "OOMPolicy", 's', "kill", &e);
@@ -607,7 +679,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
 out:
 	if (bus)
-		sd->close_unref(bus);
+		bus_close(bus);
 	*state = s;
 	return ret;
 }
@@ -648,7 +720,7 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 				  strerror(-r));
 	else
 		pam_syslog(pamh, LOG_INFO, "phase=post:%s", summary);
-	sd->close_unref(bus);
+	bus_close(bus);
 	return ret;
 }
 

@@ -33,16 +33,13 @@ int mg_sdbus_get(const struct mg_sdbus **api, char *why, size_t len)
 	} fns[] = {
 #define FN(field, symbol) { #symbol, offsetof(struct mg_sdbus, field) }
 		FN(open_system, sd_bus_open_system),
-		FN(set_method_call_timeout, sd_bus_set_method_call_timeout),
 		FN(is_ready, sd_bus_is_ready),
 		FN(process, sd_bus_process),
 		FN(wait, sd_bus_wait),
-		FN(close_unref, sd_bus_close_unref),
+		FN(close, sd_bus_close),
+		FN(unref, sd_bus_unref),
 		FN(path_encode, sd_bus_path_encode),
 		FN(call, sd_bus_call),
-		FN(call_method, sd_bus_call_method),
-		FN(get_property_trivial, sd_bus_get_property_trivial),
-		FN(get_property_string, sd_bus_get_property_string),
 		FN(message_new_method_call, sd_bus_message_new_method_call),
 		FN(message_append, sd_bus_message_append),
 		FN(message_open_container, sd_bus_message_open_container),

@@ -2,7 +2,8 @@
  * first time that backend runs rather than linked into the module: mapping
  * libsystemd and what it pulls in (gcrypt, lzma, zstd, lz4, ...) costs about
  * 0.4 ms at every pam_start, which hosts on the cgroupfs backend would pay
- * for nothing. */
+ * for nothing. Only calls libsystemd has had since 237 (sd_bus_is_ready),
+ * so that hosts older than pam_systemd's session limits (239) still load. */
 #ifndef MEMGUARD_PAM_SDBUS_H
 #define MEMGUARD_PAM_SDBUS_H
 
@@ -13,19 +14,13 @@
 
 struct mg_sdbus {
 	int (*open_system)(sd_bus **bus);
-	int (*set_method_call_timeout)(sd_bus *bus, uint64_t usec);
 	int (*is_ready)(sd_bus *bus);
 	int (*process)(sd_bus *bus, sd_bus_message **r);
 	int (*wait)(sd_bus *bus, uint64_t timeout_usec);
-	sd_bus *(*close_unref)(sd_bus *bus);
+	void (*close)(sd_bus *bus);
+	sd_bus *(*unref)(sd_bus *bus);
 	int (*path_encode)(const char *prefix, const char *external_id, char **ret_path);
 	int (*call)(sd_bus *bus, sd_bus_message *m, uint64_t usec, sd_bus_error *ret_error, sd_bus_message **reply);
-	int (*call_method)(sd_bus *bus, const char *destination, const char *path, const char *interface,
-			   const char *member, sd_bus_error *ret_error, sd_bus_message **reply, const char *types, ...);
-	int (*get_property_trivial)(sd_bus *bus, const char *destination, const char *path, const char *interface,
-				    const char *member, sd_bus_error *ret_error, char type, void *ret_ptr);
-	int (*get_property_string)(sd_bus *bus, const char *destination, const char *path, const char *interface,
-				   const char *member, sd_bus_error *ret_error, char **ret);
 	int (*message_new_method_call)(sd_bus *bus, sd_bus_message **m, const char *destination, const char *path,
 				       const char *interface, const char *member);
 	int (*message_append)(sd_bus_message *m, const char *types, ...);
