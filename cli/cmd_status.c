@@ -206,7 +206,7 @@ static int show_all(struct status *s)
 			     &first);
 	if (r < 0 && s->c->json)
 		printf("null");
-	else if (r < 0)
+	else if (r == -ENOENT)
 		printf("%%all: no live group (%s)\n", s->systemd ? "user.slice is not running" : "no memguard tree yet");
 	return r == -ENOENT ? 0 : r;
 }
@@ -326,7 +326,10 @@ static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *
 		exempt = mg_resolved_exempt(&res);
 		mg_caps_from_resolved(&res, s->p.memtotal, 'u', &ucaps);
 		mg_caps_from_resolved(&res, s->p.memtotal, 's', &scaps);
-		have = true;
+		/* The module applies nothing to an exempt user (it resets what
+		 * rules left), nor to uid 0 without include_root, which status
+		 * cannot see: nothing to judge the live values against. */
+		have = !exempt && uid != 0;
 	}
 	if (s->c->json) {
 		printf("%s{\"user\":", s->first_user ? "" : ",");
@@ -338,7 +341,9 @@ static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *
 	} else {
 		if (who)
 			printf("user %s (uid %u)%s\n", who->name, (unsigned)uid,
-			       exempt ? ": exempt by the policy" : "");
+			       exempt	  ? ": exempt by the policy, not compared"
+			       : uid == 0 ? ": the module skips uid 0 unless include_root, not compared"
+					  : "");
 		else
 			printf("uid %u (not known to NSS: no policy to compare with)\n", (unsigned)uid);
 	}
@@ -523,11 +528,14 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		r = live_uids(&s, &uids, &n);
 		if (r < 0)
 			ctl_err("cannot list the users with live state: %s", s.systemd ? sdlive_error(r) : strerror(-r));
-		for (size_t i = 0; r == 0 && i < n; i++) {
+		/* One user that cannot be read does not hide the others. */
+		for (size_t i = 0; r >= 0 && i < n; i++) {
 			int e = show_uid(&s, uids[i]);
-			if (e < 0 && !r)
-				r = e;
+			if (e < 0 && !s.failed)
+				s.failed = e;
 		}
+		if (r >= 0)
+			r = s.failed;
 		if (r == 0 && n == 0 && !c->json)
 			printf("no user has live memguard state\n");
 	}

@@ -27,8 +27,10 @@ static int keep_error(sd_bus_error *e, int r)
 		snprintf(last_error, sizeof(last_error), "%s", e->message);
 	else
 		last_error[0] = '\0';
-	if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
+	if (sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit")) {
 		r = -ENOENT;
+		last_error[0] = '\0'; /* an expected answer: no stale text for a later error */
+	}
 	sd_bus_error_free(e);
 	return r;
 }
@@ -47,7 +49,9 @@ static uint64_t now_usec(void)
 }
 
 /* sd-bus bounds method calls, not the authentication and Hello before the
- * first one: wait for a ready connection against the same deadline. */
+ * first one: wait for a ready connection against the same deadline. Only
+ * calls libsystemd has had since 237, as the PAM module: every call passes
+ * its timeout, so no library default applies. */
 int sdlive_open(sd_bus **bus)
 {
 	uint64_t deadline = now_usec() + BUS_TIMEOUT_USEC, now;
@@ -56,7 +60,6 @@ int sdlive_open(sd_bus **bus)
 	last_error[0] = '\0';
 	if (r < 0)
 		return r;
-	r = sd_bus_set_method_call_timeout(*bus, BUS_TIMEOUT_USEC);
 	while (r >= 0 && (r = sd_bus_is_ready(*bus)) == 0) {
 		r = sd_bus_process(*bus, NULL);
 		if (r != 0)
@@ -64,15 +67,55 @@ int sdlive_open(sd_bus **bus)
 		now = now_usec();
 		r = now >= deadline ? -ETIMEDOUT : sd_bus_wait(*bus, deadline - now);
 	}
-	if (r < 0)
-		*bus = sd_bus_close_unref(*bus);
+	if (r < 0) {
+		sdlive_close(*bus);
+		*bus = NULL;
+	}
 	return r < 0 ? r : 0;
 }
 
 void sdlive_close(sd_bus *bus)
 {
-	if (bus)
-		sd_bus_close_unref(bus);
+	if (bus) {
+		sd_bus_close(bus);
+		sd_bus_unref(bus);
+	}
+}
+
+/* A method call with no argument or one string, within the timeout. */
+static int call(sd_bus *bus, const char *dest, const char *path, const char *iface, const char *member,
+		const char *arg, sd_bus_error *e, sd_bus_message **reply)
+{
+	sd_bus_message *m = NULL;
+	int r = sd_bus_message_new_method_call(bus, &m, dest, path, iface, member);
+
+	if (r >= 0 && arg)
+		r = sd_bus_message_append(m, "s", arg);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, BUS_TIMEOUT_USEC, e, reply);
+	sd_bus_message_unref(m);
+	return r;
+}
+
+/* A string property (org.freedesktop.DBus.Properties.Get). */
+static int get_string(sd_bus *bus, const char *path, const char *iface, const char *prop, sd_bus_error *e,
+		      char **out)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	const char *v = NULL;
+	int r = sd_bus_message_new_method_call(bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
+
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", iface, prop);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, BUS_TIMEOUT_USEC, e, &reply);
+	if (r >= 0 && (r = sd_bus_message_read(reply, "v", "s", &v)) == 0)
+		r = -EBADMSG;
+	if (r > 0 && !(*out = strdup(v)))
+		r = -ENOMEM;
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return r < 0 ? r : 0;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -89,10 +132,11 @@ int sdlive_unit_cgroup(sd_bus *bus, const char *unit, char **cgroup)
 	const char *path, *iface;
 	int r;
 
+	last_error[0] = '\0';
 	*cgroup = NULL;
 	/* GetUnit, not LoadUnit: a unit that is not loaded has no live state,
 	 * and loading it only to ask would change what the manager holds. */
-	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s", unit);
+	r = call(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", unit, &e, &reply);
 	if (r < 0)
 		return keep_error(&e, r);
 	r = sd_bus_message_read(reply, "o", &path);
@@ -106,7 +150,7 @@ int sdlive_unit_cgroup(sd_bus *bus, const char *unit, char **cgroup)
 		iface = "org.freedesktop.systemd1.Scope";
 	else
 		iface = "org.freedesktop.systemd1.Service";
-	r = sd_bus_get_property_string(bus, SD_DEST, path, iface, "ControlGroup", &e, cgroup);
+	r = get_string(bus, path, iface, "ControlGroup", &e, cgroup);
 	sd_bus_message_unref(reply);
 	if (r < 0)
 		return keep_error(&e, r);
@@ -135,9 +179,10 @@ int sdlive_sessions(sd_bus *bus, uid_t uid, char ***ids, size_t *n)
 	size_t len = 0;
 	int r;
 
+	last_error[0] = '\0';
 	*ids = NULL;
 	*n = 0;
-	r = sd_bus_call_method(bus, LOGIN_DEST, LOGIN_PATH, LOGIN_MANAGER, "ListSessions", &e, &reply, "");
+	r = call(bus, LOGIN_DEST, LOGIN_PATH, LOGIN_MANAGER, "ListSessions", NULL, &e, &reply);
 	if (r < 0)
 		return keep_error(&e, r);
 	r = sd_bus_message_enter_container(reply, 'a', "(susso)");
@@ -175,9 +220,10 @@ int sdlive_users(sd_bus *bus, uid_t **uids, size_t *n)
 	size_t len = 0;
 	int r;
 
+	last_error[0] = '\0';
 	*uids = NULL;
 	*n = 0;
-	r = sd_bus_call_method(bus, LOGIN_DEST, LOGIN_PATH, LOGIN_MANAGER, "ListUsers", &e, &reply, "");
+	r = call(bus, LOGIN_DEST, LOGIN_PATH, LOGIN_MANAGER, "ListUsers", NULL, &e, &reply);
 	if (r < 0)
 		return keep_error(&e, r);
 	r = sd_bus_message_enter_container(reply, 'a', "(uso)");

@@ -154,6 +154,14 @@ mg --policy "$C/good.conf" --no-names --json check
 check_json "check --json clean output is valid JSON"
 expect "check --json clean: ok true" 0 out '"ok":true'
 
+# JSON is UTF-8; a policy file need not be: a byte that is not UTF-8
+# becomes U+FFFD, well-formed UTF-8 passes through.
+U8=$C/utf8.conf
+printf 'caf\303\251 memory.max=1G\nbad\377name memory.max=2G\n' >"$U8"
+mg --policy "$U8" --json list
+check_json "list --json of a policy with a non-UTF-8 name is valid JSON"
+expect "list --json keeps UTF-8 and replaces the stray byte" 0 out "$(printf '"who":"caf\303\251"')" '"who":"bad\ufffdname"'
+
 W=$C/warn.conf
 printf '*\tmemory.max=8G\nnosuchuser-zz memory.max=4G\n' >"$W"
 mg --policy "$W" check

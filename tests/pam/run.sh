@@ -303,6 +303,13 @@ print(u["user"], u["uid"], u["live"], g["session"]["path"], c["memory.max"]["pol
 		notok "status under a changed policy: user cap above it pending, session cap differs" "$(cat "$T/st3" "$T/st3.err")"
 	fi
 	sed 's/^/#   /' "$T/st3"
+	# Exempt now: the module applies nothing to alice, so nothing is judged.
+	policy exemptnow 'alice exempt
+* memory.max=32M'
+	mgctl "$T/st3x" --policy "$T/exemptnow.conf" status --cgroup-root "$BASE" alice
+	check "status of a user the policy now exempts: shown, not compared (no pending, no differs)" \
+		"$(cat "$T/st3x.rc") $(grep -c 'exempt by the policy, not compared' "$T/st3x") $(grep -c -E 'pending|differs' "$T/st3x")" \
+		"0 1 0" "$T/st3x"
 	mgctl "$T/st4" --policy "$T/main.conf" status --cgroup-root "$BASE"
 	check "status with no USER lists the one user with live state (uid 1001 only)" \
 		"$(cat "$T/st4.rc") $(grep -c '^user ' "$T/st4") $(grep '^user ' "$T/st4")" "0 1 user alice (uid 1001)" "$T/st4.err"
