@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 
@@ -136,4 +137,24 @@ enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, boo
 	if (limit && unit_in_use && want < current)
 		return MG_SD_PENDING;
 	return MG_SD_SET;
+}
+
+bool mg_sd_has_control_dropin(const char *unit, const char *property)
+{
+	char path[512];
+
+	return mg_sd_control_dropin(unit, property, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+}
+
+enum mg_sd_want mg_sd_want(const struct mg_caps *caps, enum mg_key key, bool has_runtime, uint64_t *want)
+{
+	if (caps->set[key]) {
+		*want = caps->bytes[key];
+		return MG_SD_WANT_SET;
+	}
+	if (has_runtime) {
+		*want = mg_sd_default(key);
+		return MG_SD_WANT_RESET;
+	}
+	return MG_SD_WANT_NONE;
 }

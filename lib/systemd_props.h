@@ -60,4 +60,20 @@ enum mg_sd_plan {
  * other sessions); protections and idle units take any value. */
 enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, bool unit_in_use);
 
+/* Whether mg_sd_control_dropin's file exists for the unit's property. */
+bool mg_sd_has_control_dropin(const char *unit, const char *property);
+
+struct mg_caps;
+
+enum mg_sd_want {
+	MG_SD_WANT_NONE,  /* no rule sets it and no runtime value is left: not ours */
+	MG_SD_WANT_SET,   /* a rule sets it: *want */
+	MG_SD_WANT_RESET, /* no rule any more, a runtime value is left: back to the default */
+};
+
+/* What the property of key on a unit should hold: the value caps give,
+ * else systemd's default when a runtime drop-in (has_runtime) is left
+ * from a rule that is gone. The backend's and memguardctl apply's rule. */
+enum mg_sd_want mg_sd_want(const struct mg_caps *caps, enum mg_key key, bool has_runtime, uint64_t *want);
+
 #endif

@@ -294,9 +294,7 @@ static void human(uint64_t v, char *buf, size_t len)
 
 static bool has_control_dropin(const char *unit, const char *prop)
 {
-	char path[512];
-
-	return mg_sd_control_dropin(unit, prop, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+	return mg_sd_has_control_dropin(unit, prop);
 }
 
 /* A unit's limits as the policy says: compare first (a write that changes
@@ -315,18 +313,16 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 	for (int k = 0; k < nkeys && !timed_out; k++) {
 		const char *prop = mg_sd_property((enum mg_key)k);
 		uint64_t cur, want;
-		bool reset = false;
+		enum mg_sd_want w;
+		bool reset;
 
 		if (!prop)
 			continue;
-		if (caps->set[k]) {
-			want = caps->bytes[k];
-		} else if (has_control_dropin(unit, prop)) {
-			want = mg_sd_default((enum mg_key)k);
-			reset = true;
-		} else {
+		/* The drop-in is looked at only when no rule sets the key. */
+		w = mg_sd_want(caps, (enum mg_key)k, !caps->set[k] && has_control_dropin(unit, prop), &want);
+		if (w == MG_SD_WANT_NONE)
 			continue;
-		}
+		reset = w == MG_SD_WANT_RESET;
 		r = unit_get_u64(bus, unit, iface, prop, &cur, &e);
 		if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot read %s of %s: %s", prop, unit, bus_msg(&e, r));

@@ -219,6 +219,26 @@ static void test_plans(void **state)
 	}
 }
 
+/* The property a rule sets is that value; one no rule sets any more goes
+ * back to systemd's default only when a runtime drop-in is left. */
+static void test_want(void **state)
+{
+	struct mg_caps caps = { 0 };
+	uint64_t want = 1;
+
+	(void)state;
+	caps.set[MG_KEY_MEMORY_MAX] = true;
+	caps.bytes[MG_KEY_MEMORY_MAX] = 300 * M;
+	assert_int_equal(mg_sd_want(&caps, MG_KEY_MEMORY_MAX, true, &want), MG_SD_WANT_SET);
+	assert_int_equal(want, 300 * M);
+	assert_int_equal(mg_sd_want(&caps, MG_KEY_MEMORY_HIGH, false, &want), MG_SD_WANT_NONE);
+	assert_int_equal(mg_sd_want(&caps, MG_KEY_MEMORY_HIGH, true, &want), MG_SD_WANT_RESET);
+	assert_true(want == MG_CG_UNLIMITED);
+	assert_int_equal(mg_sd_want(&caps, MG_KEY_MEMORY_MIN, true, &want), MG_SD_WANT_RESET);
+	assert_int_equal(want, 0);
+	assert_false(mg_sd_has_control_dropin("memguard-test-no-such.slice", "MemoryMax"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_places),
 		cmocka_unit_test(test_session_of_path),
 		cmocka_unit_test(test_plans),
+		cmocka_unit_test(test_want),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
