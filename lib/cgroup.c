@@ -816,3 +816,96 @@ void mg_cg_place_free(struct mg_session_place *p)
 	free(p->session_dir);
 	memset(p, 0, sizeof(*p));
 }
+
+int mg_cg_set_caps(const struct mg_cg *cg, const char *dir, const struct mg_caps *caps, struct mg_diags *notes)
+{
+	int dfd = open(dir, DIR_FLAGS), r;
+
+	if (dfd < 0) {
+		r = -errno;
+		mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot open %s: %s", dir, strerror(-r));
+		return r;
+	}
+	r = apply_caps(cg, dfd, dir, caps, false, notes);
+	close(dfd);
+	return r;
+}
+
+void mg_cg_sum_protections(const struct mg_cg *cg, struct mg_diags *notes)
+{
+	int dfd;
+
+	if (cg->version != 2)
+		return;
+	dfd = open(cg->base, DIR_FLAGS);
+	if (dfd < 0) {
+		mg_diag_add(notes, MG_WARNING, MG_DIAG_ACCESS, NULL, 0, 0, "cannot open %s: %s", cg->base,
+			    strerror(errno));
+		return;
+	}
+	sum_protection(cg, dfd, "memory.min", notes);
+	sum_protection(cg, dfd, "memory.low", notes);
+	close(dfd);
+}
+
+/* v1 has no cgroup.events: any pid in cgroup.procs of the group or of a
+ * group below it. */
+static int populated_at(int dfd, int depth)
+{
+	char buf[16];
+	struct dirent *de;
+	DIR *d;
+	int sub, r;
+
+	r = read_at(dfd, "cgroup.procs", buf, sizeof(buf));
+	if (r < 0)
+		return r;
+	if (buf[0])
+		return 1;
+	if (depth > 32)
+		return -ELOOP;
+	sub = openat(dfd, ".", DIR_FLAGS);
+	d = sub >= 0 ? fdopendir(sub) : NULL;
+	if (!d) {
+		r = -errno;
+		if (sub >= 0)
+			close(sub);
+		return r;
+	}
+	r = 0;
+	while (r == 0 && (de = readdir(d))) {
+		int cfd;
+
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		cfd = openat(dirfd(d), de->d_name, DIR_FLAGS);
+		if (cfd < 0) {
+			/* A group removed right now holds nothing. */
+			if (errno != ENOENT)
+				r = -errno;
+			continue;
+		}
+		r = populated_at(cfd, depth + 1);
+		close(cfd);
+		if (r == -ENOENT)
+			r = 0;
+	}
+	closedir(d);
+	return r;
+}
+
+int mg_cg_populated(int version, const char *dir)
+{
+	char buf[256], *p;
+	int dfd = open(dir, DIR_FLAGS), r;
+
+	if (dfd < 0)
+		return -errno;
+	if (version == 2 && read_at(dfd, "cgroup.events", buf, sizeof(buf)) == 0 &&
+	    (p = strstr(buf, "populated ")) && (p == buf || p[-1] == '\n'))
+		r = p[10] == '1';
+	else
+		r = populated_at(dfd, 0);
+	close(dfd);
+	return r;
+}

@@ -92,4 +92,19 @@ struct mg_cg_live {
  * leaves its has[] false. */
 int mg_cg_read_live(int version, const char *dir, struct mg_cg_live *out);
 
+/* Writes the caps set in caps to the existing group at dir (absolute),
+ * lower or higher, in the syntax of the hierarchy's version (v1: the
+ * RAM+swap limit follows memory.max as at login). Creates nothing; what
+ * could not be written is noted. memguardctl apply: the caller decides
+ * what may be written. */
+int mg_cg_set_caps(const struct mg_cg *cg, const char *dir, const struct mg_caps *caps, struct mg_diags *notes);
+
+/* v2: BASE's memory.min and memory.low become the sum of its user
+ * groups', as after a login that sets them. Nothing on v1. */
+void mg_cg_sum_protections(const struct mg_cg *cg, struct mg_diags *notes);
+
+/* Whether a process runs in the group at dir or below it: 1 yes, 0 no,
+ * -errno when that cannot be told (-ENOENT: no such group). */
+int mg_cg_populated(int version, const char *dir);
+
 #endif
