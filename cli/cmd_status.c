@@ -1,9 +1,7 @@
 /* memguardctl status: the caps live in the kernel now, beside what the
  * policy says now. Read-only: it never writes a cgroup or a unit. */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +9,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "identity.h"
+#include "live.h"
 #include "sdlive.h"
 #include "systemd_props.h"
 
@@ -18,9 +17,7 @@ enum kind { KIND_ALL, KIND_USER, KIND_SESSION };
 
 struct status {
 	struct ctl *c;
-	bool systemd;
-	struct mg_cg cg; /* cgroupfs: memguard's tree; systemd: the hierarchy */
-	struct sd_bus *bus;
+	struct live lv;
 	struct mg_policy p;
 	bool policy_ok;
 	uid_t uid_min, uid_max;
@@ -166,9 +163,9 @@ static int show_rel(struct status *s, enum kind kind, const char *name, const ch
 	char *dir = NULL;
 	int r;
 
-	if (asprintf(&dir, "%s%s", s->cg.mount, rel) < 0)
+	if (asprintf(&dir, "%s%s", s->lv.cg.mount, rel) < 0)
 		return -ENOMEM;
-	r = mg_cg_read_live(s->cg.version, dir, &live);
+	r = mg_cg_read_live(s->lv.cg.version, dir, &live);
 	if (r == 0)
 		print_group(s, kind, name, rel, dir, &live, want, first);
 	free(dir);
@@ -179,7 +176,7 @@ static int show_rel(struct status *s, enum kind kind, const char *name, const ch
 static int show_unit(struct status *s, enum kind kind, const char *unit, const struct mg_caps *want, bool *first)
 {
 	char *rel = NULL;
-	int r = sdlive_unit_cgroup(s->bus, unit, &rel);
+	int r = sdlive_unit_cgroup(s->lv.bus, unit, &rel);
 
 	if (r < 0)
 		return r;
@@ -199,70 +196,16 @@ static int show_all(struct status *s)
 	mg_caps_from_resolved(&all, s->p.memtotal, 'a', &want);
 	if (s->c->json)
 		printf(",\"all\":");
-	if (s->systemd)
+	if (s->lv.systemd)
 		r = show_unit(s, KIND_ALL, "user.slice", &want, &first);
 	else
-		r = show_rel(s, KIND_ALL, strrchr(s->cg.base, '/') + 1, s->cg.base + strlen(s->cg.mount), &want,
+		r = show_rel(s, KIND_ALL, strrchr(s->lv.cg.base, '/') + 1, s->lv.cg.base + strlen(s->lv.cg.mount), &want,
 			     &first);
 	if (r < 0 && s->c->json)
 		printf("null");
 	else if (r == -ENOENT)
-		printf("%%all: no live group (%s)\n", s->systemd ? "user.slice is not running" : "no memguard tree yet");
+		printf("%%all: no live group (%s)\n", s->lv.systemd ? "user.slice is not running" : "no memguard tree yet");
 	return r == -ENOENT ? 0 : r;
-}
-
-static int cmp_uid(const void *a, const void *b)
-{
-	uid_t x = *(const uid_t *)a, y = *(const uid_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Names of the entries of dir that start with prefix, sorted. */
-static int list_dir(const char *dir, const char *prefix, char ***names, size_t *n)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **v = NULL;
-	size_t len = 0;
-	int r = 0;
-
-	*names = NULL;
-	*n = 0;
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char **grown;
-
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || de->d_type != DT_DIR)
-			continue;
-		grown = realloc(v, (len + 1) * sizeof(*v));
-		if (!grown) {
-			r = -ENOMEM;
-			break;
-		}
-		v = grown;
-		if (!(v[len] = strdup(de->d_name))) {
-			r = -ENOMEM;
-			break;
-		}
-		len++;
-	}
-	closedir(d);
-	if (r < 0) {
-		sdlive_strv_free(v, len);
-		return r;
-	}
-	if (len)
-		qsort(v, len, sizeof(*v), cmp_str);
-	*names = v;
-	*n = len;
-	return 0;
 }
 
 /* The live groups of one user: its user group and its sessions. */
@@ -273,12 +216,12 @@ static int show_user_groups(struct status *s, uid_t uid, const struct mg_caps *u
 	size_t n = 0;
 	int r;
 
-	if (s->systemd) {
+	if (s->lv.systemd) {
 		mg_sd_user_slice(uid, unit, sizeof(unit));
 		r = show_unit(s, KIND_USER, unit, ucaps, first);
 		if (r < 0)
 			return r;
-		r = sdlive_sessions(s->bus, uid, &ids, &n);
+		r = sdlive_sessions(s->lv.bus, uid, &ids, &n);
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			int e;
 
@@ -291,12 +234,12 @@ static int show_user_groups(struct status *s, uid_t uid, const struct mg_caps *u
 	} else {
 		char *udir = NULL, rel[PATH_MAX];
 
-		if (asprintf(&udir, "%s/user-%u", s->cg.base, (unsigned)uid) < 0)
+		if (asprintf(&udir, "%s/user-%u", s->lv.cg.base, (unsigned)uid) < 0)
 			return -ENOMEM;
-		snprintf(rel, sizeof(rel), "%s/user-%u", s->cg.base + strlen(s->cg.mount), (unsigned)uid);
+		snprintf(rel, sizeof(rel), "%s/user-%u", s->lv.cg.base + strlen(s->lv.cg.mount), (unsigned)uid);
 		r = show_rel(s, KIND_USER, strrchr(rel, '/') + 1, rel, ucaps, first);
 		if (r == 0)
-			r = list_dir(udir, "session-", &ids, &n);
+			r = live_list_dir(udir, "session-", &ids, &n);
 		free(udir);
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			char srel[PATH_MAX + 80];
@@ -353,12 +296,12 @@ static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *
 		printf("],\"live\":%s}", first ? "false" : "true");
 	else if (r == -ENOENT && first)
 		printf("  no live state: %s\n",
-		       s->systemd ? "no user slice is running (no session, no lingering)" : "no memguard group (no session)");
+		       s->lv.systemd ? "no user slice is running (no session, no lingering)" : "no memguard group (no session)");
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		ctl_err("cannot read the live state of uid %u: %s", (unsigned)uid,
-			s->systemd ? sdlive_error(r) : strerror(-r));
+			s->lv.systemd ? sdlive_error(r) : strerror(-r));
 	return r;
 }
 
@@ -366,99 +309,29 @@ static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *
 static int show_arg(struct status *s, const char *arg)
 {
 	struct mg_identity_buf who;
-	char *end = NULL, buf[4096];
-	struct passwd pw, *res = NULL;
-	const char *name = arg;
-	unsigned long v;
-	int r;
+	uid_t uid;
+	int r = live_user(arg, s->uid_min, s->uid_max, &who, &uid);
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (*arg && !*end && errno == 0 && v < (uid_t)-1) {
-		if (getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res) != 0 || !res)
-			return show_user(s, (uid_t)v, NULL);
-		name = res->pw_name;
-	}
-	r = mg_identity_lookup(name, s->uid_min, s->uid_max, &who);
-	if (r < 0) {
-		if (r == -ENOENT)
-			ctl_err("no such user: %s", arg);
-		else
-			ctl_err("cannot look up %s: %s", arg, strerror(-r));
+	if (r == 1)
+		return show_user(s, uid, NULL);
+	if (r < 0)
 		return r;
-	}
-	r = show_user(s, who.id.uid, &who);
+	r = show_user(s, uid, &who);
 	mg_identity_free(&who);
 	return r;
 }
 
 static int show_uid(struct status *s, uid_t uid)
 {
-	struct passwd pw, *res = NULL;
-	char buf[4096];
+	struct mg_identity_buf who;
+	int r = live_user_of_uid(uid, s->uid_min, s->uid_max, &who);
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
-		return show_arg(s, res->pw_name);
-	return show_user(s, uid, NULL);
-}
-
-/* Every user with live state: logind's users, or the user-UID groups. */
-static int live_uids(struct status *s, uid_t **uids, size_t *n)
-{
-	char **names = NULL;
-	size_t len = 0, m = 0;
-	int r;
-
-	if (s->systemd)
-		r = sdlive_users(s->bus, uids, n);
-	else {
-		*uids = NULL;
-		*n = 0;
-		r = list_dir(s->cg.base, "user-", &names, &len);
-		if (r == -ENOENT)
-			return 0;
-		if (r < 0)
-			return r;
-		*uids = calloc(len ? len : 1, sizeof(**uids));
-		if (!*uids) {
-			sdlive_strv_free(names, len);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < len; i++) {
-			char *end;
-			unsigned long v = strtoul(names[i] + 5, &end, 10);
-			if (!*end && end != names[i] + 5)
-				(*uids)[m++] = (uid_t)v;
-		}
-		*n = m;
-		sdlive_strv_free(names, len);
-	}
-	if (r == 0 && *n)
-		qsort(*uids, *n, sizeof(**uids), cmp_uid);
-	return r;
-}
-
-static int open_backend(struct status *s)
-{
-	int r;
-
-	if (s->systemd) {
-		r = sdlive_open(&s->bus);
-		if (r < 0) {
-			ctl_err("cannot connect to the system bus: %s", sdlive_error(r));
-			return r;
-		}
-		/* The hierarchy the ControlGroup paths are relative to. */
-		r = mg_cg_detect(NULL, &s->cg);
-		if (r < 0)
-			ctl_err("no cgroup memory controller under /sys/fs/cgroup: %s", strerror(-r));
-		return r;
-	}
-	r = mg_cg_detect(s->c->cgroup_root, &s->cg);
+	if (r == 1)
+		return show_user(s, uid, NULL);
 	if (r < 0)
-		ctl_err("no cgroup memory controller at %s: %s",
-			s->c->cgroup_root ? s->c->cgroup_root : "/sys/fs/cgroup",
-			r == -ENODEV ? "not a cgroup file system with the memory controller" : strerror(-r));
+		return r;
+	r = show_user(s, uid, &who);
+	mg_identity_free(&who);
 	return r;
 }
 
@@ -470,20 +343,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	size_t n = 0;
 	int r;
 
-	switch (c->backend) {
-	case CTL_BACKEND_SYSTEMD:
-		if (c->cgroup_root)
-			return ctl_usage_err("--cgroup-root is for the cgroupfs backend, not --backend=systemd");
-		s.systemd = true;
-		break;
-	case CTL_BACKEND_CGROUPFS:
-		break;
-	case CTL_BACKEND_AUTO:
-		/* As pam_memguard: systemd when it manages the cgroups and no
-		 * directory of ours is named. */
-		s.systemd = !c->cgroup_root && access("/run/systemd/system", F_OK) == 0;
-		break;
-	}
+	r = live_choose(&s.lv, c);
+	if (r)
+		return r;
 	mg_login_defs_uid_range(c->login_defs, &s.uid_min, &s.uid_max);
 	r = ctl_load(c, &s.p, NULL, &d);
 	ctl_print_diags(&d);
@@ -493,25 +355,25 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	/* A policy with errors in some lines resolves as the module reads it;
 	 * one that cannot be read at all gives nothing to compare with. */
 	s.policy_ok = r >= 0;
-	r = open_backend(&s);
+	r = live_open(&s.lv);
 	if (r < 0)
 		goto out;
 	if (c->json) {
-		printf("{\"backend\":\"%s\"", s.systemd ? "systemd" : "cgroupfs");
-		if (!s.systemd) {
+		printf("{\"backend\":\"%s\"", s.lv.systemd ? "systemd" : "cgroupfs");
+		if (!s.lv.systemd) {
 			printf(",\"base\":");
-			json_str(stdout, s.cg.base);
+			json_str(stdout, s.lv.cg.base);
 		}
 	} else {
-		printf("backend %s", s.systemd ? "systemd" : "cgroupfs");
-		if (!s.systemd)
-			printf(", memguard's tree at %s", s.cg.base);
+		printf("backend %s", s.lv.systemd ? "systemd" : "cgroupfs");
+		if (!s.lv.systemd)
+			printf(", memguard's tree at %s", s.lv.cg.base);
 		printf("\n");
 	}
 	r = show_all(&s);
 	if (r < 0) {
-		ctl_err("cannot read the live state of %s: %s", s.systemd ? "user.slice" : s.cg.base,
-			s.systemd ? sdlive_error(r) : strerror(-r));
+		ctl_err("cannot read the live state of %s: %s", s.lv.systemd ? "user.slice" : s.lv.cg.base,
+			s.lv.systemd ? sdlive_error(r) : strerror(-r));
 		if (c->json)
 			printf("}\n");
 		goto out;
@@ -525,9 +387,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 				r = e;
 		}
 	} else {
-		r = live_uids(&s, &uids, &n);
+		r = live_uids(&s.lv, &uids, &n);
 		if (r < 0)
-			ctl_err("cannot list the users with live state: %s", s.systemd ? sdlive_error(r) : strerror(-r));
+			ctl_err("cannot list the users with live state: %s", s.lv.systemd ? sdlive_error(r) : strerror(-r));
 		/* One user that cannot be read does not hide the others. */
 		for (size_t i = 0; r >= 0 && i < n; i++) {
 			int e = show_uid(&s, uids[i]);
@@ -543,8 +405,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("]}\n");
 out:
 	free(uids);
-	sdlive_close(s.bus);
-	mg_cg_free(&s.cg);
+	live_close(&s.lv);
 	mg_policy_free(&s.p);
 	return r;
 }

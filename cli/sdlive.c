@@ -125,33 +125,43 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static const char *unit_iface(const char *unit)
+{
+	if (ends_with(unit, ".slice"))
+		return "org.freedesktop.systemd1.Slice";
+	if (ends_with(unit, ".scope"))
+		return "org.freedesktop.systemd1.Scope";
+	return "org.freedesktop.systemd1.Service";
+}
+
+/* The object path of a loaded unit. GetUnit, not LoadUnit: a unit that is
+ * not loaded has no live state, and loading it only to ask would change
+ * what the manager holds. */
+static int unit_object(sd_bus *bus, const char *unit, sd_bus_error *e, char **path)
+{
+	sd_bus_message *reply = NULL;
+	const char *p;
+	int r = call(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", unit, e, &reply);
+
+	if (r >= 0 && (r = sd_bus_message_read(reply, "o", &p)) > 0 && !(*path = strdup(p)))
+		r = -ENOMEM;
+	sd_bus_message_unref(reply);
+	return r < 0 ? r : 0;
+}
+
 int sdlive_unit_cgroup(sd_bus *bus, const char *unit, char **cgroup)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	const char *path, *iface;
+	char *path = NULL;
 	int r;
 
 	last_error[0] = '\0';
 	*cgroup = NULL;
-	/* GetUnit, not LoadUnit: a unit that is not loaded has no live state,
-	 * and loading it only to ask would change what the manager holds. */
-	r = call(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", unit, &e, &reply);
+	r = unit_object(bus, unit, &e, &path);
 	if (r < 0)
 		return keep_error(&e, r);
-	r = sd_bus_message_read(reply, "o", &path);
-	if (r < 0) {
-		sd_bus_message_unref(reply);
-		return r;
-	}
-	if (ends_with(unit, ".slice"))
-		iface = "org.freedesktop.systemd1.Slice";
-	else if (ends_with(unit, ".scope"))
-		iface = "org.freedesktop.systemd1.Scope";
-	else
-		iface = "org.freedesktop.systemd1.Service";
-	r = get_string(bus, path, iface, "ControlGroup", &e, cgroup);
-	sd_bus_message_unref(reply);
+	r = get_string(bus, path, unit_iface(unit), "ControlGroup", &e, cgroup);
+	free(path);
 	if (r < 0)
 		return keep_error(&e, r);
 	if (!**cgroup) {
@@ -245,4 +255,47 @@ int sdlive_users(sd_bus *bus, uid_t **uids, size_t *n)
 	*uids = v;
 	*n = len;
 	return 0;
+}
+
+int sdlive_unit_get_u64(sd_bus *bus, const char *unit, const char *prop, uint64_t *v)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *m = NULL, *reply = NULL;
+	char *path = NULL;
+	int r;
+
+	last_error[0] = '\0';
+	r = unit_object(bus, unit, &e, &path);
+	if (r >= 0)
+		r = sd_bus_message_new_method_call(bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", unit_iface(unit), prop);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, BUS_TIMEOUT_USEC, &e, &reply);
+	if (r >= 0 && (r = sd_bus_message_read(reply, "v", "t", v)) == 0)
+		r = -EBADMSG;
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	free(path);
+	return r < 0 ? keep_error(&e, r) : 0;
+}
+
+/* As the module's: one property per call, runtime=true (the values live
+ * under /run, the policy file stays the source of truth). */
+int sdlive_unit_set_u64(sd_bus *bus, const char *unit, const char *prop, uint64_t v)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *m = NULL;
+	int r;
+
+	last_error[0] = '\0';
+	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "sb", unit, 1);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a(sv)", 1, prop, "t", v);
+	if (r >= 0)
+		r = sd_bus_call(bus, m, BUS_TIMEOUT_USEC, &e, NULL);
+	sd_bus_message_unref(m);
+	return r < 0 ? keep_error(&e, r) : 0;
 }

@@ -5,6 +5,7 @@
 #define MEMGUARD_CLI_SDLIVE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct sd_bus;
@@ -17,6 +18,13 @@ void sdlive_close(struct sd_bus *bus);
 /* The ControlGroup of a loaded unit ("/user.slice/user-1000.slice");
  * -ENOENT when the unit is not loaded or has no cgroup (not running). */
 int sdlive_unit_cgroup(struct sd_bus *bus, const char *unit, char **cgroup);
+
+/* A u64 property of a loaded unit (MemoryMax of a slice or scope);
+ * -ENOENT when the unit is not loaded. */
+int sdlive_unit_get_u64(struct sd_bus *bus, const char *unit, const char *prop, uint64_t *v);
+
+/* SetUnitProperties(unit, runtime=true, [(prop, t v)]): one property. */
+int sdlive_unit_set_u64(struct sd_bus *bus, const char *unit, const char *prop, uint64_t v);
 
 /* logind's sessions of uid (every session for (uid_t)-1): their ids, in
  * logind's order. */

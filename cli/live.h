@@ -1,0 +1,50 @@
+/* memguardctl status and apply: where the live state is (the backend
+ * chosen as pam_memguard chooses it), and who has live state. */
+#ifndef MEMGUARD_CLI_LIVE_H
+#define MEMGUARD_CLI_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "ctl.h"
+#include "identity.h"
+
+struct sd_bus;
+
+struct live {
+	struct ctl *c;
+	bool systemd;
+	struct mg_cg cg; /* cgroupfs: memguard's tree; systemd: the hierarchy */
+	struct sd_bus *bus;
+};
+
+/* The backend from --backend and --cgroup-root: 0, or EXIT_USAGE after
+ * saying why. */
+int live_choose(struct live *lv, struct ctl *c);
+
+/* Connects to the bus (systemd) and finds the hierarchy; -errno after
+ * saying why. */
+int live_open(struct live *lv);
+void live_close(struct live *lv);
+
+/* The text of an error of this backend. */
+const char *live_error(const struct live *lv, int r);
+
+/* Every user with live state: logind's users, or the user-UID groups,
+ * sorted. */
+int live_uids(struct live *lv, uid_t **uids, size_t *n);
+
+/* Names of the directories in dir that start with prefix, sorted. */
+int live_list_dir(const char *dir, const char *prefix, char ***names, size_t *n);
+
+/* USER as a name or a uid: 0 and *who filled (the caller frees it), 1
+ * when arg is a uid NSS does not know (only *uid set), -errno after
+ * saying why (-ENOENT: no such user). */
+int live_user(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid);
+
+/* The same for a uid found live. */
+int live_user_of_uid(uid_t uid, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who);
+
+#endif
