@@ -27,6 +27,8 @@ struct ctl {
 	/* status: where the live state is, chosen as pam_memguard does */
 	enum { CTL_BACKEND_AUTO, CTL_BACKEND_SYSTEMD, CTL_BACKEND_CGROUPFS } backend;
 	const char *cgroup_root; /* --cgroup-root: the module's cgroup_root= */
+	bool dry_run; /* apply: write nothing */
+	bool lower; /* apply: lower limits of groups that hold processes too */
 };
 
 /* Command entry points: return 0 or -errno after printing what went
@@ -38,6 +40,7 @@ int cmd_set(struct ctl *c, int argc, char **argv);
 int cmd_unset(struct ctl *c, int argc, char **argv);
 int cmd_edit(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
+int cmd_apply(struct ctl *c, int argc, char **argv);
 
 /* Loads the installed policy (or the override); prints nothing. A missing
  * default policy is an empty one; a missing --policy file is an error

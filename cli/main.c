@@ -9,7 +9,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s [OPTIONS] COMMAND [ARGS]\n"
-		"Edit, check and explain the memguard memory policy, and show it live.\n"
+		"Edit, check and explain the memguard memory policy, and show and apply it live.\n"
 		"\n"
 		"Commands:\n"
 		"  check [FILE...]          validate the policy (or just these files); exit 1 on problems\n"
@@ -20,6 +20,9 @@ static void usage(FILE *f)
 		"  edit                     edit a policy file with $VISUAL/$EDITOR, validated before saving\n"
 		"  status [USER...]         the caps live now beside what the policy says now, for\n"
 		"                           these users (name or uid) or every user with live state\n"
+		"  apply [USER...]          write what the policy says now to the live groups of these\n"
+		"                           users or of every user with live state; a lower limit\n"
+		"                           on a group in use stays pending without --lower\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -29,28 +32,31 @@ static void usage(FILE *f)
 		"  --file FILE              set, unset, edit: the file to change: the policy file or a\n"
 		"                           drop-in (a bare name such as 50-lab.conf means one in the\n"
 		"                           drop-in directory); default the policy file\n"
-		"  --json                   check, list, show, status: machine-readable output\n"
+		"  --json                   check, list, show, status, apply: machine-readable output\n"
 		"  --strict                 check: warnings count as problems\n"
 		"  --no-names               check: do not look users and groups up through NSS\n"
 		"  --meminfo FILE           read MemTotal from FILE (default /proc/meminfo)\n"
 		"  --login-defs FILE        read UID_MIN from FILE (default %s)\n"
 		"  --backend=auto|systemd|cgroupfs\n"
-		"                           status: where the live state is; auto (default) as\n"
+		"                           status, apply: where the live state is; auto (default) as\n"
 		"                           pam_memguard: systemd when /run/systemd/system exists\n"
 		"                           and no --cgroup-root is given\n"
-		"  --cgroup-root DIR        status: memguard's cgroup tree, as pam_memguard's\n"
+		"  --cgroup-root DIR        status, apply: memguard's cgroup tree, as pam_memguard's\n"
 		"                           cgroup_root=DIR (cgroupfs backend)\n"
+		"  --dry-run                apply: print what would change, write nothing\n"
+		"  --lower                  apply: also lower limits of groups that hold processes\n"
+		"                           (the kernel reclaims, then may OOM-kill)\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
-		"Exit status: 0 success, 1 problems found, the change refused or the live state\n"
-		"unreadable, 2 usage error.\n"
+		"Exit status: 0 success, 1 problems found, the change refused, the live state\n"
+		"unreadable or a write failed, 2 usage error.\n"
 		"See memguardctl(8) and memguard.conf(5).\n",
 		ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
 }
 
 enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS,
-       OPT_BACKEND, OPT_CGROUP_ROOT };
+       OPT_BACKEND, OPT_CGROUP_ROOT, OPT_DRY_RUN, OPT_LOWER };
 
 static const struct option options[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
@@ -62,6 +68,8 @@ static const struct option options[] = {
 	{ "login-defs", required_argument, NULL, OPT_LOGIN_DEFS },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "lower", no_argument, NULL, OPT_LOWER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -70,17 +78,18 @@ static const struct option options[] = {
 struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
-	bool json, file, strict_names, live;
+	bool json, file, strict_names, live, apply;
 };
 
 static const struct command commands[] = {
-	{ "check", cmd_check, true, false, true, false },
-	{ "list", cmd_list, true, false, false, false },
-	{ "show", cmd_show, true, false, false, false },
-	{ "set", cmd_set, false, true, false, false },
-	{ "unset", cmd_unset, false, true, false, false },
-	{ "edit", cmd_edit, false, true, false, false },
-	{ "status", cmd_status, true, false, false, true },
+	{ "check", cmd_check, true, false, true, false, false },
+	{ "list", cmd_list, true, false, false, false, false },
+	{ "show", cmd_show, true, false, false, false, false },
+	{ "set", cmd_set, false, true, false, false, false },
+	{ "unset", cmd_unset, false, true, false, false, false },
+	{ "edit", cmd_edit, false, true, false, false, false },
+	{ "status", cmd_status, true, false, false, true, false },
+	{ "apply", cmd_apply, true, false, false, true, true },
 };
 
 int main(int argc, char **argv)
@@ -91,7 +100,7 @@ int main(int argc, char **argv)
 		.meminfo = "/proc/meminfo",
 		.names = true,
 	};
-	bool strict_or_names = false, backend_given = false;
+	bool strict_or_names = false, backend_given = false, apply_given = false;
 	const struct command *cmd = NULL;
 	int opt, r;
 
@@ -136,6 +145,14 @@ int main(int argc, char **argv)
 			c.cgroup_root = optarg;
 			backend_given = true;
 			break;
+		case OPT_DRY_RUN:
+			c.dry_run = true;
+			apply_given = true;
+			break;
+		case OPT_LOWER:
+			c.lower = true;
+			apply_given = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -161,7 +178,9 @@ int main(int argc, char **argv)
 	if (strict_or_names && !cmd->strict_names)
 		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
 	if (backend_given && !cmd->live)
-		return ctl_usage_err("--backend and --cgroup-root go with status, not %s", cmd->name);
+		return ctl_usage_err("--backend and --cgroup-root go with status and apply, not %s", cmd->name);
+	if (apply_given && !cmd->apply)
+		return ctl_usage_err("--dry-run and --lower go with apply, not %s", cmd->name);
 	r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
 	if (r < 0)
 		return EXIT_PROBLEMS;

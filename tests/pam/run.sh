@@ -331,6 +331,104 @@ check "status --backend=systemd --cgroup-root: usage error, exit 2" "$(cat "$T/s
 mgctl "$T/st9" --policy "$T/main.conf" status --cgroup-root "$CGT/nonexistent/memguard" alice
 check "status with a cgroup root that is not there: exit 1" "$(cat "$T/st9.rc")" 1 "$T/st9.err"
 
+# ===== 4c. memguardctl apply: the policy written to a live session's groups =====
+# alice logs in under main.conf (user 64M, swap 0, session 48M, %all 8G);
+# while her session runs the policy changes and apply brings the groups in line.
+mkfifo "$T/fifo4c"
+drive "$T/ap.out" main alice sh -c "$SELFCG; echo ready; read x <\"$T/fifo4c\"" &
+P4C=$!
+BGPIDS="$BGPIDS $P4C"
+if wait_until 20 grep -q '^ready$' "$T/ap.out"; then
+	sd=$(field selfcg "$T/ap.out")
+	ud=${sd%/*}
+	sn=${sd##*/}
+	# limits LABEL: user max, user memsw, session max, %all max as the kernel files hold them
+	limits() { echo "$(cgval "$ud/memory.limit_in_bytes") $(cgval "$ud/memory.memsw.limit_in_bytes") $(cgval "$sd/memory.limit_in_bytes") $(cgval "$BASE/memory.limit_in_bytes")"; }
+	check "apply: alice's session starts with user 64M (memsw 64M), session 48M, %all 8G" "$(limits)" \
+		"$(M 64) $(M 64) $(M 48) $(M 8192)"
+	policy raise '%all memory.max=16G
+* memory.max=128M memory.swap.max=0
+alice session.memory.max=96M
+eve exempt'
+	mgctl "$T/ap1" --policy "$T/raise.conf" apply --dry-run --cgroup-root "$BASE" alice
+	check "apply --dry-run under a raised policy: exit 0, files unchanged" "$(cat "$T/ap1.rc") $(limits)" \
+		"0 $(M 64) $(M 64) $(M 48) $(M 8192)" "$T/ap1.err"
+	if grep -qx "user-1001 memory.max 64M -> 128M (dry run)" "$T/ap1" && grep -qx "$sn memory.max 48M -> 96M (dry run)" "$T/ap1" &&
+		grep -qx "memguard memory.max 8G -> 16G (dry run)" "$T/ap1" &&
+		grep -qx "dry run: 3 would change, 0 pending (--lower to apply), nothing written" "$T/ap1"; then
+		ok "apply --dry-run: says what would change, one line each, and the summary"
+	else
+		notok "apply --dry-run: says what would change, one line each, and the summary" "$(cat "$T/ap1" "$T/ap1.err")"
+	fi
+	mgctl "$T/ap2" --policy "$T/raise.conf" apply --cgroup-root "$BASE" alice
+	check "apply under a raised policy: exit 0, user 128M (memsw 128M), session 96M, %all 16G written" \
+		"$(cat "$T/ap2.rc") $(limits)" "0 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap2.err"
+	if grep -qx "user-1001 memory.max 64M -> 128M" "$T/ap2" && grep -qx "3 changed, 0 pending (--lower to apply), 0 failed" "$T/ap2"; then
+		ok "apply: one line per change and the summary"
+	else
+		notok "apply: one line per change and the summary" "$(cat "$T/ap2" "$T/ap2.err")"
+	fi
+	sed 's/^/#   /' "$T/ap2"
+	mgctl "$T/ap3" --policy "$T/raise.conf" apply --cgroup-root "$BASE"
+	check "apply again, every live user: nothing to change, exit 0" "$(cat "$T/ap3.rc") $(cat "$T/ap3")" \
+		"0 0 changed, 0 pending (--lower to apply), 0 failed" "$T/ap3.err"
+	policy lowerp '%all memory.max=16G
+* memory.max=96M memory.swap.max=0
+alice session.memory.max=64M'
+	mgctl "$T/ap4" --policy "$T/lowerp.conf" apply --cgroup-root "$BASE" alice
+	check "apply under a lowered policy without --lower: exit 0, files unchanged" "$(cat "$T/ap4.rc") $(limits)" \
+		"0 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap4.err"
+	if grep -qx "user-1001 memory.max 128M -> 96M pending (--lower to apply)" "$T/ap4" &&
+		grep -qx "$sn memory.max 96M -> 64M pending (--lower to apply)" "$T/ap4" &&
+		grep -qx "0 changed, 2 pending (--lower to apply), 0 failed" "$T/ap4"; then
+		ok "apply: a lowering of groups that hold processes is reported pending"
+	else
+		notok "apply: a lowering of groups that hold processes is reported pending" "$(cat "$T/ap4" "$T/ap4.err")"
+	fi
+	mgctl "$T/ap5" --policy "$T/lowerp.conf" apply --lower --dry-run --cgroup-root "$BASE" alice
+	check "apply --lower --dry-run: exit 0, files unchanged, 2 would change" \
+		"$(cat "$T/ap5.rc") $(limits) $(tail -n 1 "$T/ap5")" \
+		"0 $(M 128) $(M 128) $(M 96) $(M 16384) dry run: 2 would change, 0 pending (--lower to apply), nothing written" "$T/ap5.err"
+	mgctl "$T/ap6" --policy "$T/lowerp.conf" --json apply --lower --cgroup-root "$BASE" alice
+	check "apply --lower: exit 0, user 96M (memsw 96M), session 64M written" "$(cat "$T/ap6.rc") $(limits)" \
+		"0 $(M 96) $(M 96) $(M 64) $(M 16384)" "$T/ap6.err"
+	got=$(python3 -c 'import json,sys
+d=json.load(open(sys.argv[1]))
+c={(x["kind"],x["key"]):x for x in d["changes"]}
+u=c[("user","memory.max")]; s=c[("session","memory.max")]
+print(d["backend"], d["lower"], d["dry_run"], u["user"], u["uid"], u["name"], u["from"], u["to"], u["action"], u["written"], s["action"], d["written"], d["pending"], d["failed"])' "$T/ap6" 2>&1)
+	check "apply --lower --json: both lowerings reported written" "$got" \
+		"cgroupfs True False alice 1001 user-1001 $(M 128) $(M 96) lowered True lowered 2 0 0" "$T/ap6"
+	policy exemptap 'alice exempt
+* memory.max=32M'
+	mgctl "$T/ap7" --policy "$T/exemptap.conf" apply --lower --cgroup-root "$BASE" alice
+	check "apply to a user the policy exempts: exit 0, said so, files unchanged" \
+		"$(cat "$T/ap7.rc") $(grep -c '^user alice (uid 1001): exempt by the policy, left alone$' "$T/ap7") $(limits)" \
+		"0 1 $(M 96) $(M 96) $(M 64) $(M 16384)" "$T/ap7.err"
+	mgctl "$T/ap8" --policy "$T/raise.conf" apply --cgroup-root "$BASE" nosuchuser alice
+	check "apply to an unknown user and alice: exit 1, the unknown one named, alice still raised" \
+		"$(cat "$T/ap8.rc") $(grep -c 'no such user: nosuchuser' "$T/ap8.err") $(limits)" \
+		"1 1 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap8"
+	if command -v setpriv >/dev/null 2>&1; then
+		env $RUNENV timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" --policy "$T/lowerp.conf" \
+			apply --lower --cgroup-root "$BASE" alice >"$T/ap9" 2>"$T/ap9.err"
+		check "apply as a user who is not root: exit 1, says it needs root, files unchanged" \
+			"$? $(grep -c 'needs root' "$T/ap9.err") $(limits)" "1 1 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap9"
+	else
+		skip "apply as a user who is not root" "no setpriv"
+	fi
+else
+	notok "apply: alice's session never got ready" "$(cat "$T/ap.out")"
+fi
+echo go >"$T/fifo4c"
+wait "$P4C"
+mgctl "$T/ap10" --policy "$T/main.conf" status --lower --cgroup-root "$BASE"
+check "--lower with status: usage error, exit 2" "$(cat "$T/ap10.rc")" 2 "$T/ap10.err"
+mgctl "$T/ap11" --policy "$T/main.conf" apply --backend=systemd --cgroup-root "$BASE"
+check "apply --backend=systemd --cgroup-root: usage error, exit 2" "$(cat "$T/ap11.rc")" 2 "$T/ap11.err"
+mgctl "$T/ap12" --policy "$T/main.conf" apply --cgroup-root "$CGT/nonexistent/memguard" alice
+check "apply with a cgroup root that is not there: exit 1" "$(cat "$T/ap12.rc")" 1 "$T/ap12.err"
+
 # ===== 5. a busy session group survives close; a later login reaps it =====
 drive "$T/busy.out" main alice sh -c "sleep 1000 >/dev/null 2>&1 & echo bgpid=\$!"
 bg=$(field bgpid "$T/busy.out")
