@@ -146,6 +146,21 @@ bool mg_sd_has_control_dropin(const char *unit, const char *property)
 	return mg_sd_control_dropin(unit, property, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
 }
 
+int mg_sd_transient_dropin(const char *unit, const char *property, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/run/systemd/transient/%s.d/50-%s.conf", unit, property);
+
+	return n < 0 || (size_t)n >= len ? -ENOBUFS : 0;
+}
+
+bool mg_sd_has_runtime_dropin(const char *unit, const char *property)
+{
+	char path[512];
+
+	return mg_sd_has_control_dropin(unit, property) ||
+	       (mg_sd_transient_dropin(unit, property, path, sizeof(path)) == 0 && access(path, F_OK) == 0);
+}
+
 enum mg_sd_want mg_sd_want(const struct mg_caps *caps, enum mg_key key, bool has_runtime, uint64_t *want)
 {
 	if (caps->set[key]) {

@@ -63,6 +63,14 @@ enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, boo
 /* Whether mg_sd_control_dropin's file exists for the unit's property. */
 bool mg_sd_has_control_dropin(const char *unit, const char *property);
 
+/* Where SetUnitProperties(runtime=true) keeps the property of a transient
+ * unit (a session scope) once it runs:
+ * /run/systemd/transient/UNIT.d/50-PROPERTY.conf. */
+int mg_sd_transient_dropin(const char *unit, const char *property, char *buf, size_t len);
+
+/* A runtime value set after the unit was made: either drop-in exists. */
+bool mg_sd_has_runtime_dropin(const char *unit, const char *property);
+
 struct mg_caps;
 
 enum mg_sd_want {

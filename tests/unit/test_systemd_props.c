@@ -237,6 +237,17 @@ static void test_want(void **state)
 	assert_int_equal(mg_sd_want(&caps, MG_KEY_MEMORY_MIN, true, &want), MG_SD_WANT_RESET);
 	assert_int_equal(want, 0);
 	assert_false(mg_sd_has_control_dropin("memguard-test-no-such.slice", "MemoryMax"));
+	assert_false(mg_sd_has_runtime_dropin("memguard-test-no-such.scope", "MemoryMax"));
+}
+
+static void test_transient_dropin(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(mg_sd_transient_dropin("session-c1.scope", "MemoryHigh", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/run/systemd/transient/session-c1.scope.d/50-MemoryHigh.conf");
+	assert_int_equal(mg_sd_transient_dropin("session-c1.scope", "MemoryHigh", buf, 20), -ENOBUFS);
 }
 
 int main(void)
@@ -250,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_session_of_path),
 		cmocka_unit_test(test_plans),
 		cmocka_unit_test(test_want),
+		cmocka_unit_test(test_transient_dropin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
