@@ -359,8 +359,9 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 			continue;
 		/* A value no rule sets any more goes back to the default only
 		 * when a runtime drop-in (ours, or an admin's set-property
-		 * --runtime) holds it, as at login. */
-		w = mg_sd_want(want, (enum mg_key)k, !want->set[k] && mg_sd_has_control_dropin(unit, prop), &v);
+		 * --runtime) holds it, as at login. A session scope is a
+		 * transient unit: its drop-ins are under /run/systemd/transient. */
+		w = mg_sd_want(want, (enum mg_key)k, !want->set[k] && mg_sd_has_runtime_dropin(unit, prop), &v);
 		if (w == MG_SD_WANT_NONE)
 			continue;
 		r = sdlive_unit_get_u64(a->lv.bus, unit, prop, &cur);
