@@ -25,6 +25,7 @@ struct apply {
 	unsigned written, pending, failed;
 	bool first_change, first_skip;
 	int err; /* first -errno of the run */
+	bool sd_sum; /* a user slice's MemoryMin or MemoryLow was written */
 	/* JSON: users left alone, listed after the changes */
 	struct skip {
 		char *name;
@@ -74,12 +75,12 @@ struct owner {
 	uid_t uid;
 };
 
-enum action { ACT_SET, ACT_RESET, ACT_LOWERED, ACT_PENDING, ACT_FAILED };
+enum action { ACT_SET, ACT_RESET, ACT_LOWERED, ACT_PENDING, ACT_FAILED, ACT_SUM };
 
 static void report(struct apply *a, const struct owner *o, enum kind kind, const char *group, enum mg_key k,
 		   uint64_t from, uint64_t to, enum action act, int err, const char *errtext)
 {
-	static const char *const names[] = { "set", "reset", "lowered", "pending", "failed" };
+	static const char *const names[] = { "set", "reset", "lowered", "pending", "failed", "sum" };
 	char f[32], t[32];
 	bool dry = a->c->dry_run;
 
@@ -132,6 +133,9 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 		break;
 	case ACT_FAILED:
 		printf(" failed: %s\n", errtext ? errtext : strerror(-err));
+		break;
+	case ACT_SUM:
+		printf(" (the sum of the user slices')\n");
 		break;
 	}
 }
@@ -381,6 +385,8 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 			r = a->c->dry_run ? 0 : sdlive_unit_set_u64(a->lv.bus, unit, prop, v);
 			if (r < 0)
 				fail(a, r);
+			else if (kind == KIND_USER && (k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && !a->c->dry_run)
+				a->sd_sum = true;
 			report(a, o, kind, unit, (enum mg_key)k, cur, v, r < 0 ? ACT_FAILED : act, r,
 			       r < 0 ? sdlive_error(r) : NULL);
 			break;
@@ -388,6 +394,48 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 	}
 	free(busy.dir);
 	return 0;
+}
+
+/* v2 protections hold only as far as every ancestor carries them: as at
+ * login, user.slice gets the sum of the user slices' MemoryMin and
+ * MemoryLow (the users logind tracks, as the manager reports their
+ * values); a higher value that is not a runtime one (the admin's) stays.
+ * A failure costs only the protection. */
+static void sd_sum_protections(struct apply *a)
+{
+	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
+	struct owner o = { NULL, 0 };
+	char unit[64];
+	uid_t *uids = NULL;
+	size_t n = 0;
+	int r = sdlive_users(a->lv.bus, &uids, &n);
+
+	if (r < 0) {
+		ctl_warn("cannot list logind's users: %s; the protections of user.slice not summed", sdlive_error(r));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *prop = mg_sd_property(keys[i]);
+		uint64_t sum = 0, one, cur;
+
+		for (size_t j = 0; j < n; j++) {
+			mg_sd_user_slice(uids[j], unit, sizeof(unit));
+			if (sdlive_unit_get_u64(a->lv.bus, unit, prop, &one) == 0 && one != MG_CG_UNLIMITED &&
+			    sum + one >= sum)
+				sum += one;
+		}
+		if (sdlive_unit_get_u64(a->lv.bus, "user.slice", prop, &cur) < 0 || cur == sum ||
+		    (cur > sum && !mg_sd_has_control_dropin("user.slice", prop)))
+			continue;
+		r = sdlive_unit_set_u64(a->lv.bus, "user.slice", prop, sum);
+		if (r < 0)
+			ctl_warn("cannot set %s on user.slice (the sum of the user slices'): %s", prop, sdlive_error(r));
+		report(a, &o, KIND_ALL, "user.slice", keys[i], cur, sum, r < 0 ? ACT_FAILED : ACT_SUM, r,
+		       r < 0 ? sdlive_error(r) : NULL);
+		if (r < 0)
+			fail(a, r);
+	}
+	free(uids);
 }
 
 static int sd_user(struct apply *a, const struct owner *o, const struct mg_caps *ucaps, const struct mg_caps *scaps)
@@ -567,6 +615,8 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 		for (size_t i = 0; r >= 0 && i < n; i++)
 			apply_arg(&a, NULL, true, uids[i], &protections);
 	}
+	if (a.sd_sum)
+		sd_sum_protections(&a);
 	/* v2 protections hold only as far as BASE carries their sum. */
 	if (protections && !c->dry_run) {
 		mg_cg_sum_protections(&a.lv.cg, &d);

@@ -45,13 +45,14 @@ check "after login: user.slice, $SL MemoryMax/High, $SCOPE MemoryMax/High" "$(st
 
 # --- a raise: --dry-run writes nothing, apply writes it ---
 policy '%all memory.max=1000M
-*    memory.max=400M memory.high=350M session.memory.max=128M session.memory.high=100M'
+*    memory.max=400M memory.high=350M session.memory.max=128M session.memory.high=100M
+mgap memory.min=16M'
 mg apply --dry-run mgap
 check "apply --dry-run: exit status" "$RC" 0
 check "apply --dry-run: nothing changed" "$(state)" "$((900 * M)) $((300 * M)) $((250 * M)) $((64 * M)) $((48 * M))"
 has_line "$SL memory.max 300M -> 400M (dry run)"
 has_line "$SCOPE memory.high 48M -> 100M (dry run)"
-has_line "dry run: 5 would change, 0 pending (--lower to apply), nothing written"
+has_line "dry run: 6 would change, 0 pending (--lower to apply), nothing written"
 mg apply mgap
 check "apply (raise): exit status" "$RC" 0
 sed 's/^/    /' "$OUT"
@@ -61,7 +62,12 @@ check "apply (raise): $SL memory.max in the kernel" "$(kfile "$SLICE_CG/memory.m
 check "apply (raise): $SCOPE memory.max in the kernel" "$(kfile "$SCOPE_CG/memory.max")" "$((128 * M))"
 check "apply (raise): $SCOPE memory.high in the kernel" "$(kfile "$SCOPE_CG/memory.high")" "$((100 * M))"
 has_line "$SL memory.max 300M -> 400M"
-has_line "5 changed, 0 pending (--lower to apply), 0 failed"
+has_line "$SL memory.min 0 -> 16M"
+# Protections hold only as far as every ancestor carries them.
+has_line "user.slice memory.min 0 -> 16M (the sum of the user slices')"
+check "apply (raise): $SL and user.slice MemoryMin" "$(prop $SL MemoryMin) $(prop user.slice MemoryMin)" "$((16 * M)) $((16 * M))"
+check "apply (raise): $SL memory.min in the kernel" "$(kfile "$SLICE_CG/memory.min")" "$((16 * M))"
+has_line "7 changed, 0 pending (--lower to apply), 0 failed"
 # Runtime values, as the module writes them: a drop-in under /run.
 [ -e "/run/systemd/system.control/$SL.d/50-MemoryMax.conf" ] || fail "no runtime drop-in for $SL MemoryMax"
 mg apply
