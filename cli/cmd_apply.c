@@ -577,19 +577,22 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 		return -EPERM;
 	}
 	mg_login_defs_uid_range(c->login_defs, &a.uid_min, &a.uid_max);
-	r = ctl_load(c, &a.p, NULL, &d);
-	ctl_print_diags(&d);
-	mg_diags_free(&d);
-	/* Lines with errors are skipped as the module skips them; a policy
-	 * that cannot be read at all gives nothing to apply. */
-	if (r < 0) {
-		if (r != -ENOMEM)
-			ctl_err("the policy cannot be read: nothing applied");
-		goto out;
-	}
 	r = live_open(&a.lv);
 	if (r < 0)
 		goto out;
+	r = ctl_load(c, &a.p, NULL, &d);
+	ctl_print_diags(&d);
+	/* Lines with errors are skipped as the module skips them. A policy
+	 * the module would not use (unreadable, or a file anyone but root
+	 * can change) gives nothing to apply, as at login. */
+	if (r >= 0 && mg_diags_count_errors(&d, 1u << MG_DIAG_TRUST | 1u << MG_DIAG_ACCESS))
+		r = -EPERM;
+	mg_diags_free(&d);
+	if (r < 0) {
+		if (r != -ENOMEM)
+			ctl_err("pam_memguard would not use this policy: nothing applied");
+		goto out;
+	}
 	if (c->json) {
 		printf("{\"backend\":\"%s\"", a.lv.systemd ? "systemd" : "cgroupfs");
 		if (!a.lv.systemd) {

@@ -114,7 +114,7 @@ expect "--file with check exits 2" 2 err "--file goes with set, unset and edit" 
 mg --backend=bogus status
 expect "status --backend=bogus exits 2" 2 err "--backend=bogus: expected auto, systemd or cgroupfs" "Try 'memguardctl --help'"
 mg --cgroup-root /sys/fs/cgroup/memguard show alice
-expect "--cgroup-root with show exits 2" 2 err "--backend and --cgroup-root go with status, not show"
+expect "--cgroup-root with show exits 2" 2 err "--backend and --cgroup-root go with status and apply, not show"
 mg --backend=systemd --cgroup-root "$T/cg" status
 expect "status --backend=systemd --cgroup-root exits 2" 2 err "--cgroup-root is for the cgroupfs backend"
 mkdir -p "$T/notcg"
@@ -128,6 +128,23 @@ expect "status --backend=systemd with the system bus down exits 1" 1 err "cannot
 	ok "a status that cannot read the live state prints nothing on stdout"
 run "$CTL" --help
 expect "--help lists status and its options" 0 out "status [USER...]" "--backend=auto|systemd|cgroupfs" "--cgroup-root DIR"
+# apply: usage errors, and live state that cannot be read (no root needed)
+mg --lower show alice
+expect "--lower with show exits 2" 2 err "--dry-run and --lower go with apply, not show" "Try 'memguardctl --help'"
+mg --dry-run status
+expect "--dry-run with status exits 2" 2 err "--dry-run and --lower go with apply, not status"
+mg --backend=systemd --cgroup-root "$T/cg" apply --dry-run
+expect "apply --backend=systemd --cgroup-root exits 2" 2 err "--cgroup-root is for the cgroupfs backend"
+mg --policy "$T/none.conf" --cgroup-root "$T/notcg/memguard" apply --dry-run alice
+expect "apply --dry-run with a cgroup root outside a cgroup file system exits 1" 1 err \
+	"no cgroup memory controller at $T/notcg/memguard: not a cgroup file system"
+[ -s "$T/out" ] && notok "an apply that cannot read the live state prints nothing on stdout" "$(show_io)" ||
+	ok "an apply that cannot read the live state prints nothing on stdout"
+run env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/nobus" "$CTL" --meminfo "$MI" --login-defs "$LD" \
+	--policy "$T/none.conf" --backend=systemd apply --dry-run alice
+expect "apply --backend=systemd with the system bus down exits 1" 1 err "cannot connect to the system bus"
+run "$CTL" --help
+expect "--help lists apply and its options" 0 out "apply [USER...]" "--dry-run" "--lower"
 
 ########## 2. check
 C=$T/chk

@@ -409,6 +409,14 @@ print(d["backend"], d["lower"], d["dry_run"], u["user"], u["uid"], u["name"], u[
 	check "apply to an unknown user and alice: exit 1, the unknown one named, alice still raised" \
 		"$(cat "$T/ap8.rc") $(grep -c 'no such user: nosuchuser' "$T/ap8.err") $(limits)" \
 		"1 1 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap8"
+	mgctl "$T/ap13" --policy "$T/nosuch.conf" apply --lower --cgroup-root "$BASE" alice
+	check "apply with a --policy that is not there: exit 1, nothing applied, files unchanged" \
+		"$(cat "$T/ap13.rc") $(grep -c 'nothing applied' "$T/ap13.err") $(limits)" "1 1 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap13"
+	policy wwap '* memory.max=32M'
+	chmod 666 "$T/wwap.conf"
+	mgctl "$T/ap14" --policy "$T/wwap.conf" apply --lower --cgroup-root "$BASE" alice
+	check "apply with a world-writable policy (the module would not use it): exit 1, files unchanged" \
+		"$(cat "$T/ap14.rc") $(grep -c 'nothing applied' "$T/ap14.err") $(limits)" "1 1 $(M 128) $(M 128) $(M 96) $(M 16384)" "$T/ap14"
 	if command -v setpriv >/dev/null 2>&1; then
 		env $RUNENV timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" --policy "$T/lowerp.conf" \
 			apply --lower --cgroup-root "$BASE" alice >"$T/ap9" 2>"$T/ap9.err"
