@@ -24,7 +24,7 @@ struct ctl {
 	bool strict;
 	bool names; /* look users and groups up through NSS */
 	const char *file; /* --file for set, unset, edit */
-	/* status: where the live state is, chosen as pam_memguard does */
+	/* status, apply: where the live state is, chosen as pam_memguard does */
 	enum { CTL_BACKEND_AUTO, CTL_BACKEND_SYSTEMD, CTL_BACKEND_CGROUPFS } backend;
 	const char *cgroup_root; /* --cgroup-root: the module's cgroup_root= */
 	bool dry_run; /* apply: write nothing */
