@@ -15,7 +15,6 @@
 #include "sdlive.h"
 #include "systemd_props.h"
 
-enum kind { KIND_ALL, KIND_USER, KIND_SESSION };
 
 struct apply {
 	struct ctl *c;
@@ -40,27 +39,6 @@ static int nkeys(enum kind kind)
 {
 	return kind == KIND_ALL ? MG_KEY_MEMORY_SWAP_MAX + 1 : kind == KIND_USER ? MG_KEY_MEMORY_MIN + 1
 										 : MG_KEY_MEMORY_HIGH + 1;
-}
-
-static const char *kind_name(enum kind kind)
-{
-	return kind == KIND_ALL ? "all" : kind == KIND_USER ? "user" : "session";
-}
-
-static void human(uint64_t v, char *buf, size_t len)
-{
-	if (v == MG_CG_UNLIMITED)
-		snprintf(buf, len, "max");
-	else
-		mg_bytes_format(v, buf, len);
-}
-
-static void json_bytes(uint64_t v)
-{
-	if (v == MG_CG_UNLIMITED)
-		printf("\"max\"");
-	else
-		printf("%llu", (unsigned long long)v);
 }
 
 static void fail(struct apply *a, int r)
@@ -98,14 +76,14 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 			printf(",\"uid\":%u", (unsigned)o->uid);
 		else
 			printf(",\"uid\":null");
-		printf(",\"kind\":\"%s\",\"name\":", kind_name(kind));
+		printf(",\"kind\":\"%s\",\"name\":", live_kind_name(kind));
 		json_str(stdout, group);
 		printf(",\"key\":");
 		json_str(stdout, mg_key_info(k)->name);
 		printf(",\"from\":");
-		json_bytes(from);
+		live_json_bytes(from);
 		printf(",\"to\":");
-		json_bytes(to);
+		live_json_bytes(to);
 		printf(",\"action\":\"%s\",\"written\":%s", names[act],
 		       !dry && act != ACT_PENDING && act != ACT_FAILED ? "true" : "false");
 		if (act == ACT_FAILED) {
@@ -115,8 +93,8 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 		printf("}");
 		return;
 	}
-	human(from, f, sizeof(f));
-	human(to, t, sizeof(t));
+	live_human(from, f, sizeof(f));
+	live_human(to, t, sizeof(t));
 	printf("%s %s %s -> %s", group, mg_key_info(k)->name, f, t);
 	switch (act) {
 	case ACT_SET:

@@ -13,7 +13,6 @@
 #include "sdlive.h"
 #include "systemd_props.h"
 
-enum kind { KIND_ALL, KIND_USER, KIND_SESSION };
 
 struct status {
 	struct ctl *c;
@@ -37,11 +36,6 @@ static bool kind_has(enum kind kind, enum mg_key k)
 		return k <= MG_KEY_MEMORY_HIGH;
 	}
 	return false;
-}
-
-static const char *kind_name(enum kind kind)
-{
-	return kind == KIND_ALL ? "all" : kind == KIND_USER ? "user" : "session";
 }
 
 static bool is_limit(enum mg_key k)
@@ -73,22 +67,6 @@ static const char *judge_text(const char *state, enum kind kind)
 	return "";
 }
 
-static void human(uint64_t v, char *buf, size_t len)
-{
-	if (v == MG_CG_UNLIMITED)
-		snprintf(buf, len, "max");
-	else
-		mg_bytes_format(v, buf, len);
-}
-
-static void json_bytes(uint64_t v)
-{
-	if (v == MG_CG_UNLIMITED)
-		printf("\"max\"");
-	else
-		printf("%llu", (unsigned long long)v);
-}
-
 /* One live group: name (unit or directory), cgroup relative to the
  * hierarchy's mount, and its caps beside want (NULL: no policy for it). */
 static void print_group(struct status *s, enum kind kind, const char *name, const char *rel, const char *dir,
@@ -97,7 +75,7 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 	char a[32], b[32];
 
 	if (s->c->json) {
-		printf("%s{\"kind\":\"%s\",\"name\":", *first ? "" : ",", kind_name(kind));
+		printf("%s{\"kind\":\"%s\",\"name\":", *first ? "" : ",", live_kind_name(kind));
 		*first = false;
 		json_str(stdout, name);
 		printf(",\"cgroup\":");
@@ -117,10 +95,10 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 			f = false;
 			json_str(stdout, mg_key_info((enum mg_key)k)->name);
 			printf(":{\"live\":");
-			json_bytes(live->bytes[k]);
+			live_json_bytes(live->bytes[k]);
 			printf(",\"policy\":");
 			if (want && want->set[k])
-				json_bytes(want->bytes[k]);
+				live_json_bytes(want->bytes[k]);
 			else
 				printf("null");
 			printf(",\"state\":\"%s\"}", judge(kind, (enum mg_key)k, live->bytes[k], want));
@@ -128,9 +106,9 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 		printf("}}");
 		return;
 	}
-	printf("  %-7s %s  cgroup %s", kind_name(kind), name, rel);
+	printf("  %-7s %s  cgroup %s", live_kind_name(kind), name, rel);
 	if (live->has_current) {
-		human(live->current, a, sizeof(a));
+		live_human(live->current, a, sizeof(a));
 		printf("  current %s", a);
 	}
 	if (live->has_oom_kills)
@@ -142,9 +120,9 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 		if (!kind_has(kind, (enum mg_key)k) || !live->has[k])
 			continue;
 		state = judge(kind, (enum mg_key)k, live->bytes[k], want);
-		human(live->bytes[k], a, sizeof(a));
+		live_human(live->bytes[k], a, sizeof(a));
 		if (want && want->set[k])
-			human(want->bytes[k], b, sizeof(b));
+			live_human(want->bytes[k], b, sizeof(b));
 		else
 			snprintf(b, sizeof(b), "not set");
 		if (*judge_text(state, kind))

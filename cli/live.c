@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -191,4 +192,25 @@ int live_user_of_uid(uid_t uid, uid_t uid_min, uid_t uid_max, struct mg_identity
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
 		return 1;
 	return live_user(res->pw_name, uid_min, uid_max, who, &u);
+}
+
+const char *live_kind_name(enum kind kind)
+{
+	return kind == KIND_ALL ? "all" : kind == KIND_USER ? "user" : "session";
+}
+
+void live_human(uint64_t v, char *buf, size_t len)
+{
+	if (v == MG_CG_UNLIMITED)
+		snprintf(buf, len, "max");
+	else
+		mg_bytes_format(v, buf, len);
+}
+
+void live_json_bytes(uint64_t v)
+{
+	if (v == MG_CG_UNLIMITED)
+		printf("\"max\"");
+	else
+		printf("%llu", (unsigned long long)v);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -12,6 +13,17 @@
 #include "identity.h"
 
 struct sd_bus;
+
+/* The three places caps live: %all, a user, one session. */
+enum kind { KIND_ALL, KIND_USER, KIND_SESSION };
+
+const char *live_kind_name(enum kind kind);
+
+/* A live value as the output shows it: "max", or a size like 64M. */
+void live_human(uint64_t v, char *buf, size_t len);
+
+/* The same in JSON: "max", or bytes. */
+void live_json_bytes(uint64_t v);
 
 struct live {
 	struct ctl *c;
