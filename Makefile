@@ -34,11 +34,6 @@ MG_CFLAGS  += $(SAN_FLAGS)
 LDFLAGS    += $(SAN_FLAGS)
 endif
 
-# memguardctl status links libsystemd; the PAM module loads it only when
-# its systemd backend runs (pam/sdbus.c), so logins on the cgroupfs backend
-# do not map it.
-SYSTEMD_LIBS := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
-
 LIB_SRC    := $(wildcard lib/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c) lib/size.c
@@ -68,9 +63,11 @@ $(BUILD)/libmemguard.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
-	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS) $(LDLIBS)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldl $(LDLIBS)
 
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
+# Neither it nor memguardctl links libsystemd: lib/sdbus.c loads it when a
+# systemd backend runs, so logins on the cgroupfs backend do not map it.
 $(BUILD)/pam_memguard.so: $(PAM_OBJ) $(BUILD)/libmemguard.a pam/pam_memguard.map
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=pam/pam_memguard.map \
 		-Wl,-z,defs -o $@ $(PAM_OBJ) $(BUILD)/libmemguard.a -lpam -lcap-ng -ldl $(LDLIBS)

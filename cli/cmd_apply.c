@@ -323,7 +323,7 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 	if (!our_unit(unit))
 		return -EINVAL;
 	/* Not loaded (no session, no lingering): nothing live to change. */
-	r = sdlive_unit_cgroup(a->lv.bus, unit, &rel);
+	r = sdlive_unit_cgroup(&a->lv.bus, unit, &rel);
 	if (r < 0)
 		return r;
 	if (asprintf(&busy.dir, "%s%s", a->lv.cg.mount, rel) < 0) {
@@ -346,7 +346,7 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 		w = mg_sd_want(want, (enum mg_key)k, !want->set[k] && mg_sd_has_runtime_dropin(unit, prop), &v);
 		if (w == MG_SD_WANT_NONE)
 			continue;
-		r = sdlive_unit_get_u64(a->lv.bus, unit, prop, &cur);
+		r = sdlive_unit_get_u64(&a->lv.bus, unit, prop, &cur);
 		if (r < 0) {
 			ctl_err("cannot read %s of %s: %s", prop, unit, sdlive_error(r));
 			a->failed++;
@@ -360,7 +360,7 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 			report(a, o, kind, unit, (enum mg_key)k, cur, v, ACT_PENDING, 0, NULL);
 			break;
 		case WRITE:
-			r = a->c->dry_run ? 0 : sdlive_unit_set_u64(a->lv.bus, unit, prop, v);
+			r = a->c->dry_run ? 0 : sdlive_unit_set_u64(&a->lv.bus, unit, prop, v);
 			if (r < 0)
 				fail(a, r);
 			else if (kind == KIND_USER && (k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && !a->c->dry_run)
@@ -386,7 +386,7 @@ static void sd_sum_protections(struct apply *a)
 	char unit[64];
 	uid_t *uids = NULL;
 	size_t n = 0;
-	int r = sdlive_users(a->lv.bus, &uids, &n);
+	int r = sdlive_users(&a->lv.bus, &uids, &n);
 
 	if (r < 0) {
 		ctl_warn("cannot list logind's users: %s; the protections of user.slice not summed", sdlive_error(r));
@@ -398,14 +398,14 @@ static void sd_sum_protections(struct apply *a)
 
 		for (size_t j = 0; j < n; j++) {
 			mg_sd_user_slice(uids[j], unit, sizeof(unit));
-			if (sdlive_unit_get_u64(a->lv.bus, unit, prop, &one) == 0 && one != MG_CG_UNLIMITED &&
+			if (sdlive_unit_get_u64(&a->lv.bus, unit, prop, &one) == 0 && one != MG_CG_UNLIMITED &&
 			    sum + one >= sum)
 				sum += one;
 		}
-		if (sdlive_unit_get_u64(a->lv.bus, "user.slice", prop, &cur) < 0 || cur == sum ||
+		if (sdlive_unit_get_u64(&a->lv.bus, "user.slice", prop, &cur) < 0 || cur == sum ||
 		    (cur > sum && !mg_sd_has_control_dropin("user.slice", prop)))
 			continue;
-		r = sdlive_unit_set_u64(a->lv.bus, "user.slice", prop, sum);
+		r = sdlive_unit_set_u64(&a->lv.bus, "user.slice", prop, sum);
 		if (r < 0)
 			ctl_warn("cannot set %s on user.slice (the sum of the user slices'): %s", prop, sdlive_error(r));
 		report(a, &o, KIND_ALL, "user.slice", keys[i], cur, sum, r < 0 ? ACT_FAILED : ACT_SUM, r,
@@ -426,7 +426,7 @@ static int sd_user(struct apply *a, const struct owner *o, const struct mg_caps 
 	r = sd_unit(a, o, KIND_USER, unit, ucaps);
 	if (r < 0)
 		return r;
-	r = sdlive_sessions(a->lv.bus, o->uid, &ids, &n);
+	r = sdlive_sessions(&a->lv.bus, o->uid, &ids, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		int e;
 

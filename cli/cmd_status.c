@@ -154,7 +154,7 @@ static int show_rel(struct status *s, enum kind kind, const char *name, const ch
 static int show_unit(struct status *s, enum kind kind, const char *unit, const struct mg_caps *want, bool *first)
 {
 	char *rel = NULL;
-	int r = sdlive_unit_cgroup(s->lv.bus, unit, &rel);
+	int r = sdlive_unit_cgroup(&s->lv.bus, unit, &rel);
 
 	if (r < 0)
 		return r;
@@ -199,7 +199,7 @@ static int show_user_groups(struct status *s, uid_t uid, const struct mg_caps *u
 		r = show_unit(s, KIND_USER, unit, ucaps, first);
 		if (r < 0)
 			return r;
-		r = sdlive_sessions(s->lv.bus, uid, &ids, &n);
+		r = sdlive_sessions(&s->lv.bus, uid, &ids, &n);
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			int e;
 

@@ -57,8 +57,7 @@ int live_open(struct live *lv)
 
 void live_close(struct live *lv)
 {
-	sdlive_close(lv->bus);
-	lv->bus = NULL;
+	sdlive_close(&lv->bus);
 	mg_cg_free(&lv->cg);
 }
 
@@ -127,7 +126,7 @@ int live_uids(struct live *lv, uid_t **uids, size_t *n)
 	int r;
 
 	if (lv->systemd)
-		r = sdlive_users(lv->bus, uids, n);
+		r = sdlive_users(&lv->bus, uids, n);
 	else {
 		*uids = NULL;
 		*n = 0;

@@ -11,8 +11,8 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "identity.h"
+#include "sdbus.h"
 
-struct sd_bus;
 
 /* The three places caps live: %all, a user, one session. */
 enum kind { KIND_ALL, KIND_USER, KIND_SESSION };
@@ -29,7 +29,7 @@ struct live {
 	struct ctl *c;
 	bool systemd;
 	struct mg_cg cg; /* cgroupfs: memguard's tree; systemd: the hierarchy */
-	struct sd_bus *bus;
+	struct mg_sdbus_conn bus; /* systemd: open between live_open and live_close */
 };
 
 /* The backend from --backend and --cgroup-root: 0, or EXIT_USAGE after

@@ -67,6 +67,17 @@ static int read_limit_at(int dfd, const char *file, uint64_t *v)
 	return 0;
 }
 
+int mg_cg_read_limit(const char *dir, const char *file, uint64_t *v)
+{
+	int dfd = open(dir, DIR_FLAGS), r;
+
+	if (dfd < 0)
+		return -errno;
+	r = read_limit_at(dfd, file, v);
+	close(dfd);
+	return r;
+}
+
 static void limit_text(int version, uint64_t v, char *buf, size_t len)
 {
 	if (v == MG_CG_UNLIMITED)

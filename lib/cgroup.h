@@ -86,6 +86,10 @@ struct mg_cg_live {
 	uint64_t current, oom_kills;
 };
 
+/* One limit or protection file of the group at dir (absolute): "max" and
+ * v1's huge "unlimited" as MG_CG_UNLIMITED. */
+int mg_cg_read_limit(const char *dir, const char *file, uint64_t *v);
+
 /* Reads the caps, memory.current and the OOM kills of the group at dir
  * (absolute) on a hierarchy of the given version. -errno when dir cannot
  * be opened (-ENOENT: no such group); a file missing inside it only

@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <security/pam_ext.h>
 
@@ -30,12 +28,6 @@
 
 /* A login never waits longer than this for systemd. */
 #define BUS_TIMEOUT_USEC (2ull * 1000 * 1000)
-#define SD_DEST "org.freedesktop.systemd1"
-#define SD_PATH "/org/freedesktop/systemd1"
-#define SD_MANAGER "org.freedesktop.systemd1.Manager"
-
-/* sd-bus, loaded by bus_open before any other call. */
-static const struct mg_sdbus *sd;
 
 struct systemd_state {
 	uid_t uid;
@@ -63,169 +55,34 @@ static void free_string(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
-static const char *bus_msg(const sd_bus_error *e, int r)
-{
-	return sd->error_is_set(e) && e->message ? e->message : strerror(r < 0 ? -r : r);
-}
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* One deadline for all of a line's bus traffic, the handshake included:
- * a manager or bus that stops answering costs a login BUS_TIMEOUT_USEC
- * per pam_memguard line, not that much per call. Every call passes the
- * time left explicitly, so no library default (25 s) ever applies. */
-static uint64_t bus_deadline;
-
-static uint64_t time_left(void)
-{
-	uint64_t now = now_usec();
-
-	return now >= bus_deadline ? 0 : bus_deadline - now;
-}
-
-static void bus_close(sd_bus *bus)
-{
-	if (bus) {
-		sd->close(bus);
-		sd->unref(bus);
-	}
-}
-
-/* sd-bus authenticates and says Hello before the first call, which no
- * call's timeout covers: a bus that accepts and never answers would hold
- * the login. So wait for a ready connection here, against the deadline. */
-static int bus_open(sd_bus **bus, char *why, size_t len)
-{
-	int r = mg_sdbus_get(&sd, why, len);
-	uint64_t left;
-
-	if (r < 0)
-		return r;
-	bus_deadline = now_usec() + BUS_TIMEOUT_USEC;
-	r = sd->open_system(bus);
-	while (r >= 0 && (r = sd->is_ready(*bus)) == 0) {
-		r = sd->process(*bus, NULL);
-		if (r != 0)
-			continue;
-		left = time_left();
-		r = left ? sd->wait(*bus, left) : -ETIMEDOUT;
-	}
-	if (r < 0) {
-		snprintf(why, len, "%s", strerror(-r));
-		bus_close(*bus);
-		*bus = NULL;
-	}
-	return r < 0 ? r : 0;
-}
-
-static int bus_call(sd_bus *bus, sd_bus_message *m, sd_bus_error *e, sd_bus_message **reply)
-{
-	uint64_t left = time_left();
-
-	return left ? sd->call(bus, m, left, e, reply) : -ETIMEDOUT;
-}
-
-static int unit_path(const char *unit, char **path)
-{
-	return sd->path_encode(SD_PATH "/unit", unit, path);
-}
-
-/* A unit's property (org.freedesktop.DBus.Properties.Get): *reply is left
- * inside the variant of the given type, for the caller to read. */
-static int unit_get(sd_bus *bus, const char *unit, const char *iface, const char *prop, const char *type,
-		    sd_bus_error *e, sd_bus_message **reply)
-{
-	sd_bus_message *m = NULL;
-	char *path = NULL;
-	int r = unit_path(unit, &path);
-
-	*reply = NULL;
-	if (r >= 0)
-		r = sd->message_new_method_call(bus, &m, SD_DEST, path, "org.freedesktop.DBus.Properties", "Get");
-	if (r >= 0)
-		r = sd->message_append(m, "ss", iface, prop);
-	if (r >= 0)
-		r = bus_call(bus, m, e, reply);
-	if (r >= 0 && (r = sd->message_enter_container(*reply, 'v', type)) == 0)
-		r = -EBADMSG;
-	if (r < 0 && *reply)
-		*reply = sd->message_unref(*reply);
-	sd->message_unref(m);
-	free(path);
-	return r < 0 ? r : 0;
-}
-
-static int unit_get_u64(sd_bus *bus, const char *unit, const char *iface, const char *prop, uint64_t *v,
+/* A property of a unit by name (the manager loads it on access). */
+static int unit_get_u64(struct mg_sdbus_conn *bus, const char *unit, const char *iface, const char *prop, uint64_t *v,
 			sd_bus_error *e)
 {
-	sd_bus_message *reply = NULL;
-	int r = unit_get(bus, unit, iface, prop, "t", e, &reply);
+	char *path = NULL;
+	int r = mg_sdbus_unit_path(bus, unit, &path);
 
-	if (r < 0)
-		return r;
-	if ((r = sd->message_read(reply, "t", v)) == 0)
-		r = -EBADMSG;
-	sd->message_unref(reply);
-	return r < 0 ? r : 0;
+	if (r >= 0)
+		r = mg_sdbus_get_u64(bus, path, iface, prop, v, e);
+	free(path);
+	return r;
 }
 
-static int unit_get_string(sd_bus *bus, const char *unit, const char *iface, const char *prop, char **out,
-			   sd_bus_error *e)
+static int unit_get_string(struct mg_sdbus_conn *bus, const char *unit, const char *iface, const char *prop,
+			   char **out, sd_bus_error *e)
 {
-	sd_bus_message *reply = NULL;
-	const char *v = NULL;
-	int r = unit_get(bus, unit, iface, prop, "s", e, &reply);
+	char *path = NULL;
+	int r = mg_sdbus_unit_path(bus, unit, &path);
 
-	if (r < 0)
-		return r;
-	if ((r = sd->message_read(reply, "s", &v)) == 0)
-		r = -EBADMSG;
-	if (r > 0 && !(*out = strdup(v)))
-		r = -ENOMEM;
-	sd->message_unref(reply);
-	return r < 0 ? r : 0;
+	if (r >= 0)
+		r = mg_sdbus_get_string(bus, path, iface, prop, out, e);
+	free(path);
+	return r;
 }
 
-static int unit_active_state(sd_bus *bus, const char *unit, char **state, sd_bus_error *e)
+static int unit_active_state(struct mg_sdbus_conn *bus, const char *unit, char **state, sd_bus_error *e)
 {
 	return unit_get_string(bus, unit, "org.freedesktop.systemd1.Unit", "ActiveState", state, e);
-}
-
-/* One property per call: SetUnitProperties checks every property before
- * applying any, so one this systemd does not know would sink the rest.
- * runtime=true: the values live under /run and the policy stays the
- * source of truth after a reboot. */
-static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, const void *value, sd_bus_error *e)
-{
-	sd_bus_message *m = NULL;
-	int r;
-
-	r = sd->message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "SetUnitProperties");
-	if (r >= 0)
-		r = sd->message_append(m, "sb", unit, 1);
-	if (r >= 0)
-		r = sd->message_open_container(m, 'a', "(sv)");
-	if (r >= 0)
-		r = sd->message_open_container(m, 'r', "sv");
-	if (r >= 0)
-		r = sd->message_append(m, "s", prop);
-	if (r >= 0)
-		r = type == 't' ? sd->message_append(m, "v", "t", *(const uint64_t *)value)
-				: sd->message_append(m, "v", "s", (const char *)value);
-	if (r >= 0)
-		r = sd->message_close_container(m);
-	if (r >= 0)
-		r = sd->message_close_container(m);
-	if (r >= 0)
-		r = bus_call(bus, m, e, NULL);
-	sd->message_unref(m);
-	return r;
 }
 
 /* Whether a process of another login session runs in the unit's subtree:
@@ -235,7 +92,7 @@ static int unit_set(sd_bus *bus, const char *unit, const char *prop, char type, 
  * counts, and neither does the session this login just made: so the
  * backend decides like cgroupfs, whose user group exists exactly while
  * sessions do. -errno when unknown. */
-static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *own_session, sd_bus_error *e)
+static int unit_has_other_sessions(struct mg_sdbus_conn *bus, const char *unit, const char *own_session, sd_bus_error *e)
 {
 	sd_bus_message *m = NULL, *reply = NULL;
 	const char *path, *cmd;
@@ -243,26 +100,26 @@ static int unit_has_other_sessions(sd_bus *bus, const char *unit, const char *ow
 	uint32_t pid;
 	int r, found = 0;
 
-	r = sd->message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitProcesses");
+	r = bus->api->message_new_method_call(bus->bus, &m, MG_SD_DEST, MG_SD_PATH, MG_SD_MANAGER, "GetUnitProcesses");
 	if (r >= 0)
-		r = sd->message_append(m, "s", unit);
+		r = bus->api->message_append(m, "s", unit);
 	if (r >= 0)
-		r = bus_call(bus, m, e, &reply);
-	sd->message_unref(m);
+		r = mg_sdbus_call(bus, m, e, &reply);
+	bus->api->message_unref(m);
 	if (r < 0)
 		return r;
-	r = sd->message_enter_container(reply, 'a', "(sus)");
-	while (r >= 0 && !found && (r = sd->message_read(reply, "(sus)", &path, &pid, &cmd)) > 0)
+	r = bus->api->message_enter_container(reply, 'a', "(sus)");
+	while (r >= 0 && !found && (r = bus->api->message_read(reply, "(sus)", &path, &pid, &cmd)) > 0)
 		if (mg_sd_session_of_path(path, id, sizeof(id)) && !(own_session && strcmp(id, own_session) == 0))
 			found = 1;
-	sd->message_unref(reply);
+	bus->api->message_unref(reply);
 	return r < 0 ? r : found;
 }
 
 /* Whether a lower limit on the unit could OOM-kill another login session:
  * 1 yes, 0 no, -errno unknown (logged; the caller then treats the unit as
  * in use). */
-static int unit_in_use(pam_handle_t *pamh, sd_bus *bus, const char *unit, const char *own_session)
+static int unit_in_use(pam_handle_t *pamh, struct mg_sdbus_conn *bus, const char *unit, const char *own_session)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	char *state = NULL;
@@ -270,8 +127,8 @@ static int unit_in_use(pam_handle_t *pamh, sd_bus *bus, const char *unit, const 
 	int r = unit_active_state(bus, unit, &state, &e);
 
 	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot read the state of %s: %s", unit, bus_msg(&e, r));
-		sd->error_free(&e);
+		pam_syslog(pamh, LOG_ERR, "cannot read the state of %s: %s", unit, mg_sdbus_error_text(&e, r));
+		bus->api->error_free(&e);
 		return r;
 	}
 	active = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
@@ -279,7 +136,7 @@ static int unit_in_use(pam_handle_t *pamh, sd_bus *bus, const char *unit, const 
 	if (!active)
 		return 0;
 	r = unit_has_other_sessions(bus, unit, own_session, &e);
-	sd->error_free(&e);
+	bus->api->error_free(&e);
 	/* Unknown: assume someone could be OOM-killed. */
 	return r < 0 ? 1 : r;
 }
@@ -292,16 +149,11 @@ static void human(uint64_t v, char *buf, size_t len)
 		mg_bytes_format(v, buf, len);
 }
 
-static bool has_control_dropin(const char *unit, const char *prop)
-{
-	return mg_sd_has_control_dropin(unit, prop);
-}
-
 /* A unit's limits as the policy says: compare first (a write that changes
  * nothing still rewrites the drop-in and reloads the unit), never lower a
  * limit of a unit in use (pending, like the cgroupfs backend), and reset
  * a runtime value whose rule is gone. Returns the first error. */
-static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const char *iface,
+static int apply_unit(pam_handle_t *pamh, struct mg_sdbus_conn *bus, const char *unit, const char *iface,
 		      const struct mg_caps *caps, int nkeys, const char *own_session, char *summary, size_t slen)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -319,14 +171,14 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 		if (!prop)
 			continue;
 		/* The drop-in is looked at only when no rule sets the key. */
-		w = mg_sd_want(caps, (enum mg_key)k, !caps->set[k] && has_control_dropin(unit, prop), &want);
+		w = mg_sd_want(caps, (enum mg_key)k, !caps->set[k] && mg_sd_has_control_dropin(unit, prop), &want);
 		if (w == MG_SD_WANT_NONE)
 			continue;
 		reset = w == MG_SD_WANT_RESET;
 		r = unit_get_u64(bus, unit, iface, prop, &cur, &e);
 		if (r < 0) {
-			pam_syslog(pamh, LOG_ERR, "cannot read %s of %s: %s", prop, unit, bus_msg(&e, r));
-			sd->error_free(&e);
+			pam_syslog(pamh, LOG_ERR, "cannot read %s of %s: %s", prop, unit, mg_sdbus_error_text(&e, r));
+			bus->api->error_free(&e);
 			if (!first)
 				first = r;
 			timed_out = r == -ETIMEDOUT;
@@ -350,10 +202,10 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 				   unit, prop, a, b);
 			break;
 		case MG_SD_SET:
-			r = unit_set(bus, unit, prop, 't', &want, &e);
+			r = mg_sdbus_set_property(bus, unit, prop, 't', &want, &e);
 			if (r < 0) {
-				pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, b, unit, bus_msg(&e, r));
-				sd->error_free(&e);
+				pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, b, unit, mg_sdbus_error_text(&e, r));
+				bus->api->error_free(&e);
 				if (!first)
 					first = r;
 				timed_out = r == -ETIMEDOUT;
@@ -371,24 +223,6 @@ static int apply_unit(pam_handle_t *pamh, sd_bus *bus, const char *unit, const c
 	return first;
 }
 
-static int read_u64_file(const char *dir, const char *file, uint64_t *v)
-{
-	char path[PATH_MAX], *text = NULL, *end;
-	size_t len;
-	int r;
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	r = mg_read_file(path, 64, &text, &len);
-	if (r < 0)
-		return r;
-	errno = 0;
-	*v = strncmp(text, "max", 3) == 0 ? MG_CG_UNLIMITED : strtoull(text, &end, 10);
-	r = errno ? -errno : 0;
-	free(text);
-	return r;
-}
-
 /* v2 protections hold only as far as every ancestor carries them (the
  * cgroupfs backend gives its base group the sum): user.slice gets the sum
  * of its user slices' MemoryMin and MemoryLow. The slices are found under
@@ -396,7 +230,7 @@ static int read_u64_file(const char *dir, const char *file, uint64_t *v)
  * read from the manager, since the kernel file may lag the call that just
  * set it. A higher value that is not a runtime one (the administrator's)
  * is kept. A failure only costs the protection: logged, never fatal. */
-static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *own_slice, char *summary,
+static void sum_user_protections(pam_handle_t *pamh, struct mg_sdbus_conn *bus, const char *own_slice, char *summary,
 				 size_t slen)
 {
 	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
@@ -406,8 +240,8 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 
 	if (r < 0) {
 		pam_syslog(pamh, LOG_WARNING, "cannot find the cgroup of user.slice: %s; its protections not summed",
-			   bus_msg(&e, r));
-		sd->error_free(&e);
+			   mg_sdbus_error_text(&e, r));
+		bus->api->error_free(&e);
 		return;
 	}
 	r = snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", cg) < (int)sizeof(dir) ? 0 : -ENAMETOOLONG;
@@ -430,7 +264,7 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 		 * yet (a slice that stopped at the last logout comes back only
 		 * with its first process or property change). */
 		r = unit_get_u64(bus, own_slice, "org.freedesktop.systemd1.Slice", prop, &one, &e);
-		sd->error_free(&e);
+		bus->api->error_free(&e);
 		if (r == 0 && one != MG_CG_UNLIMITED)
 			sum = one;
 		while ((de = readdir(d))) {
@@ -438,25 +272,25 @@ static void sum_user_protections(pam_handle_t *pamh, sd_bus *bus, const char *ow
 			    strcmp(de->d_name, own_slice) == 0)
 				continue;
 			r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
-				    ? read_u64_file(sub, file, &one)
+				    ? mg_cg_read_limit(sub, file, &one)
 				    : -ENAMETOOLONG;
 			if (r == 0 && one != MG_CG_UNLIMITED && sum + one >= sum)
 				sum += one;
 		}
 		closedir(d);
 		r = unit_get_u64(bus, "user.slice", "org.freedesktop.systemd1.Slice", prop, &cur, &e);
-		if (r < 0 || cur == sum || (cur > sum && !has_control_dropin("user.slice", prop))) {
-			sd->error_free(&e);
+		if (r < 0 || cur == sum || (cur > sum && !mg_sd_has_control_dropin("user.slice", prop))) {
+			bus->api->error_free(&e);
 			continue;
 		}
 		human(sum, v, sizeof(v));
-		r = unit_set(bus, "user.slice", prop, 't', &sum, &e);
+		r = mg_sdbus_set_property(bus, "user.slice", prop, 't', &sum, &e);
 		if (r < 0)
 			pam_syslog(pamh, LOG_WARNING, "cannot set %s=%s on user.slice (the sum of the user slices'): %s",
-				   prop, v, bus_msg(&e, r));
+				   prop, v, mg_sdbus_error_text(&e, r));
 		else
 			snprintf(summary + strlen(summary), slen - strlen(summary), " user.slice %s=%s (sum)", prop, v);
-		sd->error_free(&e);
+		bus->api->error_free(&e);
 	}
 }
 
@@ -496,7 +330,7 @@ static bool session_has_post_work(const struct systemd_state *s)
 
 /* MemoryHigh (and MemoryMax when pam_systemd was not told) and OOMPolicy
  * on a session scope that exists. */
-static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus, const char *id,
+static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, struct mg_sdbus_conn *bus, const char *id,
 		       const struct systemd_state *s, bool with_max, char *summary, size_t slen)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -509,10 +343,10 @@ static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus,
 		if (!s->session.set[k] || (k == MG_KEY_MEMORY_MAX && !with_max))
 			continue;
 		human(s->session.bytes[k], v, sizeof(v));
-		r = unit_set(bus, scope, prop, 't', &s->session.bytes[k], &e);
+		r = mg_sdbus_set_property(bus, scope, prop, 't', &s->session.bytes[k], &e);
 		if (r < 0) {
-			pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, v, scope, bus_msg(&e, r));
-			sd->error_free(&e);
+			pam_syslog(pamh, LOG_ERR, "cannot set %s=%s on %s: %s", prop, v, scope, mg_sdbus_error_text(&e, r));
+			bus->api->error_free(&e);
 			if (!first)
 				first = r;
 			continue;
@@ -524,15 +358,15 @@ static int apply_scope(pam_handle_t *pamh, const struct mg_args *a, sd_bus *bus,
 	} else if (s->oom_group_set && s->session.oom_group) {
 		/* OOMPolicy= on scopes came with systemd 253; older ones refuse
 		 * the property. ManagedOOM= is systemd-oomd's, not this. */
-		r = unit_set(bus, scope, "OOMPolicy", 's', "kill", &e);
+		r = mg_sdbus_set_property(bus, scope, "OOMPolicy", 's', "kill", &e);
 		if (r < 0)
 			pam_syslog(pamh, LOG_WARNING,
 				   "oom.group=yes not applied to %s: this systemd has no OOMPolicy= for scopes "
 				   "(needs systemd 253): %s",
-				   scope, bus_msg(&e, r));
+				   scope, mg_sdbus_error_text(&e, r));
 		else
 			snprintf(summary + strlen(summary), slen - strlen(summary), " %s OOMPolicy=kill", scope);
-		sd->error_free(&e);
+		bus->api->error_free(&e);
 	} else if (s->oom_group_set && a->debug) {
 		pam_syslog(pamh, LOG_DEBUG, "oom.group=no: %s keeps the kernel's default (only the task is killed)",
 			   scope);
@@ -552,7 +386,7 @@ static bool any_dropin(const char *unit, int nkeys)
 {
 	for (int k = 0; k < nkeys; k++) {
 		const char *prop = mg_sd_property((enum mg_key)k);
-		if (prop && has_control_dropin(unit, prop))
+		if (prop && mg_sd_has_control_dropin(unit, prop))
 			return true;
 	}
 	return false;
@@ -563,7 +397,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 {
 	struct systemd_state *s = calloc(1, sizeof(*s));
 	const void *existing = NULL;
-	sd_bus *bus = NULL;
+	struct mg_sdbus_conn conn = { 0 }, *bus = NULL;
 	char slice[64], id[64] = "", *text = NULL, *val = NULL;
 	char nid[64], why[256];
 	const char *new_id = NULL;
@@ -595,13 +429,14 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	 * something to set or a runtime value to check. */
 	if (any_cap(&set->user_caps) || any_cap(&set->all) || session_work || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
 	    any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1)) {
-		r = bus_open(&bus, why, sizeof(why));
+		r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
+		bus = r < 0 ? NULL : &conn;
 		if (r < 0) {
 			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", why);
 			goto out;
 		}
 		bool protections = set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
-				   has_control_dropin(slice, "MemoryMin") || has_control_dropin(slice, "MemoryLow");
+				   mg_sd_has_control_dropin(slice, "MemoryMin") || mg_sd_has_control_dropin(slice, "MemoryLow");
 
 		r = apply_unit(pamh, bus, slice, "org.freedesktop.systemd1.Slice", &set->user_caps,
 			       MG_KEY_MEMORY_MIN + 1, new_id, summary, slen);
@@ -675,7 +510,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
 out:
 	if (bus)
-		bus_close(bus);
+		mg_sdbus_close(bus);
 	*state = s;
 	return ret;
 }
@@ -683,7 +518,7 @@ out:
 static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state)
 {
 	struct systemd_state *s = state;
-	sd_bus *bus = NULL;
+	struct mg_sdbus_conn conn = { 0 }, *bus = NULL;
 	char id[64], summary[512] = "", why[256];
 	const char *new_id;
 	int r, ret = PAM_SUCCESS;
@@ -707,16 +542,17 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	}
 	if (!session_has_post_work(s))
 		return PAM_SUCCESS;
-	r = bus_open(&bus, why, sizeof(why));
+	r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
 	if (r < 0)
 		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot connect to the system bus: %s", why);
+	bus = &conn;
 	r = apply_scope(pamh, a, bus, new_id, s, false, summary, sizeof(summary));
 	if (r < 0)
 		ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot cap session-%s.scope: %s", new_id,
 				  strerror(-r));
 	else
 		pam_syslog(pamh, LOG_INFO, "phase=post:%s", summary);
-	bus_close(bus);
+	mg_sdbus_close(bus);
 	return ret;
 }
 
