@@ -374,36 +374,24 @@ static int sd_unit(struct apply *a, const struct owner *o, enum kind kind, const
 	return 0;
 }
 
-/* v2 protections hold only as far as every ancestor carries them: as at
- * login, user.slice gets the sum of the user slices' MemoryMin and
- * MemoryLow (the users logind tracks, as the manager reports their
- * values); a higher value that is not a runtime one (the admin's) stays.
- * A failure costs only the protection. */
+/* As at login, user.slice gets the sum of the user slices' MemoryMin and
+ * MemoryLow (mg_sdbus_protection_sum), every value read from the manager:
+ * apply may just have set several. A failure costs only the protection. */
 static void sd_sum_protections(struct apply *a)
 {
 	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
 	struct owner o = { NULL, 0 };
-	char unit[64];
-	uid_t *uids = NULL;
-	size_t n = 0;
-	int r = sdlive_users(&a->lv.bus, &uids, &n);
+	sd_bus_error e = SD_BUS_ERROR_NULL;
 
-	if (r < 0) {
-		ctl_warn("cannot list logind's users: %s; the protections of user.slice not summed", sdlive_error(r));
-		return;
-	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *prop = mg_sd_property(keys[i]);
-		uint64_t sum = 0, one, cur;
+		uint64_t cur, sum;
+		int r = mg_sdbus_protection_sum(&a->lv.bus, NULL, keys[i], &cur, &sum, &e);
 
-		for (size_t j = 0; j < n; j++) {
-			mg_sd_user_slice(uids[j], unit, sizeof(unit));
-			if (sdlive_unit_get_u64(&a->lv.bus, unit, prop, &one) == 0 && one != MG_CG_UNLIMITED &&
-			    sum + one >= sum)
-				sum += one;
-		}
-		if (sdlive_unit_get_u64(&a->lv.bus, "user.slice", prop, &cur) < 0 || cur == sum ||
-		    (cur > sum && !mg_sd_has_control_dropin("user.slice", prop)))
+		if (r < 0)
+			ctl_warn("cannot sum the user slices' %s for user.slice: %s", prop, mg_sdbus_error_text(&e, r));
+		a->lv.bus.api->error_free(&e);
+		if (r <= 0)
 			continue;
 		r = sdlive_unit_set_u64(&a->lv.bus, "user.slice", prop, sum);
 		if (r < 0)
@@ -413,7 +401,6 @@ static void sd_sum_protections(struct apply *a)
 		if (r < 0)
 			fail(a, r);
 	}
-	free(uids);
 }
 
 static int sd_user(struct apply *a, const struct owner *o, const struct mg_caps *ucaps, const struct mg_caps *scaps)

@@ -1,12 +1,17 @@
 #include "sdbus.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "cgroup.h"
+#include "systemd_props.h"
 
 #define SDBUS_LIBRARY "libsystemd.so.0"
 
@@ -223,6 +228,68 @@ int mg_sdbus_set_property(struct mg_sdbus_conn *c, const char *unit, const char 
 		r = mg_sdbus_call(c, m, e, NULL);
 	sd->message_unref(m);
 	return r;
+}
+
+static int slice_get_u64(struct mg_sdbus_conn *c, const char *unit, const char *prop, uint64_t *v, sd_bus_error *e)
+{
+	char *path = NULL;
+	int r = mg_sdbus_unit_path(c, unit, &path);
+
+	if (r >= 0)
+		r = mg_sdbus_get_u64(c, path, "org.freedesktop.systemd1.Slice", prop, v, e);
+	free(path);
+	return r;
+}
+
+static bool is_user_slice(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, "user-", 5) == 0 && n > 11 && strcmp(name + n - 6, ".slice") == 0;
+}
+
+int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key, uint64_t *cur, uint64_t *sum,
+			    sd_bus_error *e)
+{
+	const char *prop = mg_sd_property((enum mg_key)key);
+	const char *file = key == MG_KEY_MEMORY_MIN ? "memory.min" : "memory.low";
+	char *path = NULL, *cg = NULL, dir[PATH_MAX - 64], sub[PATH_MAX];
+	struct dirent *de;
+	uint64_t one;
+	DIR *d;
+	int r = mg_sdbus_unit_path(c, "user.slice", &path);
+
+	*sum = 0;
+	if (r >= 0)
+		r = mg_sdbus_get_string(c, path, "org.freedesktop.systemd1.Slice", "ControlGroup", &cg, e);
+	free(path);
+	if (r < 0)
+		return r;
+	r = snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", cg) < (int)sizeof(dir) ? 0 : -ENAMETOOLONG;
+	free(cg);
+	if (r < 0 || !(d = opendir(dir)))
+		return r < 0 ? r : -errno;
+	if (fresh && slice_get_u64(c, fresh, prop, &one, e) == 0 && one != MG_CG_UNLIMITED)
+		*sum = one;
+	c->api->error_free(e);
+	while ((de = readdir(d))) {
+		if (!is_user_slice(de->d_name) || (fresh && strcmp(de->d_name, fresh) == 0))
+			continue;
+		if (!fresh)
+			r = slice_get_u64(c, de->d_name, prop, &one, e);
+		else
+			r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
+				    ? mg_cg_read_limit(sub, file, &one)
+				    : -ENAMETOOLONG;
+		c->api->error_free(e);
+		if (r == 0 && one != MG_CG_UNLIMITED && *sum + one >= *sum)
+			*sum += one;
+	}
+	closedir(d);
+	r = slice_get_u64(c, "user.slice", prop, cur, e);
+	if (r < 0)
+		return r;
+	return !(*cur == *sum || (*cur > *sum && !mg_sd_has_control_dropin("user.slice", prop)));
 }
 
 const char *mg_sdbus_error_text(const sd_bus_error *e, int r)

@@ -88,6 +88,18 @@ int mg_sdbus_get_string(struct mg_sdbus_conn *c, const char *path, const char *i
 int mg_sdbus_set_property(struct mg_sdbus_conn *c, const char *unit, const char *prop, char type, const void *value,
 			  sd_bus_error *e);
 
+/* What user.slice's MemoryMin or MemoryLow (key) must carry for the user
+ * slices' protections to hold (a protection holds only as far as every
+ * ancestor carries it): the sum over the user-*.slice directories of the
+ * cgroup the manager names for user.slice. The value of the slice fresh
+ * (NULL: of every slice) comes from the manager, since the kernel file may
+ * lag a property just set; fresh counts even before its cgroup exists.
+ * 1 when user.slice should be set to *sum (*cur: its value now), 0 when it
+ * stays (equal, or higher and not a runtime value: the administrator's),
+ * -errno (why in e, or errno's) when it cannot be told. */
+int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key, uint64_t *cur, uint64_t *sum,
+			    sd_bus_error *e);
+
 /* The error's message, else strerror(-r). */
 const char *mg_sdbus_error_text(const sd_bus_error *e, int r);
 

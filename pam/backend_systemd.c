@@ -11,9 +11,7 @@
  *     source of truth. */
 #include "backend.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,66 +221,27 @@ static int apply_unit(pam_handle_t *pamh, struct mg_sdbus_conn *bus, const char 
 	return first;
 }
 
-/* v2 protections hold only as far as every ancestor carries them (the
- * cgroupfs backend gives its base group the sum): user.slice gets the sum
- * of its user slices' MemoryMin and MemoryLow. The slices are found under
- * the cgroup the manager names for user.slice; the one of this login is
- * read from the manager, since the kernel file may lag the call that just
- * set it. A higher value that is not a runtime one (the administrator's)
- * is kept. A failure only costs the protection: logged, never fatal. */
+/* user.slice gets the sum of its user slices' MemoryMin and MemoryLow, as
+ * the cgroupfs backend gives its base group (mg_sdbus_protection_sum). A
+ * failure only costs the protection: logged, never fatal. */
 static void sum_user_protections(pam_handle_t *pamh, struct mg_sdbus_conn *bus, const char *own_slice, char *summary,
 				 size_t slen)
 {
 	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	char *cg = NULL, dir[PATH_MAX - 64], sub[PATH_MAX], v[32];
-	int r = unit_get_string(bus, "user.slice", "org.freedesktop.systemd1.Slice", "ControlGroup", &cg, &e);
+	char v[32];
 
-	if (r < 0) {
-		pam_syslog(pamh, LOG_WARNING, "cannot find the cgroup of user.slice: %s; its protections not summed",
-			   mg_sdbus_error_text(&e, r));
-		bus->api->error_free(&e);
-		return;
-	}
-	r = snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", cg) < (int)sizeof(dir) ? 0 : -ENAMETOOLONG;
-	free(cg);
-	if (r < 0)
-		return;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *prop = mg_sd_property(keys[i]);
-		const char *file = keys[i] == MG_KEY_MEMORY_MIN ? "memory.min" : "memory.low";
-		uint64_t sum = 0, cur, one;
-		struct dirent *de;
-		DIR *d = opendir(dir);
+		uint64_t cur, sum;
+		int r = mg_sdbus_protection_sum(bus, own_slice, keys[i], &cur, &sum, &e);
 
-		if (!d) {
-			pam_syslog(pamh, LOG_WARNING, "cannot list %s: %s; its protections not summed", dir,
-				   strerror(errno));
-			return;
-		}
-		/* This login's slice from the manager: its cgroup may not exist
-		 * yet (a slice that stopped at the last logout comes back only
-		 * with its first process or property change). */
-		r = unit_get_u64(bus, own_slice, "org.freedesktop.systemd1.Slice", prop, &one, &e);
+		if (r < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot sum the user slices' %s for user.slice: %s", prop,
+				   mg_sdbus_error_text(&e, r));
 		bus->api->error_free(&e);
-		if (r == 0 && one != MG_CG_UNLIMITED)
-			sum = one;
-		while ((de = readdir(d))) {
-			if (strncmp(de->d_name, "user-", 5) != 0 || !strstr(de->d_name, ".slice") ||
-			    strcmp(de->d_name, own_slice) == 0)
-				continue;
-			r = snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) < (int)sizeof(sub)
-				    ? mg_cg_read_limit(sub, file, &one)
-				    : -ENAMETOOLONG;
-			if (r == 0 && one != MG_CG_UNLIMITED && sum + one >= sum)
-				sum += one;
-		}
-		closedir(d);
-		r = unit_get_u64(bus, "user.slice", "org.freedesktop.systemd1.Slice", prop, &cur, &e);
-		if (r < 0 || cur == sum || (cur > sum && !mg_sd_has_control_dropin("user.slice", prop))) {
-			bus->api->error_free(&e);
+		if (r <= 0)
 			continue;
-		}
 		human(sum, v, sizeof(v));
 		r = mg_sdbus_set_property(bus, "user.slice", prop, 't', &sum, &e);
 		if (r < 0)
