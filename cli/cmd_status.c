@@ -283,6 +283,19 @@ static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *
 	return r;
 }
 
+/* The user a live_user* lookup found (r: its result): 1 is a uid NSS does
+ * not know, shown without a policy. */
+static int show_found(struct status *s, int r, uid_t uid, struct mg_identity_buf *who)
+{
+	if (r == 1)
+		return show_user(s, uid, NULL);
+	if (r < 0)
+		return r;
+	r = show_user(s, uid, who);
+	mg_identity_free(who);
+	return r;
+}
+
 /* USER: a name, or a uid ("1000") that NSS may or may not know. */
 static int show_arg(struct status *s, const char *arg)
 {
@@ -290,27 +303,14 @@ static int show_arg(struct status *s, const char *arg)
 	uid_t uid;
 	int r = live_user(arg, s->uid_min, s->uid_max, &who, &uid);
 
-	if (r == 1)
-		return show_user(s, uid, NULL);
-	if (r < 0)
-		return r;
-	r = show_user(s, uid, &who);
-	mg_identity_free(&who);
-	return r;
+	return show_found(s, r, uid, &who);
 }
 
 static int show_uid(struct status *s, uid_t uid)
 {
 	struct mg_identity_buf who;
-	int r = live_user_of_uid(uid, s->uid_min, s->uid_max, &who);
 
-	if (r == 1)
-		return show_user(s, uid, NULL);
-	if (r < 0)
-		return r;
-	r = show_user(s, uid, &who);
-	mg_identity_free(&who);
-	return r;
+	return show_found(s, live_user_of_uid(uid, s->uid_min, s->uid_max, &who), uid, &who);
 }
 
 int cmd_status(struct ctl *c, int argc, char **argv)
