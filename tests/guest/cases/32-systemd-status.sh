@@ -8,13 +8,7 @@
 # loginctl say, a lowered rule pending, a user without a session without
 # live state, and exit 1 when the bus is down.
 . "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
-show_out() { echo "--- last memguardctl output:"; cat "$OUT" "$OUT.err" 2>/dev/null | sed 's/^/    /'; }
-FAIL_HOOK=show_out
-CTL=$TOP/$BUILD/memguardctl
-[ -f "$MOD" ] || skip "no $MOD (run make${BUILD#build} first)"
-[ -x "$CTL" ] || skip "no $CTL (run make${BUILD#build} first)"
-command -v python3 >/dev/null || skip "no python3"
-OUT=$TMPDIR/status.out
+ctl_setup status
 
 useradd -u 2201 -m -s /bin/bash mgsa && useradd -u 2202 -m -s /bin/bash mgsb || fail "useradd"
 SYNC=/tmp/mg-status-sync
@@ -22,10 +16,6 @@ mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-status.conf
 write_stack su-l "on_error=deny debug"
 
-mg() {	# mg ARGS...: memguardctl, stdout to $OUT, stderr to $OUT.err, status to $RC
-	"$CTL" --policy $POLICY "$@" >"$OUT" 2>"$OUT.err"
-	RC=$?
-}
 # jq_py EXPR: evaluates EXPR over the JSON in $OUT (d) and prints the result
 jq_py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$OUT" "$1"; }
 

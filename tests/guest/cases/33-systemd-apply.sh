@@ -8,15 +8,11 @@
 # is written with it, a session rule that is gone is reset, --dry-run and
 # an exempt user change nothing.
 . "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
-show_out() {
-	echo "--- last memguardctl output:"; cat "$OUT" "$OUT.err" 2>/dev/null | sed 's/^/    /'
+show_dropins() {
 	echo "--- runtime drop-ins:"; ls -R /run/systemd/system.control /run/systemd/transient 2>/dev/null | sed 's/^/    /'
 }
-FAIL_HOOK=show_out
-CTL=$TOP/$BUILD/memguardctl
-[ -x "$CTL" ] || skip "no $CTL (run make${BUILD#build} first)"
-command -v python3 >/dev/null || skip "no python3"
-OUT=$TMPDIR/apply.out
+FAIL_HOOK_MORE=show_dropins
+ctl_setup apply
 
 useradd -u 2301 -m -s /bin/bash mgap || fail "useradd"
 SYNC=/tmp/mg-apply-sync
@@ -24,10 +20,6 @@ mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-apply.conf
 write_stack su-l "on_error=deny debug"
 
-mg() {	# mg ARGS...: memguardctl, stdout to $OUT, stderr to $OUT.err, status to $RC
-	"$CTL" --policy $POLICY "$@" >"$OUT" 2>"$OUT.err"
-	RC=$?
-}
 has_line() { grep -qxF "$1" "$OUT" || fail "no line '$1' in the output"; info "ok: line: $1"; }
 kfile() { cat "/sys/fs/cgroup$1"; }
 SL=user-2301.slice

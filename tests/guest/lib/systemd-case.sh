@@ -100,3 +100,22 @@ logout() {	# logout TAG: let the session end; su's status in RC
 	wait "$pid"
 	RC=$?
 }
+
+# ctl_setup NAME: for the memguardctl cases: CTL, OUT ($TMPDIR/NAME.out),
+# mg, and the last output printed on failure (after FAIL_HOOK_MORE, if set).
+ctl_setup() {
+	CTL=$TOP/$BUILD/memguardctl
+	[ -x "$CTL" ] || skip "no $CTL (run make${BUILD#build} first)"
+	command -v python3 >/dev/null || skip "no python3"
+	OUT=$TMPDIR/$1.out
+	FAIL_HOOK=show_out
+}
+show_out() {
+	echo "--- last memguardctl output:"
+	cat "$OUT" "$OUT.err" 2>/dev/null | sed 's/^/    /'
+	${FAIL_HOOK_MORE:-:}
+}
+mg() {	# mg ARGS...: memguardctl on $POLICY, stdout to $OUT, stderr to $OUT.err, status to $RC
+	"$CTL" --policy "$POLICY" "$@" >"$OUT" 2>"$OUT.err"
+	RC=$?
+}
