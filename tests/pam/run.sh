@@ -692,6 +692,29 @@ if [ -n "$LOGCAP" ]; then
 else
 	skip "backend=systemd, bus down, no rule: the log line says why the user got in" "no syslog capture"
 fi
+# libsystemd is loaded only by the systemd backend: the module does not
+# link it (it cost every pam_start ~0.4 ms), and without it the backend
+# fails through on_error instead of the module failing to load.
+if readelf -d "$SO" | grep -q 'NEEDED.*libsystemd'; then
+	notok "pam_memguard.so does not link libsystemd" "$(readelf -d "$SO" | grep NEEDED)"
+else
+	ok "pam_memguard.so does not link libsystemd"
+fi
+SDLIB=$(readlink -f "$(ldconfig -p | awk '/libsystemd\.so\.0 .*x86-64/ {print $NF; exit}')" 2>/dev/null)
+if [ -n "$SDLIB" ] && [ -f "$SDLIB" ]; then
+	# Inside drivelog's private mount namespace: /dev/null over the library.
+	printf '#!/bin/sh\nmount --bind /dev/null "%s" || exit 125\nexec "%s" "$@"\n' "$SDLIB" "$DRIVE" >"$T/nosd.sh"
+	chmod 755 "$T/nosd.sh"
+	DRIVE_SAVED=$DRIVE DRIVE=$T/nosd.sh
+	RUNENV="$RUNENV_SAVED DBUS_SYSTEM_BUS_ADDRESS=unix:path=$T/nobus"
+	drivelog "$T/sd8.out" - sddeny dave true
+	checklog "backend=systemd without a loadable libsystemd, on_error=deny" "$T/sd8.out" 14 'cannot load libsystemd.so.0'
+	drivelog "$T/sd9.out" - sdallow dave true
+	checklog "backend=systemd without a loadable libsystemd, on_error=allow" "$T/sd9.out" 0 'cannot load libsystemd.so.0'
+	DRIVE=$DRIVE_SAVED
+else
+	skip "backend=systemd without a loadable libsystemd" "no libsystemd.so.0 found"
+fi
 # The systemd-user stack (user@.service) is no login: skipped by default,
 # before anything could fail; skip_service= (empty) takes it in again.
 service systemd-user "policy=$T/sdb.conf backend=systemd on_error=deny"
