@@ -44,7 +44,7 @@ static bool is_limit(enum mg_key k)
 }
 
 /* Both backends only raise a limit of a group in use at login: a live
- * limit above the policy waits for a login with no other session. A
+ * limit above the policy waits for a login that finds the group empty. A
  * session's caps are set once, when it starts. */
 static const char *judge(enum kind kind, enum mg_key k, uint64_t live, const struct mg_caps *want)
 {
@@ -60,7 +60,7 @@ static const char *judge(enum kind kind, enum mg_key k, uint64_t live, const str
 static const char *judge_text(const char *state, enum kind kind)
 {
 	if (strcmp(state, "pending") == 0)
-		return "  pending: lowered at a login once no other session runs";
+		return "  pending: above the policy; lowered at a login once nothing runs in the group, or by apply --lower";
 	if (strcmp(state, "differs") == 0)
 		return kind == KIND_SESSION ? "  differs: set when this session started; new sessions get the policy"
 					    : "  differs";

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "readfile.h"
 
 #define RETRIES 16
+/* A group removed under us: ENOENT opening it, ENODEV writing to it. */
+#define VANISHED(r) ((r) == -ENOENT || (r) == -ENODEV)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
 
 /* ---- small file access, always relative to a directory fd ---- */
@@ -271,9 +274,24 @@ struct cap_ctx {
 	const struct mg_cg *cg;
 	int dfd;
 	const char *dir; /* for notes */
-	bool raise_only; /* an existing group: never lower a cap at login */
+	/* At login a limit of a group that holds processes is only raised:
+	 * lowering it could OOM-kill the user's other sessions. Whether the
+	 * group is new does not matter: a caller killed between mkdir and the
+	 * writes leaves an empty uncapped group, which must get the policy. */
+	bool at_login;
+	int populated; /* -1: not asked yet */
 	struct mg_diags *notes;
 };
+
+static int populated_fd(int version, int dfd);
+
+static bool holds_processes(struct cap_ctx *c)
+{
+	if (c->populated < 0)
+		c->populated = populated_fd(c->cg->version, c->dfd);
+	/* When that cannot be told, keep what runs safe: raise only. */
+	return c->populated != 0;
+}
 
 static const char *v2_file(enum mg_key k)
 {
@@ -300,15 +318,16 @@ static int put_cap_quiet(struct cap_ctx *c, const char *file, uint64_t want, boo
 	char a[32], b[32];
 	int r;
 
-	if (c->raise_only && is_limit && read_limit_at(c->dfd, file, &cur) == 0) {
+	if (c->at_login && is_limit && read_limit_at(c->dfd, file, &cur) == 0) {
 		if (want == cur)
 			return 0;
-		if (want < cur) {
+		if (want < cur && holds_processes(c)) {
 			human(cur, a, sizeof(a));
 			human(want, b, sizeof(b));
 			mg_diag_add(c->notes, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
-				    "pending: %s/%s stays %s; the policy now says %s, and a login never lowers a cap "
-				    "(other sessions could be OOM-killed)",
+				    "pending: %s/%s stays %s, above the policy's %s: processes run in the group, and a "
+				    "login never lowers their cap (they could be OOM-killed); it is lowered at the first "
+				    "login once the group is empty, or by 'memguardctl apply --lower'",
 				    c->dir, file, a, b);
 			return 0;
 		}
@@ -394,8 +413,9 @@ static int apply_v1(struct cap_ctx *c, const struct mg_caps *caps)
 		mg_diag_add(c->notes, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
 			    "memory.swap.max not applied: this kernel does not account swap");
 	if (caps->set[MG_KEY_MEMORY_HIGH]) {
-		/* Only a hint for global reclaim on v1: approximate by design. */
-		e = put_cap(c, "memory.soft_limit_in_bytes", caps->bytes[MG_KEY_MEMORY_HIGH], true);
+		/* Only a hint for global reclaim on v1, which never kills: written
+		 * as the policy says, lower or higher, never held pending. */
+		e = put_cap(c, "memory.soft_limit_in_bytes", caps->bytes[MG_KEY_MEMORY_HIGH], false);
 		if (e < 0 && !r)
 			r = e;
 	}
@@ -405,9 +425,9 @@ static int apply_v1(struct cap_ctx *c, const struct mg_caps *caps)
 }
 
 static int apply_caps(const struct mg_cg *cg, int dfd, const char *dir, const struct mg_caps *caps,
-		      bool raise_only, struct mg_diags *notes)
+		      bool at_login, struct mg_diags *notes)
 {
-	struct cap_ctx c = { cg, dfd, dir, raise_only, notes };
+	struct cap_ctx c = { cg, dfd, dir, at_login, -1, notes };
 	int r;
 
 	if (cg->version == 1)
@@ -520,33 +540,89 @@ static bool owner_alive(const char *name)
 	return mg_cg_session_name(pid, now, sizeof(now)) == 0 && strcmp(now, name) == 0;
 }
 
-int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped)
+/* Removes the stale session groups of one user directory: every group
+ * whose login is gone (precise: the owner's start time, when precise) and
+ * that no process keeps busy. *left counts the session groups that stay. */
+static int reap_user_dir(int dfd, const char *keep, bool precise, unsigned *reaped, unsigned *left)
 {
-	char *path = NULL;
 	struct dirent *de;
-	DIR *d;
-	int dfd;
+	DIR *d = fdopendir(dfd);
 
-	*reaped = 0;
-	if (asprintf(&path, "%s/user-%u", cg->base, (unsigned)uid) < 0)
-		return -ENOMEM;
-	dfd = open(path, DIR_FLAGS);
-	free(path);
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	d = fdopendir(dfd);
 	if (!d) {
 		close(dfd);
 		return -errno;
 	}
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "session-", 8) != 0 || (keep && strcmp(de->d_name, keep) == 0))
+		bool stale;
+		int pid;
+
+		if (strncmp(de->d_name, "session-", 8) != 0)
 			continue;
-		/* A group whose login is still open is not stale, even if empty. */
-		if (owner_alive(de->d_name))
+		if (keep && strcmp(de->d_name, keep) == 0) {
+			(*left)++;
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+		}
+		/* A group whose login is still open is not stale, even if empty
+		 * (its caller may not have moved in yet). For other users' groups
+		 * one kill(0) tells enough: a reused pid only delays the reaping
+		 * until the owner's next login. */
+		if (precise)
+			stale = !owner_alive(de->d_name);
+		else
+			stale = sscanf(de->d_name, "session-%d-", &pid) == 1 && pid > 0 && kill(pid, 0) < 0 &&
+				errno == ESRCH;
+		if (stale && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
 			(*reaped)++;
+		else
+			(*left)++;
+	}
+	closedir(d);
+	return 0;
+}
+
+int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped, unsigned *left)
+{
+	char own[32];
+	struct dirent *de;
+	DIR *d;
+	int bfd;
+
+	*reaped = 0;
+	*left = 0;
+	snprintf(own, sizeof(own), "user-%u", (unsigned)uid);
+	bfd = open(cg->base, DIR_FLAGS);
+	if (bfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	d = fdopendir(bfd);
+	if (!d) {
+		close(bfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		unsigned ureaped = 0, uleft = 0;
+		bool mine = strcmp(de->d_name, own) == 0;
+		int ufd;
+
+		if (strncmp(de->d_name, "user-", 5) != 0)
+			continue;
+		ufd = openat(dirfd(d), de->d_name, DIR_FLAGS);
+		if (ufd < 0)
+			continue;
+		if (reap_user_dir(ufd, mine ? keep : NULL, mine, &ureaped, &uleft) < 0)
+			continue;
+		*reaped += ureaped;
+		if (mine)
+			*left = uleft;
+		/* A user with no session left: the whole group goes. A login of
+		 * that user racing with this finds it gone and starts over. */
+		else if (uleft == 0) {
+			char shared[sizeof(de->d_name) + sizeof(MG_CG_SHARED_SESSION) + 1];
+
+			snprintf(shared, sizeof(shared), "%s/" MG_CG_SHARED_SESSION, de->d_name);
+			unlinkat(dirfd(d), shared, AT_REMOVEDIR);
+			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+				(*reaped)++;
+		}
 	}
 	closedir(d);
 	return 0;
@@ -623,7 +699,9 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 {
 	char user_name[32];
 	int base_fd = -1, user_fd = -1, sess_fd = -1, r = 0;
-	bool created;
+	size_t said_before;
+	const char *what = NULL;
+	bool created, shared;
 
 	memset(place, 0, sizeof(*place));
 	snprintf(user_name, sizeof(user_name), "user-%u", (unsigned)uid);
@@ -662,54 +740,79 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 			    "cannot enable the memory controller in %s: %s", cg->base, strerror(-r));
 		goto out;
 	}
-	if ((r = apply_caps(cg, base_fd, cg->base, all, !created, notes)) < 0)
+	if ((r = apply_caps(cg, base_fd, cg->base, all, true, notes)) < 0)
 		goto out;
 	if (asprintf(&place->user_dir, "%s/%s", cg->base, user_name) < 0 ||
 	    asprintf(&place->session_dir, "%s/%s/%s", cg->base, user_name, session_name) < 0) {
 		r = -ENOMEM;
 		goto out;
 	}
-	/* Another login or logout of the same user may create or remove the
-	 * user group between any two steps: start over when it vanishes. */
+	/* Another login or logout of the same user (or a reaping login of
+	 * another user) may create or remove the user group between any two
+	 * steps: start over when it vanishes. Caps are written before the pid
+	 * is moved, so no process ever runs in a group without them. */
+	shared = strcmp(session_name, MG_CG_SHARED_SESSION) == 0;
+	said_before = notes->n;
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		bool sess_created;
 
+		/* What a vanished attempt said is not so any more. */
+		mg_diags_truncate(notes, said_before);
 		if (user_fd >= 0)
 			close(user_fd);
-		user_fd = -1;
+		if (sess_fd >= 0)
+			close(sess_fd);
+		user_fd = sess_fd = -1;
+		what = "create";
 		r = mkdir_open(base_fd, user_name, &created, &user_fd);
-		if (r == -ENOENT)
+		if (VANISHED(r))
 			continue;
 		if (r < 0)
 			break;
 		place->user_created = created;
 		if (cg->version == 2 && (r = enable_memory(user_fd)) < 0) {
-			if (r == -ENOENT)
+			if (VANISHED(r))
 				continue;
 			break;
 		}
-		if ((r = apply_caps(cg, user_fd, place->user_dir, user, !created, notes)) < 0)
+		if ((r = apply_caps(cg, user_fd, place->user_dir, user, true, notes)) < 0) {
+			if (VANISHED(r))
+				continue;
+			what = NULL;
 			break;
+		}
 		r = mkdir_open(user_fd, session_name, &sess_created, &sess_fd);
-		if (r == -ENOENT)
+		if (VANISHED(r))
+			continue;
+		if (r < 0)
+			break;
+		/* The shared group holds other logins: only raised, as the user's. */
+		if ((r = apply_caps(cg, sess_fd, place->session_dir, session, shared, notes)) < 0) {
+			if (VANISHED(r))
+				continue;
+			what = NULL;
+			break;
+		}
+		what = "move";
+		r = move_pid(sess_fd, pid);
+		if (VANISHED(r))
 			continue;
 		break;
 	}
-	if (r < 0) {
-		mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot create %s: %s", place->session_dir,
-			    strerror(-r));
-		goto out;
+	if (r < 0 && what) {
+		if (strcmp(what, "move") == 0)
+			mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot move pid %d into %s: %s",
+				    (int)pid, place->session_dir, strerror(-r));
+		else
+			mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot create %s: %s",
+				    place->session_dir, strerror(-r));
 	}
+	if (r < 0)
+		goto out;
 	if (cg->version == 2 && (user->set[MG_KEY_MEMORY_MIN] || user->set[MG_KEY_MEMORY_LOW])) {
 		sum_protection(cg, base_fd, "memory.min", notes);
 		sum_protection(cg, base_fd, "memory.low", notes);
 	}
-	if ((r = apply_caps(cg, sess_fd, place->session_dir, session, false, notes)) < 0)
-		goto out;
-	r = move_pid(sess_fd, pid);
-	if (r < 0)
-		mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot move pid %d into %s: %s", (int)pid,
-			    place->session_dir, strerror(-r));
 out:
 	if (sess_fd >= 0)
 		close(sess_fd);
@@ -743,7 +846,10 @@ int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_n
 		close(dfd);
 	dfd = open(user_dir, DIR_FLAGS);
 	if (dfd >= 0) {
-		if (unlinkat(dfd, session_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+		/* The shared group stays while other logins use it. */
+		bool shared = strcmp(session_name, MG_CG_SHARED_SESSION) == 0;
+
+		if (unlinkat(dfd, session_name, AT_REMOVEDIR) < 0 && errno != ENOENT && !(shared && errno == EBUSY)) {
 			int e = errno;
 			mg_diag_add(notes, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
 				    "%s/%s kept: %s; it stays capped and a later login removes it", user_dir,
@@ -905,18 +1011,23 @@ static int populated_at(int dfd, int depth)
 	return r;
 }
 
-int mg_cg_populated(int version, const char *dir)
+static int populated_fd(int version, int dfd)
 {
 	char buf[256], *p;
+
+	if (version == 2 && read_at(dfd, "cgroup.events", buf, sizeof(buf)) == 0 &&
+	    (p = strstr(buf, "populated ")) && (p == buf || p[-1] == '\n'))
+		return p[10] == '1';
+	return populated_at(dfd, 0);
+}
+
+int mg_cg_populated(int version, const char *dir)
+{
 	int dfd = open(dir, DIR_FLAGS), r;
 
 	if (dfd < 0)
 		return -errno;
-	if (version == 2 && read_at(dfd, "cgroup.events", buf, sizeof(buf)) == 0 &&
-	    (p = strstr(buf, "populated ")) && (p == buf || p[-1] == '\n'))
-		r = p[10] == '1';
-	else
-		r = populated_at(dfd, 0);
+	r = populated_fd(version, dfd);
 	close(dfd);
 	return r;
 }

@@ -52,9 +52,16 @@ struct mg_session_place {
 	bool user_created;
 };
 
-/* Creates (or finds) BASE, BASE/user-UID and the session group, applies
- * the caps (an existing user group's caps are only raised: a lowering is
- * left pending and noted), and moves pid into the session group. */
+/* Where logins go once a user has as many session groups as the bound
+ * allows: one group shared by all of them, under the user's total. */
+#define MG_CG_SHARED_SESSION "sessions-shared"
+
+/* Creates (or finds) BASE, BASE/user-UID and the session group, writes
+ * the caps, then moves pid into the session group: no process runs in a
+ * group before its caps are written. A limit of a group that holds
+ * processes is only raised (a lowering is left pending and noted); an
+ * empty group gets the policy's caps as they are. session_name
+ * MG_CG_SHARED_SESSION: the shared group, whose caps are only raised. */
 int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const struct mg_caps *all,
 		       const struct mg_caps *user, const struct mg_caps *session, pid_t pid,
 		       struct mg_session_place *place, struct mg_diags *notes);
@@ -65,8 +72,11 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const char *orig_rel,
 			pid_t pid, struct mg_diags *notes);
 
-/* Removes the user's session groups that no process uses any more. */
-int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped);
+/* Removes stale session groups under BASE: the user's own whose login is
+ * gone and that no process uses any more (but keep), and those of other
+ * users whose caller's pid is gone, with a user group left with no
+ * session. *left: the user's session groups that stay, keep included. */
+int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped, unsigned *left);
 
 /* "session-PID-STARTTIME": a reused pid never names a stale group. */
 int mg_cg_session_name(pid_t pid, char *buf, size_t len);
@@ -110,5 +120,17 @@ void mg_cg_sum_protections(const struct mg_cg *cg, struct mg_diags *notes);
 /* Whether a process runs in the group at dir or below it: 1 yes, 0 no,
  * -errno when that cannot be told (-ENOENT: no such group). */
 int mg_cg_populated(int version, const char *dir);
+
+/* What the kernel counted in a group, each with has_ false where this
+ * kernel does not report it: peak usage (v2 memory.peak, v1
+ * max_usage_in_bytes), times it reached memory.high (v2) and its hard
+ * limit (v2 memory.events max, v1 failcnt), and OOM kills in it and
+ * below (v1: summed over the groups below that still exist). */
+struct mg_cg_events {
+	bool has_peak, has_high, has_max, has_oom_kills;
+	uint64_t peak, high, max, oom_kills;
+};
+
+int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out);
 
 #endif

@@ -67,6 +67,20 @@ void mg_diag_format(const struct mg_diag *diag, char *buf, size_t buflen)
 		snprintf(buf, buflen, "%s: %s: %s", file, sev, diag->msg);
 }
 
+void mg_diags_truncate(struct mg_diags *d, size_t n)
+{
+	while (d->n > n) {
+		struct mg_diag *g = &d->v[--d->n];
+
+		if (g->severity == MG_ERROR)
+			d->errors--;
+		else
+			d->warnings--;
+		free(g->file);
+		free(g->msg);
+	}
+}
+
 void mg_diags_free(struct mg_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {

@@ -42,6 +42,9 @@ size_t mg_diags_count_errors(const struct mg_diags *d, unsigned kinds);
 /* "file:line:col: error: msg" into buf; the same wording everywhere. */
 void mg_diag_format(const struct mg_diag *diag, char *buf, size_t buflen);
 
+/* Drops the diagnostics after the first n: what a retried step said. */
+void mg_diags_truncate(struct mg_diags *d, size_t n);
+
 void mg_diags_free(struct mg_diags *d);
 
 #endif

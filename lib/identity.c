@@ -35,13 +35,12 @@ static char *gid_name(gid_t gid)
 	return name;
 }
 
-int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out)
+int mg_identity_lookup_passwd(const char *user, struct mg_identity_buf *out)
 {
 	size_t bufsize = 1024;
 	char *buf = NULL;
 	struct passwd pw, *res = NULL;
-	gid_t *gids = NULL;
-	int ngids = 32, r;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	for (;;) {
@@ -67,8 +66,19 @@ int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg
 	out->gid = pw.pw_gid;
 	out->id.uid = pw.pw_uid;
 	free(buf);
-	if (!out->name || !out->home)
-		goto oom;
+	out->id.name = out->name;
+	if (!out->name || !out->home) {
+		mg_identity_free(out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int mg_identity_add_groups(struct mg_identity_buf *out, uid_t uid_min, uid_t uid_max)
+{
+	gid_t *gids = NULL;
+	int ngids = 32;
+
 	for (;;) {
 		int n = ngids;
 		gid_t *ng = realloc(gids, (size_t)ngids * sizeof(*gids));
@@ -92,7 +102,6 @@ int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg
 			out->groups[out->id.ngroups++] = name;
 	}
 	free(gids);
-	out->id.name = out->name;
 	out->id.groups = (const char *const *)out->groups;
 	out->id.uid_min = uid_min;
 	out->id.uid_max = uid_max;
@@ -101,6 +110,13 @@ oom:
 	free(gids);
 	mg_identity_free(out);
 	return -ENOMEM;
+}
+
+int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out)
+{
+	int r = mg_identity_lookup_passwd(user, out);
+
+	return r < 0 ? r : mg_identity_add_groups(out, uid_min, uid_max);
 }
 
 void mg_identity_free(struct mg_identity_buf *b)

@@ -24,6 +24,12 @@ struct mg_identity_buf {
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out);
 void mg_identity_free(struct mg_identity_buf *b);
 
+/* The two halves of mg_identity_lookup, for a caller that decides on the
+ * uid before any group lookup (root is exempt before NSS group backends,
+ * which may hang, are asked). add_groups frees out on failure. */
+int mg_identity_lookup_passwd(const char *user, struct mg_identity_buf *out);
+int mg_identity_add_groups(struct mg_identity_buf *out, uid_t uid_min, uid_t uid_max);
+
 /* UID_MIN and UID_MAX from login.defs: the regular users. The defaults
  * (1000, 60000) stand for a missing file (then -ENOENT) or key. */
 int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max);

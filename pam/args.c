@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -21,6 +22,7 @@ void mg_args_parse(pam_handle_t *pamh, int argc, const char **argv, struct mg_ar
 	memset(a, 0, sizeof(*a));
 	a->policy = MG_POLICY_DEFAULT_PATH;
 	a->skip_service = "systemd-user";
+	a->max_sessions = MG_MAX_SESSIONS_DEFAULT;
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 
@@ -56,6 +58,15 @@ void mg_args_parse(pam_handle_t *pamh, int argc, const char **argv, struct mg_ar
 				a->phase_post = false;
 			else
 				pam_syslog(pamh, LOG_ERR, "phase=%s: expected pre or post; using pre", v);
+		} else if ((v = value_of(arg, "max_sessions"))) {
+			char *end;
+			unsigned long n = strtoul(v, &end, 10);
+
+			if (*v >= '0' && *v <= '9' && !*end && n >= 1 && n <= MG_MAX_SESSIONS_LIMIT)
+				a->max_sessions = (unsigned)n;
+			else
+				pam_syslog(pamh, LOG_ERR, "max_sessions=%s: expected a number from 1 to %u; using %u", v,
+					   MG_MAX_SESSIONS_LIMIT, MG_MAX_SESSIONS_DEFAULT);
 		} else if (strcmp(arg, "include_root") == 0) {
 			a->include_root = true;
 		} else if (strcmp(arg, "debug") == 0) {

@@ -6,6 +6,9 @@
 
 #include <security/pam_modules.h>
 
+#define MG_MAX_SESSIONS_DEFAULT 32
+#define MG_MAX_SESSIONS_LIMIT 4096
+
 struct mg_args {
 	const char *policy;      /* policy=FILE */
 	bool policy_explicit;    /* a missing explicit file is an error */
@@ -19,6 +22,7 @@ struct mg_args {
 	const char *skip_service; /* skip_service=a,b */
 	enum { MG_BACKEND_AUTO, MG_BACKEND_CGROUPFS, MG_BACKEND_SYSTEMD } backend; /* backend= */
 	bool phase_post;         /* phase=post: the line after pam_systemd */
+	unsigned max_sessions;   /* max_sessions=N: session groups per user, then a shared one */
 	bool include_root;
 	bool debug;
 };

@@ -18,8 +18,13 @@ struct cgroupfs_state {
 	bool in_cgroup;
 	uid_t uid;
 	pid_t pid;
+	char *user;
 	char *name;
 	char *orig_rel;
+	char *user_dir, *session_dir;
+	/* The user group's counters at open: the close line says what
+	 * happened during the session. */
+	struct mg_cg_events user_at_open;
 };
 
 static void cgroupfs_free(void *data)
@@ -29,20 +34,82 @@ static void cgroupfs_free(void *data)
 	if (!s)
 		return;
 	mg_cg_free(&s->cg);
+	free(s->user);
 	free(s->name);
 	free(s->orig_rel);
+	free(s->user_dir);
+	free(s->session_dir);
 	free(s);
+}
+
+/* " key=N" when the kernel reports it. */
+static void add_count(char *buf, size_t len, const char *key, bool has, uint64_t v)
+{
+	size_t n = strlen(buf);
+
+	if (has && n < len)
+		snprintf(buf + n, len - n, " %s=%llu", key, (unsigned long long)v);
+}
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now >= then ? now - then : now;
+}
+
+/* The record an admin finds the next morning: what the session used at
+ * most, what it lost to the OOM killer, and what the user's total did
+ * meanwhile. Read before the group goes, with it its counters. */
+static void log_close_record(pam_handle_t *pamh, const struct cgroupfs_state *s)
+{
+	struct mg_cg_events sess, user;
+	const struct mg_cg_events *u0 = &s->user_at_open;
+	char line[512];
+	bool shared = strcmp(s->name, MG_CG_SHARED_SESSION) == 0;
+
+	if (mg_cg_read_events(s->cg.version, s->session_dir, &sess) < 0)
+		memset(&sess, 0, sizeof(sess));
+	if (mg_cg_read_events(s->cg.version, s->user_dir, &user) < 0)
+		memset(&user, 0, sizeof(user));
+	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", s->user, (unsigned)s->uid,
+		 s->session_dir);
+	/* A shared group's figures are not this session's alone. */
+	if (!shared) {
+		add_count(line, sizeof(line), "peak", sess.has_peak, sess.peak);
+		add_count(line, sizeof(line), "oom_kills", sess.has_oom_kills, sess.oom_kills);
+	}
+	add_count(line, sizeof(line), "user_oom_kills", user.has_oom_kills && u0->has_oom_kills,
+		  since(user.oom_kills, u0->oom_kills));
+	add_count(line, sizeof(line), "user_max_events", user.has_max && u0->has_max, since(user.max, u0->max));
+	add_count(line, sizeof(line), "user_high_events", user.has_high && u0->has_high, since(user.high, u0->high));
+	add_count(line, sizeof(line), "user_peak", user.has_peak, user.peak);
+	pam_syslog(pamh, LOG_INFO, "%s", line);
 }
 
 static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool report)
 {
 	struct mg_diags notes = { 0 };
 
+	if (report)
+		log_close_record(pamh, s);
 	mg_cg_close_session(&s->cg, s->uid, s->name, s->orig_rel, s->pid, &notes);
 	if (report)
 		mg_pam_log_notes(pamh, &notes);
 	mg_diags_free(&notes);
 	s->in_cgroup = false;
+}
+
+/* " max=96M session.max=64M" as the groups hold them now. */
+static void describe_live(const struct cgroupfs_state *s, const struct mg_settings *set, char *summary, size_t slen)
+{
+	struct mg_cg_live ul, sl;
+
+	snprintf(summary, slen, "group %s:", s->session_dir);
+	if (mg_cg_read_live(s->cg.version, s->user_dir, &ul) < 0)
+		memset(&ul, 0, sizeof(ul));
+	if (mg_cg_read_live(s->cg.version, s->session_dir, &sl) < 0)
+		memset(&sl, 0, sizeof(sl));
+	mg_pam_describe_caps(&set->user_caps, "", &ul, summary, slen);
+	mg_pam_describe_caps(&set->session, "session.", &sl, summary, slen);
 }
 
 static int place_session(pam_handle_t *pamh, const struct mg_args *a, const struct mg_settings *set,
@@ -51,7 +118,7 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 	struct mg_session_place place;
 	struct mg_diags notes = { 0 };
 	char name[64], *now = NULL;
-	unsigned reaped = 0;
+	unsigned reaped = 0, left = 0;
 	int r, ret = PAM_SUCCESS;
 
 	r = mg_cg_detect(a->cgroup_root, &s->cg);
@@ -59,15 +126,25 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "no cgroup memory controller at %s: %s",
 				   a->cgroup_root ? a->cgroup_root : "/sys/fs/cgroup",
 				   r == -ENODEV ? "not a cgroup file system with the memory controller" : strerror(-r));
-	if ((r = mg_cg_session_name(s->pid, name, sizeof(name))) < 0 || !(s->name = strdup(name)))
-		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot name the session group: %s",
-				   strerror(r ? -r : ENOMEM));
+	if ((r = mg_cg_session_name(s->pid, name, sizeof(name))) < 0)
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot name the session group: %s", strerror(-r));
 	if ((r = mg_cg_self(&s->cg, &s->orig_rel)) < 0)
 		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot read /proc/self/cgroup: %s", strerror(-r));
-	mg_cg_reap(&s->cg, s->uid, name, &reaped);
+	mg_cg_reap(&s->cg, s->uid, name, &reaped, &left);
 	if (reaped && a->debug)
-		pam_syslog(pamh, LOG_DEBUG, "removed %u stale session group%s of uid %u", reaped,
-			   reaped == 1 ? "" : "s", (unsigned)s->uid);
+		pam_syslog(pamh, LOG_DEBUG, "removed %u stale group%s under %s", reaped, reaped == 1 ? "" : "s",
+			   s->cg.base);
+	/* Each group costs kernel memory and the kernel has a limit on them:
+	 * past the bound the user's further logins share one group. */
+	if (left >= a->max_sessions) {
+		pam_syslog(pamh, LOG_WARNING,
+			   "uid %u already has %u session groups (max_sessions=%u): this login of %s joins %s/user-%u/"
+			   MG_CG_SHARED_SESSION ", whose session caps it shares with the others there",
+			   (unsigned)s->uid, left, a->max_sessions, set->user, s->cg.base, (unsigned)s->uid);
+		snprintf(name, sizeof(name), "%s", MG_CG_SHARED_SESSION);
+	}
+	if (!(s->name = strdup(name)))
+		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
 	r = mg_cg_open_session(&s->cg, s->uid, name, &set->all, &set->user_caps, &set->session, s->pid, &place,
 			       &notes);
 	if (r < 0) {
@@ -87,16 +164,19 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 	mg_pam_log_notes(pamh, &notes);
 	mg_diags_free(&notes);
 	s->in_cgroup = true;
+	s->user_dir = place.user_dir;
+	s->session_dir = place.session_dir;
+	place.user_dir = place.session_dir = NULL;
+	if (mg_cg_read_events(s->cg.version, s->user_dir, &s->user_at_open) < 0)
+		memset(&s->user_at_open, 0, sizeof(s->user_at_open));
 	/* Trust what the kernel says, not what was written. */
 	if (s->pid == getpid() && mg_cg_self(&s->cg, &now) == 0) {
-		const char *want = place.session_dir + strlen(s->cg.mount);
+		const char *want = s->session_dir + strlen(s->cg.mount);
 		if (strcmp(now, want) != 0)
 			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "the session landed in %s, not in %s", now, want);
 		free(now);
 	}
-	snprintf(summary, slen, "group %s:", place.session_dir);
-	mg_pam_describe_caps(&set->user_caps, "", summary, slen);
-	mg_pam_describe_caps(&set->session, "session.", summary, slen);
+	describe_live(s, set, summary, slen);
 	mg_cg_place_free(&place);
 	return ret;
 }
@@ -112,6 +192,10 @@ static int cgroupfs_open(pam_handle_t *pamh, const struct mg_args *a, const stru
 		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
 	s->uid = set->uid;
 	s->pid = set->pid;
+	if (!(s->user = strdup(set->user))) {
+		free(s);
+		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
+	}
 	/* backend=cgroupfs on a systemd host: systemd is the single writer of
 	 * its tree, so only a directory it delegated (cgroup_root=) is ours. */
 	if (!a->cgroup_root && access("/run/systemd/system", F_OK) == 0) {

@@ -35,6 +35,9 @@ struct systemd_state {
 	bool oom_group_set;
 	bool post_done;
 	bool no_new_scope; /* the caller already was in a session */
+	/* The session scope the caller was in before pam_systemd ran, read
+	 * from /proc/self/cgroup at the line before it; "" for none. */
+	char prior_session[64];
 };
 
 /* Holds no bus connection: keeping the open line's for the phase=post
@@ -192,12 +195,19 @@ static int apply_unit(pam_handle_t *pamh, struct mg_sdbus_conn *bus, const char 
 		}
 		switch (mg_sd_plan((enum mg_key)k, cur, want, in_use > 0)) {
 		case MG_SD_KEEP:
+			if (summary && !reset)
+				snprintf(summary + strlen(summary), slen - strlen(summary), " %s %s=%s", unit, prop, a);
 			break;
 		case MG_SD_PENDING:
 			pam_syslog(pamh, LOG_WARNING,
-				   "pending: %s %s stays %s; the policy now says %s, and a login never lowers a cap "
-				   "(other sessions could be OOM-killed)",
+				   "pending: %s %s stays %s, above the policy's %s: the unit is in use, and a login "
+				   "never lowers its cap (its processes could be OOM-killed); it is lowered at the "
+				   "first login once the unit is not in use, or by 'memguardctl apply --lower'",
 				   unit, prop, a, b);
+			/* The line says what holds, not what the policy wishes. */
+			if (summary)
+				snprintf(summary + strlen(summary), slen - strlen(summary), " %s %s=%s live, %s pending",
+					 unit, prop, a, b);
 			break;
 		case MG_SD_SET:
 			r = mg_sdbus_set_property(bus, unit, prop, 't', &want, &e);
@@ -256,18 +266,19 @@ static void sum_user_protections(pam_handle_t *pamh, struct mg_sdbus_conn *bus, 
 /* The session id pam_systemd just created, or NULL: it sets XDG_SESSION_ID
  * in the PAM environment and logind moved the caller into the scope. A
  * caller that already was in that session (su inside a session) got no
- * new one: pam_systemd reuses the id, the caller's own environment has it. */
-static const char *new_session_id(pam_handle_t *pamh, char *cg_id, size_t idlen)
+ * new one: pam_systemd reuses the id. That is told from the caller's
+ * cgroup before pam_systemd ran (prior), never from the caller's own
+ * environment, which the user who runs su controls. */
+static const char *new_session_id(pam_handle_t *pamh, const char *prior, char *cg_id, size_t idlen)
 {
 	const char *pam_id = pam_getenv(pamh, "XDG_SESSION_ID");
-	const char *own_id = getenv("XDG_SESSION_ID");
 	const void *existing = NULL;
 	char *text = NULL;
 	size_t len;
 
 	if (!pam_id || !*pam_id)
 		return NULL;
-	if (own_id && strcmp(own_id, pam_id) == 0)
+	if (prior && strcmp(prior, pam_id) == 0)
 		return NULL;
 	/* pam_systemd's own note that it reused a session. */
 	if (pam_get_data(pamh, "systemd.existing", &existing) == PAM_SUCCESS && existing)
@@ -380,8 +391,10 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		place = mg_sd_place_of(text, id, sizeof(id));
 		free(text);
 	}
+	if (place == MG_SD_IN_SESSION && !after)
+		snprintf(s->prior_session, sizeof(s->prior_session), "%s", id);
 	if (after)
-		new_id = new_session_id(pamh, nid, sizeof(nid));
+		new_id = new_session_id(pamh, NULL, nid, sizeof(nid));
 	snprintf(summary, slen, "systemd%s:", after ? " (after pam_systemd)" : "");
 
 	/* Per user and all users: a bus round trip only when there is
@@ -485,7 +498,7 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	if (!s || !s->want_post || s->post_done)
 		return PAM_SUCCESS;
 	s->post_done = true;
-	new_id = new_session_id(pamh, id, sizeof(id));
+	new_id = new_session_id(pamh, s->prior_session, id, sizeof(id));
 	if (!new_id) {
 		const char *user = NULL;
 		char slice[64];

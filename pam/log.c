@@ -9,7 +9,15 @@
 
 #include "policy.h"
 
-int mg_pam_fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, enum mg_fail_outcome outcome,
+static void bytes_text(uint64_t v, char *buf, size_t len)
+{
+	if (v == MG_CG_UNLIMITED)
+		snprintf(buf, len, "max");
+	else
+		mg_bytes_format(v, buf, len);
+}
+
+int mg_pam_fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, const char *in_force,
 		   const char *fmt, ...)
 {
 	char msg[1024];
@@ -22,10 +30,12 @@ int mg_pam_fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, e
 		pam_syslog(pamh, LOG_ERR, "%s; no rule limits this user, letting them in", msg);
 		return PAM_SUCCESS;
 	}
-	pam_syslog(pamh, LOG_ERR, "%s; %s", msg,
-		   a->deny			     ? "refusing the session (on_error=deny)"
-		   : outcome == MG_FAIL_REST_APPLIED ? "the rest of the policy applies (on_error=allow)"
-						     : "letting the user in without limits (on_error=allow)");
+	if (a->deny)
+		pam_syslog(pamh, LOG_ERR, "%s; refusing the session (on_error=deny)", msg);
+	else if (in_force)
+		pam_syslog(pamh, LOG_ERR, "%s; %s (on_error=allow)", msg, in_force);
+	else
+		pam_syslog(pamh, LOG_ERR, "%s; letting the user in without limits (on_error=allow)", msg);
 	return a->deny ? deny_code : PAM_SUCCESS;
 }
 
@@ -56,7 +66,8 @@ const struct mg_diag *mg_pam_log_notes_but_cause(pam_handle_t *pamh, const struc
 	return cause;
 }
 
-void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, char *buf, size_t len)
+void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, const struct mg_cg_live *live, char *buf,
+			  size_t len)
 {
 	static const char *names[] = { [MG_KEY_MEMORY_MAX] = "max", [MG_KEY_MEMORY_HIGH] = "high",
 				       [MG_KEY_MEMORY_SWAP_MAX] = "swap.max", [MG_KEY_MEMORY_LOW] = "low",
@@ -64,13 +75,21 @@ void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, char *buf
 	size_t n = strlen(buf);
 
 	for (int k = 0; k <= MG_KEY_MEMORY_MIN && n < len; k++) {
-		char v[32];
+		char v[32], w[32];
+
 		if (!c->set[k])
 			continue;
-		if (c->bytes[k] == MG_CG_UNLIMITED)
-			snprintf(v, sizeof(v), "max");
-		else
-			mg_bytes_format(c->bytes[k], v, sizeof(v));
-		n += (size_t)snprintf(buf + n, len - n, " %s%s=%s", prefix, names[k], v);
+		bytes_text(c->bytes[k], w, sizeof(w));
+		if (!live) {
+			n += (size_t)snprintf(buf + n, len - n, " %s%s=%s", prefix, names[k], w);
+		} else if (!live->has[k]) {
+			n += (size_t)snprintf(buf + n, len - n, " %s%s=%s (not applied here)", prefix, names[k], w);
+		} else if (live->bytes[k] == c->bytes[k]) {
+			n += (size_t)snprintf(buf + n, len - n, " %s%s=%s", prefix, names[k], w);
+		} else {
+			/* What the kernel holds is what protects: the policy's value waits. */
+			bytes_text(live->bytes[k], v, sizeof(v));
+			n += (size_t)snprintf(buf + n, len - n, " %s%s=%s live, %s pending", prefix, names[k], v, w);
+		}
 	}
 }

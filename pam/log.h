@@ -12,18 +12,12 @@
 #include "cgroup.h"
 #include "diag.h"
 
-/* What on_error=allow leaves in force, said at the end of the failure's
- * line. */
-enum mg_fail_outcome {
-	MG_FAIL_NOTHING_APPLIED,
-	MG_FAIL_REST_APPLIED, /* broken lines dropped, the rest of the policy still holds */
-};
-
 /* Logs the failure and what on_error makes of it: PAM_SUCCESS (allow) or
- * deny_code (deny). */
-int mg_pam_fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, enum mg_fail_outcome outcome,
+ * deny_code (deny). in_force says exactly what on_error=allow leaves
+ * applied ("the rest of the policy applies"); NULL: nothing. */
+int mg_pam_fail_as(pam_handle_t *pamh, const struct mg_args *a, int deny_code, const char *in_force,
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-#define mg_pam_fail(pamh, a, code, ...) mg_pam_fail_as(pamh, a, code, MG_FAIL_NOTHING_APPLIED, __VA_ARGS__)
+#define mg_pam_fail(pamh, a, code, ...) mg_pam_fail_as(pamh, a, code, NULL, __VA_ARGS__)
 
 void mg_pam_log_note(pam_handle_t *pamh, const struct mg_diag *diag);
 void mg_pam_log_notes(pam_handle_t *pamh, const struct mg_diags *d);
@@ -32,7 +26,10 @@ void mg_pam_log_notes(pam_handle_t *pamh, const struct mg_diags *d);
  * own failure line; NULL when there is no error. */
 const struct mg_diag *mg_pam_log_notes_but_cause(pam_handle_t *pamh, const struct mg_diags *d);
 
-/* Appends " PREFIXmax=4G PREFIXhigh=3G ..." for the caps that are set. */
-void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, char *buf, size_t len);
+/* Appends " PREFIXmax=4G PREFIXhigh=3G ..." for the caps that are set;
+ * with live (what the group holds now), a value the group does not hold
+ * reads " PREFIXmax=150M live, 100M pending". */
+void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, const struct mg_cg_live *live, char *buf,
+			  size_t len);
 
 #endif

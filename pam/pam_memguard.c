@@ -50,10 +50,12 @@ static void state_free(pam_handle_t *pamh, void *data, int error_status)
 #define fail mg_pam_fail
 #define log_notes mg_pam_log_notes
 
-/* The kernel refuses a value below the process's floor; say why. */
+/* The kernel refuses a value below the process's floor; say why. The
+ * caps are in force by then: the line says so. */
 static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const struct mg_resolved *res,
-			 struct session_state *s)
+			 struct session_state *s, const char *caps)
 {
+	char in_force[1200];
 	int want, r;
 
 	if (!res->v[MG_KEY_OOM_SCORE_ADJ].set)
@@ -66,12 +68,17 @@ static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const stru
 		s->oom_set = true;
 		return PAM_SUCCESS;
 	}
+	if (caps[0])
+		snprintf(in_force, sizeof(in_force), "oom_score_adj stays %d, the caps apply (%s)", s->oom_prev, caps);
+	else
+		snprintf(in_force, sizeof(in_force), "oom_score_adj stays %d, no cap applies", s->oom_prev);
 	if (r == -EACCES && !mg_have_sys_resource())
-		return fail(pamh, a, PAM_SESSION_ERR,
-			    "cannot set oom_score_adj=%d: below this process's floor, and lowering it needs "
-			    "CAP_SYS_RESOURCE, which this process lacks",
-			    want);
-	return fail(pamh, a, PAM_SESSION_ERR, "cannot set oom_score_adj=%d: %s", want, strerror(-r));
+		return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, in_force,
+				      "cannot set oom_score_adj=%d: below this process's floor, and lowering it needs "
+				      "CAP_SYS_RESOURCE, which this process lacks",
+				      want);
+	return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, in_force, "cannot set oom_score_adj=%d: %s", want,
+			      strerror(-r));
 }
 
 static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct mg_identity *who,
@@ -111,7 +118,7 @@ static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct
 			snprintf(why, sizeof(why), "policy %s has %zu errors (see 'memguardctl check')", a->policy,
 				 d.errors);
 		}
-		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, MG_FAIL_REST_APPLIED, "%s", why);
+		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the rest of the policy applies", "%s", why);
 		*usable = ret == PAM_SUCCESS;
 	} else {
 		log_notes(pamh, &d);
@@ -119,6 +126,51 @@ static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct
 	}
 	mg_diags_free(&d);
 	return ret;
+}
+
+static bool key_above(const struct mg_resolved *r, enum mg_key lower, enum mg_key upper, uint64_t memtotal)
+{
+	if (!r->v[lower].set || !r->v[upper].set || r->v[lower].u.size.kind == MG_SIZE_MAX ||
+	    r->v[upper].u.size.kind == MG_SIZE_MAX)
+		return false;
+	return mg_size_bytes(&r->v[lower].u.size, memtotal) > mg_size_bytes(&r->v[upper].u.size, memtotal);
+}
+
+static void drop_key(struct mg_resolved *r, enum mg_key k, char *dropped, size_t len)
+{
+	size_t n = strlen(dropped);
+
+	r->v[k].set = false;
+	r->src[k] = NULL;
+	snprintf(dropped + n, len - n, "%s%s", n ? ", " : "", mg_key_info(k)->name);
+}
+
+/* on_error=allow with settings that clash (the errors of
+ * mg_resolved_validate): the setting that makes no sense goes, the
+ * others apply, and the log line names what went. */
+static void drop_clashes(struct mg_resolved *r, uint64_t memtotal, char *dropped, size_t len)
+{
+	dropped[0] = '\0';
+	if (key_above(r, MG_KEY_MEMORY_HIGH, MG_KEY_MEMORY_MAX, memtotal))
+		drop_key(r, MG_KEY_MEMORY_HIGH, dropped, len);
+	if (key_above(r, MG_KEY_SESSION_MEMORY_HIGH, MG_KEY_SESSION_MEMORY_MAX, memtotal))
+		drop_key(r, MG_KEY_SESSION_MEMORY_HIGH, dropped, len);
+	if (r->v[MG_KEY_OOM_SCORE_ADJ].set && r->v[MG_KEY_OOM_SCORE_ADJ].u.num == -1000)
+		drop_key(r, MG_KEY_OOM_SCORE_ADJ, dropped, len);
+}
+
+/* debug: which rule set each key, as show says. */
+static void log_sources(pam_handle_t *pamh, const char *user, const struct mg_resolved *res)
+{
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		char v[64];
+
+		if (!res->src[k])
+			continue;
+		mg_value_format((enum mg_key)k, &res->v[k], v, sizeof(v));
+		pam_syslog(pamh, LOG_DEBUG, "%s: %s=%s from %s:%u (%s)", user, mg_key_info((enum mg_key)k)->name, v,
+			   res->src[k]->file, res->src[k]->line, res->src[k]->who);
+	}
 }
 
 static bool resolved_any(const struct mg_resolved *r)
@@ -200,14 +252,13 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	pam_set_data(pamh, RAN_KEY, (void *)"1", NULL);
 	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || !user || !*user)
 		return fail(pamh, &a, PAM_SESSION_ERR, "no user name in this PAM session");
-	/* One passwd lookup serves both the root exemption and the groups. */
-	mg_login_defs_uid_range(MG_LOGIN_DEFS_PATH, &uid_min, &uid_max);
-	r = mg_identity_lookup(user, uid_min, uid_max, &who);
+	/* Root is decided on the passwd entry alone: a group backend (LDAP,
+	 * SSSD) that hangs, or a broken login.defs, never delays root. */
+	r = mg_identity_lookup_passwd(user, &who);
 	if (r == -ENOENT)
 		return fail(pamh, &a, PAM_USER_UNKNOWN, "unknown user %s", user);
 	if (r < 0)
-		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up user %s and their groups: %s", user,
-			    strerror(-r));
+		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up user %s: %s", user, strerror(-r));
 	uid = who.id.uid;
 	if (uid == 0 && !a.include_root) {
 		if (a.debug)
@@ -215,6 +266,11 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 		mg_identity_free(&who);
 		return PAM_SUCCESS;
 	}
+	mg_login_defs_uid_range(MG_LOGIN_DEFS_PATH, &uid_min, &uid_max);
+	r = mg_identity_add_groups(&who, uid_min, uid_max);
+	if (r < 0)
+		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up the groups of user %s: %s", user,
+			    strerror(-r));
 	ret = load_policy(pamh, &a, &who.id, &p, &usable);
 	if (!usable)
 		goto out_policy;
@@ -234,13 +290,22 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 		goto out_who;
 	a.cleanup_only = !limited;
 	if (limited) {
+		if (a.debug)
+			log_sources(pamh, user, &res);
 		mg_resolved_validate(&res, p.memtotal, user, true, &d);
 		if (d.errors) {
 			const struct mg_diag *cause = mg_pam_log_notes_but_cause(pamh, &d);
-			char why[1024];
+			char why[1024], dropped[128], in_force[256];
 
 			mg_diag_format(cause, why, sizeof(why));
-			ret = fail(pamh, &a, PAM_SESSION_ERR, "the settings for %s clash: %s", user, why);
+			drop_clashes(&res, p.memtotal, dropped, sizeof(dropped));
+			if (dropped[0])
+				snprintf(in_force, sizeof(in_force), "%s not applied, the rest of the policy applies",
+					 dropped);
+			else
+				snprintf(in_force, sizeof(in_force), "the policy applies as resolved");
+			ret = mg_pam_fail_as(pamh, &a, PAM_SESSION_ERR, in_force, "the settings for %s clash: %s", user,
+					     why);
 			if (ret != PAM_SUCCESS)
 				goto out_who;
 		} else {
@@ -262,7 +327,7 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	if (ret != PAM_SUCCESS)
 		goto out_state;
 	if (limited) {
-		ret = apply_oom_adj(pamh, &a, &res, s);
+		ret = apply_oom_adj(pamh, &a, &res, s, summary);
 		if (ret != PAM_SUCCESS)
 			goto out_state;
 	}

@@ -111,7 +111,7 @@ mga  session.memory.high=48M'
 login a2 mga 'true'
 # memory.max 300M -> 200M would shrink a slice in use: left pending.
 check "user-2001.slice MemoryMax (pending lowering)" "$(prop user-2001.slice MemoryMax)" $((300 * M))
-expect_log 'pending: user-2001.slice MemoryMax stays 300M; the policy now says 200M'
+expect_log "pending: user-2001.slice MemoryMax stays 300M, above the policy's 200M"
 # memory.high is gone from the policy: back to systemd's default.
 check "user-2001.slice MemoryHigh (rule removed)" "$(prop user-2001.slice MemoryHigh)" infinity
 check "$U/user-2001.slice/memory.high" "$(cat $U/user-2001.slice/memory.high)" max

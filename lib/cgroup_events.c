@@ -1,0 +1,110 @@
+/* What the kernel counted in a group: its peak usage and how often it hit
+ * its caps or OOM-killed. For the close-session record and status. */
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+
+static int read_text(int dfd, const char *file, char *buf, size_t len)
+{
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static bool read_u64(int dfd, const char *file, uint64_t *v)
+{
+	char buf[64], *end;
+
+	if (read_text(dfd, file, buf, sizeof(buf)) < 0)
+		return false;
+	*v = strtoull(buf, &end, 10);
+	return end != buf;
+}
+
+/* "key N" on a line of its own in a flat keyed file. */
+static bool keyed(const char *text, const char *key, uint64_t *v)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == ' ') {
+			*v = strtoull(p + kl + 1, NULL, 10);
+			return true;
+		}
+	return false;
+}
+
+/* v1 counts an OOM kill only in the victim's own group: the group's
+ * kills are those of the groups below it too, as far as they still
+ * exist. */
+static uint64_t v1_tree_oom_kills(int dfd, int depth)
+{
+	char buf[512];
+	uint64_t sum = 0, v;
+	struct dirent *de;
+	int sub;
+	DIR *d;
+
+	if (read_text(dfd, "memory.oom_control", buf, sizeof(buf)) == 0 && keyed(buf, "oom_kill", &v))
+		sum = v;
+	if (depth > 8 || (sub = openat(dfd, ".", DIR_FLAGS)) < 0)
+		return sum;
+	if (!(d = fdopendir(sub))) {
+		close(sub);
+		return sum;
+	}
+	while ((de = readdir(d))) {
+		int cfd;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((cfd = openat(dirfd(d), de->d_name, DIR_FLAGS)) < 0)
+			continue;
+		sum += v1_tree_oom_kills(cfd, depth + 1);
+		close(cfd);
+	}
+	closedir(d);
+	return sum;
+}
+
+int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out)
+{
+	char buf[1024];
+	int dfd = open(dir, DIR_FLAGS);
+
+	memset(out, 0, sizeof(*out));
+	if (dfd < 0)
+		return -errno;
+	if (version == 2) {
+		out->has_peak = read_u64(dfd, "memory.peak", &out->peak);
+		if (read_text(dfd, "memory.events", buf, sizeof(buf)) == 0) {
+			out->has_high = keyed(buf, "high", &out->high);
+			out->has_max = keyed(buf, "max", &out->max);
+			out->has_oom_kills = keyed(buf, "oom_kill", &out->oom_kills);
+		}
+	} else {
+		out->has_peak = read_u64(dfd, "memory.max_usage_in_bytes", &out->peak);
+		out->has_max = read_u64(dfd, "memory.failcnt", &out->max);
+		out->has_oom_kills = faccessat(dfd, "memory.oom_control", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		if (out->has_oom_kills)
+			out->oom_kills = v1_tree_oom_kills(dfd, 0);
+	}
+	close(dfd);
+	return 0;
+}
