@@ -728,6 +728,9 @@ check "skip_service= (empty) takes the systemd-user stack in: open=14 with the b
 	"$(field open "$T/sd5.out")" 14 "$T/sd5.out"
 RUNENV=$RUNENV_SAVED
 
+# ===== 8c. hardening: no way out of a cap, lines that say what holds =====
+. "$TOP/tests/pam/hardening.sh"
+
 # ===== 9. fd hygiene =====
 drive "$T/fd.out" main alice sh -c 'ls -l /proc/self/fd/'
 leak=$(grep ' -> ' "$T/fd.out" | grep -e '/sys/fs/cgroup' -e "$T/main.conf" -e 'memguard')
