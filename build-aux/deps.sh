@@ -6,7 +6,7 @@
 set -u
 packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libcmocka-dev
 libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client
-systemd dbus libpam-systemd passwd"
+systemd dbus libpam-systemd passwd strace"
 
 missing=""
 for p in $packages; do

@@ -22,6 +22,7 @@ BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$top/$BUILD" ;; esac
 MOD="$BUILD/pam_memguard.so"
 HOG="$BUILD/tests/tools/hog"
+KILLWHEN="$BUILD/tests/tools/killwhen"
 
 skip_all() {
 	echo "clients: $*"
@@ -96,11 +97,11 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # ---- what we test ----
-if [ ! -e "$MOD" ] || [ ! -e "$HOG" ]; then
+if [ ! -e "$MOD" ] || [ ! -e "$HOG" ] || [ ! -e "$KILLWHEN" ]; then
 	san=
 	case "$BUILD" in */san) san=1 ;; esac
-	make -s -C "$top" BUILD="${BUILD#"$top"/}" SANITIZE="${SANITIZE:-$san}" "${MOD#"$top"/}" "${HOG#"$top"/}" >&2 ||
-		{ notok "build $MOD and $HOG"; exit 1; }
+	make -s -C "$top" BUILD="${BUILD#"$top"/}" SANITIZE="${SANITIZE:-$san}" "${MOD#"$top"/}" "${HOG#"$top"/}" \
+		"${KILLWHEN#"$top"/}" >&2 || { notok "build $MOD, $HOG and $KILLWHEN"; exit 1; }
 fi
 
 ASAN=0 PRELOAD=
@@ -140,7 +141,8 @@ chown root:shadow "$S/etc/shadow" 2>/dev/null
 chmod 640 "$S/etc/shadow"
 
 cp "$HOG" "$S/bin/hog"
-chmod 755 "$S/bin" "$S/bin/hog"
+cp "$KILLWHEN" "$S/bin/killwhen"
+chmod 755 "$S/bin" "$S/bin/hog" "$S/bin/killwhen"
 
 # report TAG: where this shell landed, as TAG.KEY=VALUE lines.
 cat >"$S/bin/report" <<EOF
@@ -153,6 +155,7 @@ echo "\$t.cgroup=\$rel"
 echo "\$t.sess_limit=\$(cat \$dir/memory.limit_in_bytes)"
 echo "\$t.user_limit=\$(cat \$dir/../memory.limit_in_bytes)"
 echo "\$t.user_memsw=\$(cat \$dir/../memory.memsw.limit_in_bytes 2>/dev/null || echo none)"
+echo "\$t.base_limit=\$(cat \$dir/../../memory.limit_in_bytes)"
 echo "\$t.oom_adj=\$(cat /proc/\$\$/oom_score_adj)"
 echo "\$t.oom_kill=\$(sed -n 's/^oom_kill //p' \$dir/memory.oom_control)"
 name=\${rel##*/}
@@ -175,9 +178,10 @@ POLICY="$S/memguard.conf"
 cat >"$POLICY" <<EOF
 # test policy: a 96M user total, 64M per session, no swap, oom_score_adj 100
 * memory.max=96M session.memory.max=64M memory.swap.max=0 oom_score_adj=100
+%all memory.max=512M
 EOF
 chmod 644 "$POLICY"
-WANT_SESS=$((64 << 20)) WANT_USER=$((96 << 20)) WANT_ADJ=100
+WANT_SESS=$((64 << 20)) WANT_USER=$((96 << 20)) WANT_ADJ=100 WANT_ALL=$((512 << 20))
 MEMSW=0
 [ -e "$OWN/memory.memsw.limit_in_bytes" ] && MEMSW=1
 
@@ -412,6 +416,94 @@ rc=$?
 expect_eq "su -l: session opens and runs the command" "$rc" 0 "stderr: $(cat "$S/su.err")"
 check_session su "$out" "su: su -l $TU"
 check_gone su "$out" su
+
+# ---------------- su -l killed by its own user in the middle of open_session ----------------
+# su keeps the caller's real uid, so the user may stop and kill it at any
+# moment: right after BASE, the user group or the session group appears,
+# or a little later. Whatever the moment, the next login carries every cap.
+mkdir -m 755 "$S/pam.d-k"
+cp "$S/pam.d/other" "$S/pam.d-k/other"
+cat >"$S/pam.d-k/su-l" <<EOF
+auth sufficient pam_permit.so
+account required pam_permit.so
+password required pam_deny.so
+$SESSION_LINE
+EOF
+chmod 644 "$S"/pam.d-k/*
+NSK=(env S="$S" PRELOAD="$PRELOAD" unshare --mount --propagation private sh -c "${NS_SETUP/\/pam.d\"/\/pam.d-k\"}" sh)
+caught_early=0 tries=0 kill_bad=
+for point in base:0 user:0 session:0 base:200 user:200 session:200 user:2000 session:2000 user:0 session:0; do
+	where=${point%%:*} delay=${point#*:}
+	case $where in
+	base) find "$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null
+		dir=$CGTOP prefix=memguard ;;
+	user) dir=$CGROOT prefix=user-$TUID ;;
+	session) dir=$CGROOT/user-$TUID prefix=session- ;;
+	esac
+	out="$S/kill-$where-$delay.out"
+	timeout 30 "${NSK[@]}" setpriv --reuid="$TUID" --regid="$TUID" --clear-groups -- \
+		"$S/bin/killwhen" "$dir" "$prefix" "$delay" -- su -l "$TU" -c true >"$out" 2>&1
+	rc=$?
+	tries=$((tries + 1))
+	if [ "$rc" != 0 ] || ! grep -q '^status=signal:9' "$out"; then
+		kill_bad="$kill_bad
+$where+${delay}us: the test user could not stop and kill its su at that point (rc $rc): $(tr '\n' ' ' <"$out")"
+		continue
+	fi
+	lim=$(val limit "$out")
+	case $lim in 9223372036854771712|max|"(none)") caught_early=$((caught_early + 1)) ;; esac
+	after="$S/kill-$where-$delay.next"
+	timeout 20 "${NS[@]}" su -l "$TU" -c "$S/bin/report next" >"$after" 2>"$after.err"
+	got="$(val next.base_limit "$after") $(val next.user_limit "$after") $(val next.sess_limit "$after")"
+	want="$WANT_ALL $WANT_USER $WANT_SESS"
+	if [ "$MEMSW" = 1 ]; then got="$got $(val next.user_memsw "$after")" want="$want $WANT_USER"; fi
+	if [ "$got" != "$want" ]; then
+		kill_bad="$kill_bad
+$where+${delay}us (limit at the stop: $lim): the next login got base/user/session(/memsw) '$got', want '$want'
+$(cat "$after.err")"
+	fi
+done
+if [ -z "$kill_bad" ]; then
+	ok "su -l killed by its user at $tries points of open_session: every next login carries the %all, user and session caps ($caught_early stopped before a cap was written)"
+else
+	notok "su -l killed by its user at $tries points of open_session: every next login carries the %all, user and session caps" "$kill_bad"
+fi
+# The window between a group's mkdir and its cap writes is microseconds
+# wide: a user's watcher hits it by luck. strace (as root) stops su at
+# each of those moments exactly, as a user who won the race would: after
+# each mkdir (BASE, user, session group) and after each write (the caps,
+# cgroup.procs).
+if command -v strace >/dev/null 2>&1; then
+	exact_bad= exact_n=0
+	for point in mkdirat:1 mkdirat:2 mkdirat:3 write:1 write:2 write:3 write:4 write:5 write:6; do
+		sc=${point%%:*} k=${point#*:}
+		find "$CGROOT" -depth -type d -exec rmdir {} + 2>/dev/null
+		out="$S/exact-$sc-$k.out"
+		# In a subshell: the shell's "Killed" note about strace stays out of the log.
+		(timeout 30 "${NSK[@]}" strace -f -qq -o "$out.trace" -e trace="$sc" -e inject="$sc:signal=KILL:when=$k" \
+			setpriv --reuid="$TUID" --regid="$TUID" --clear-groups -- su -l "$TU" -c true >"$out" 2>&1) 2>/dev/null
+		grep -q 'killed by SIGKILL' "$out.trace" || continue
+		exact_n=$((exact_n + 1))
+		after="$S/exact-$sc-$k.next"
+		timeout 20 "${NS[@]}" su -l "$TU" -c "$S/bin/report next" >"$after" 2>"$after.err"
+		got="$(val next.base_limit "$after") $(val next.user_limit "$after") $(val next.sess_limit "$after")"
+		want="$WANT_ALL $WANT_USER $WANT_SESS"
+		if [ "$MEMSW" = 1 ]; then got="$got $(val next.user_memsw "$after")" want="$want $WANT_USER"; fi
+		[ "$got" = "$want" ] || exact_bad="$exact_bad
+killed after $sc #$k ($(grep -v 'killed by' "$out.trace" | tail -n 1)): the next login got '$got', want '$want'"
+	done
+	if [ "$exact_n" -lt 6 ]; then
+		notok "su -l killed right after each mkdir and cap write of open_session" "only $exact_n of 9 points were reached:" \
+			"$(cat "$S"/exact-*.trace | head -n 30)"
+	elif [ -n "$exact_bad" ]; then
+		notok "su -l killed right after each mkdir and cap write of open_session: the next login carries every cap" "$exact_bad"
+	else
+		ok "su -l killed right after each mkdir and cap write of open_session ($exact_n points): the next login carries every cap"
+	fi
+else
+	skip "su -l killed right after each mkdir and cap write of open_session" "strace not installed (make deps)"
+fi
+check_gone next "$S/kill-session-0.next" "the last login after the kills"
 
 # ---------------- login -f under a pty ----------------
 out="$S/login.out"
