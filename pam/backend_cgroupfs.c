@@ -42,55 +42,13 @@ static void cgroupfs_free(void *data)
 	free(s);
 }
 
-/* " key=N" when the kernel reports it. */
-static void add_count(char *buf, size_t len, const char *key, bool has, uint64_t v)
-{
-	size_t n = strlen(buf);
-
-	if (has && n < len)
-		snprintf(buf + n, len - n, " %s=%llu", key, (unsigned long long)v);
-}
-
-static uint64_t since(uint64_t now, uint64_t then)
-{
-	return now >= then ? now - then : now;
-}
-
-/* The record an admin finds the next morning: what the session used at
- * most, what it lost to the OOM killer, and what the user's total did
- * meanwhile. Read before the group goes, with it its counters. */
-static void log_close_record(pam_handle_t *pamh, const struct cgroupfs_state *s)
-{
-	struct mg_cg_events sess, user;
-	const struct mg_cg_events *u0 = &s->user_at_open;
-	char line[512];
-	bool shared = strcmp(s->name, MG_CG_SHARED_SESSION) == 0;
-
-	if (mg_cg_read_events(s->cg.version, s->session_dir, &sess) < 0)
-		memset(&sess, 0, sizeof(sess));
-	if (mg_cg_read_events(s->cg.version, s->user_dir, &user) < 0)
-		memset(&user, 0, sizeof(user));
-	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", s->user, (unsigned)s->uid,
-		 s->session_dir);
-	/* A shared group's figures are not this session's alone. */
-	if (!shared) {
-		add_count(line, sizeof(line), "peak", sess.has_peak, sess.peak);
-		add_count(line, sizeof(line), "oom_kills", sess.has_oom_kills, sess.oom_kills);
-	}
-	add_count(line, sizeof(line), "user_oom_kills", user.has_oom_kills && u0->has_oom_kills,
-		  since(user.oom_kills, u0->oom_kills));
-	add_count(line, sizeof(line), "user_max_events", user.has_max && u0->has_max, since(user.max, u0->max));
-	add_count(line, sizeof(line), "user_high_events", user.has_high && u0->has_high, since(user.high, u0->high));
-	add_count(line, sizeof(line), "user_peak", user.has_peak, user.peak);
-	pam_syslog(pamh, LOG_INFO, "%s", line);
-}
-
 static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool report)
 {
 	struct mg_diags notes = { 0 };
 
 	if (report)
-		log_close_record(pamh, s);
+		mg_pam_log_close_record(pamh, s->user, s->uid, s->cg.version, s->session_dir, s->user_dir,
+					&s->user_at_open, strcmp(s->name, MG_CG_SHARED_SESSION) == 0);
 	mg_cg_close_session(&s->cg, s->uid, s->name, s->orig_rel, s->pid, &notes);
 	if (report)
 		mg_pam_log_notes(pamh, &notes);

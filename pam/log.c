@@ -93,3 +93,41 @@ void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, const str
 		}
 	}
 }
+
+/* " key=N" when the kernel reports it. */
+static void add_count(char *buf, size_t len, const char *key, bool has, uint64_t v)
+{
+	size_t n = strlen(buf);
+
+	if (has && n < len)
+		snprintf(buf + n, len - n, " %s=%llu", key, (unsigned long long)v);
+}
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now >= then ? now - then : now;
+}
+
+void mg_pam_log_close_record(pam_handle_t *pamh, const char *user, uid_t uid, int version, const char *session_dir,
+			     const char *user_dir, const struct mg_cg_events *user_at_open, bool shared)
+{
+	struct mg_cg_events sess, now;
+	const struct mg_cg_events *u0 = user_at_open;
+	char line[768];
+
+	if (mg_cg_read_events(version, session_dir, &sess) < 0)
+		memset(&sess, 0, sizeof(sess));
+	if (mg_cg_read_events(version, user_dir, &now) < 0)
+		memset(&now, 0, sizeof(now));
+	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", user, (unsigned)uid, session_dir);
+	/* A shared group's figures are not this session's alone. */
+	if (!shared) {
+		add_count(line, sizeof(line), "peak", sess.has_peak, sess.peak);
+		add_count(line, sizeof(line), "oom_kills", sess.has_oom_kills, sess.oom_kills);
+	}
+	add_count(line, sizeof(line), "user_oom_kills", now.has_oom_kills, since(now.oom_kills, u0->oom_kills));
+	add_count(line, sizeof(line), "user_max_events", now.has_max, since(now.max, u0->max));
+	add_count(line, sizeof(line), "user_high_events", now.has_high, since(now.high, u0->high));
+	add_count(line, sizeof(line), "user_peak", now.has_peak, now.peak);
+	pam_syslog(pamh, LOG_INFO, "%s", line);
+}

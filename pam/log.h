@@ -4,7 +4,9 @@
 #ifndef MEMGUARD_PAM_LOG_H
 #define MEMGUARD_PAM_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <security/pam_modules.h>
 
@@ -31,5 +33,13 @@ const struct mg_diag *mg_pam_log_notes_but_cause(pam_handle_t *pamh, const struc
  * reads " PREFIXmax=150M live, 100M pending". */
 void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, const struct mg_cg_live *live, char *buf,
 			  size_t len);
+
+/* The close-session record: the session group's peak and OOM kills, and
+ * what the user group counted since user_at_open (read at open; zeros
+ * when it did not exist then). Read before the groups go. shared: the
+ * session group is not this session's alone, its own figures are left
+ * out. */
+void mg_pam_log_close_record(pam_handle_t *pamh, const char *user, uid_t uid, int version, const char *session_dir,
+			     const char *user_dir, const struct mg_cg_events *user_at_open, bool shared);
 
 #endif
