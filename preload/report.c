@@ -343,11 +343,13 @@ void mg_pl_report_exit(void)
 {
 	char mem[LINE_MAX_BYTES];
 	struct mg_buf b;
-	uint64_t large = atomic_load(&n_large), failed = atomic_load(&n_failed);
+	uint64_t large = atomic_load(&n_large), failed = atomic_load(&n_failed), lost;
 	int lf = atomic_load(&largest_func);
 
 	mg_pl_rate_flush(suppressed_line, NULL);
-	if (large == 0 && failed == 0)
+	/* Read after the flush: a suppressed line lost there counts too. */
+	lost = mg_pl_sink_lost();
+	if (large == 0 && failed == 0 && lost == 0)
 		return;
 	mg_buf_init(&b, mem, sizeof(mem));
 	head(&b, "summary");
@@ -357,6 +359,7 @@ void mg_pl_report_exit(void)
 	kv_str(&b, "largest_function", lf >= 0 ? func_names[lf] : "-");
 	kv_limit(&b, "peak_rss_kb", mg_pl_read_hwm_kb(&mg_pl_roots_default), "");
 	kv_u64(&b, "suppressed", mg_pl_rate_suppressed_total());
+	kv_u64(&b, "lost", lost);
 	emit(&b, MG_PL_LEVEL_WARNING);
 }
 

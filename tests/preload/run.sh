@@ -247,7 +247,7 @@ else nok "JSON lines"; show "$T/check_check_json.out" "$T/json.err"; fi
 # 14. Rate limit: a loop at one call site gets 10 lines, then one count.
 (export MEMGUARD_THRESHOLD=1M; shim flood "$PROBE" loop 1000 2M)
 if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 backtrace=0x')" = 1 ] &&
-	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990$'; then
+	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990 lost=0$'; then
 	ok "1000 large mallocs at one site: 10 reports, one 'suppressed count=990' with the site, summary large=1000"
 else nok "rate limit per call site"; show "$T/flood.err"; fi
 (export MEMGUARD_THRESHOLD=1M MEMGUARD_FAIL_ABOVE=1M; shim ffl "$PROBE" loop 300 2M)
@@ -266,7 +266,7 @@ nl=$(count "$T/win.err" ' event=large ')
 sup=$(grep ' event=suppressed ' "$T/win.err" | sed -n 's/.* count=\([0-9]*\) .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 mid=$(awk '/ event=suppressed /{ s = 1 } s && / event=large /{ print "yes"; exit }' "$T/win.err")
 if [ -n "$total" ] && [ "$nl" -ge 6 ] && [ "$nl" -le 8 ] && [ "$mid" = yes ] && [ $((nl + sup)) = "$total" ] &&
-	tail -n 1 "$T/win.err" | grep -q " event=summary large=$total .* suppressed=$sup\$"; then
+	tail -n 1 "$T/win.err" | grep -q " event=summary large=$total .* suppressed=$sup lost=0\$"; then
 	ok "MEMGUARD_RATELIMIT=2/1 over 2.5 s: $nl reports (2 per window), suppressed counts ($sup) + reports = $total allocations"
 else nok "rate-limit window rollover (total $total, $nl reports, $sup suppressed)"; show "$T/win.err"; fi
 
@@ -298,6 +298,17 @@ ln -s "$T/victim" "$T/link.log"
 if [ ! -s "$T/victim" ] && grep -q 'cannot open MEMGUARD_LOG' "$T/nofollow.err" && grep -q ' event=large ' "$T/nofollow.err"; then
 	ok "MEMGUARD_LOG naming a symlink: not followed, report on stderr with a warning"
 else nok "O_NOFOLLOW log"; show "$T/victim" "$T/nofollow.err"; fi
+
+# The program closes every descriptor above 2 and opens its database,
+# which gets the log's number: the database stays the program's, and the
+# next report goes to the log, opened again.
+(export MEMGUARD_LOG="$T/fdre.log"; shim fdre "$PROBE" fd-reuse "$T/fdre.db" 80M)
+if [ "$(rc fdre)" = 0 ] && grep -qx 'database write ok' "$T/fdre.out" &&
+	[ "$(od -An -c "$T/fdre.db" | tr -d ' \n')" = 'db\nend\n' ] &&
+	[ "$(count "$T/fdre.log" ' event=large function=malloc size=83886080 ')" = 2 ] &&
+	[ "$(count "$T/fdre.log" ' event=summary large=2 failures=0 .* lost=0$')" = 1 ] && [ ! -s "$T/fdre.err" ]; then
+	ok "program closes fds 3..1023, its database gets the log's number: database untouched, both reports and the summary in the log"
+else nok "log descriptor taken over by the program"; show "$T/fdre.out" "$T/fdre.db" "$T/fdre.log" "$T/fdre.err"; fi
 
 # 16. Invalid settings: one warning each, defaults, program unharmed.
 (export MEMGUARD_THRESHOLD=lots MEMGUARD_FORMAT=xml MEMGUARD_BACKTRACE=99 MEMGUARD_LOG=relative.log \
@@ -334,6 +345,125 @@ if [ "$(rc thrf)" = 0 ] && grep -qx 'threads 8 allocated 100' "$T/thrf.out" &&
 	[ "$(count "$T/thrf.err" ' event=failure ')" = 220 ] && tail -n 1 "$T/thrf.err" | grep -q ' failures=220 '; then
 	ok "8 threads, FAIL_AFTER=100 of 320: exactly 100 succeed, 220 failures reported"
 else nok "threads with injection"; show "$T/thrf.out"; tail -n 2 "$T/thrf.err" | sed 's/^/# /'; fi
+
+# stderr a pipe nobody reads: the writing thread blocks in write(), the
+# others wait without burning CPU, and once the pipe is drained every
+# failure line arrives. A non-blocking pipe that stays full: lines are
+# counted as lost, not waited for without end. A pipe without a reader:
+# the program is not killed by SIGPIPE.
+cat >"$T/fullpipe.py" <<'EOF'
+import fcntl, os, select, struct, subprocess, sys, termios, time
+so, probe, mode, deadline = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+tick = os.sysconf("SC_CLK_TCK")
+env = dict(os.environ, LD_PRELOAD=so, MEMGUARD_FAIL_ABOVE="1M")
+
+def cpu_seconds(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / tick  # utime, stime of all threads
+
+def queued(fd):
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+
+def drain(fd):
+    data = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data.decode("utf-8", "replace")
+        data += chunk
+
+def finish(p):
+    # The kernel's rusage of the whole process, once it has exited.
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return ru.ru_utime + ru.ru_stime
+
+def fail(msg):
+    print("FAIL " + msg)
+    sys.exit(1)
+
+def summary_of(text):
+    lines = [l for l in text.splitlines() if " event=summary " in l]
+    if len(lines) != 1:
+        fail("%d summary lines" % len(lines))
+    return dict(kv.split("=", 1) for kv in lines[0].split(" ") if "=" in kv)
+
+r, w = os.pipe()
+if mode == "blocking":
+    threads, each = 8, 40
+    p = subprocess.Popen([probe, "threads", str(threads), str(each), "2M"], stdout=subprocess.PIPE, stderr=w, env=env)
+    os.close(w)
+    cap = fcntl.fcntl(r, F_GETPIPE_SZ)
+    end = time.monotonic() + deadline
+    while queued(r) < cap - 8192 and p.poll() is None and time.monotonic() < end:
+        time.sleep(0.01)
+    if p.poll() is not None or queued(r) < cap - 8192:
+        fail("the pipe never filled (%d of %d bytes queued)" % (queued(r), cap))
+    time.sleep(0.2)  # the other threads reach the lock
+    c0, t0 = cpu_seconds(p.pid), time.monotonic()
+    time.sleep(2.0)  # the interval measured
+    c1, t1 = cpu_seconds(p.pid), time.monotonic()
+    if p.poll() is not None:
+        fail("the program finished while nobody read its stderr")
+    text = drain(r)
+    out = p.stdout.read().decode()
+    finish(p)
+    used = c1 - c0
+    s = summary_of(text)
+    seen = text.count(" event=failure ")
+    want = threads * each
+    if used > 0.2:
+        fail("%.2f s of CPU in %.1f s blocked on the full pipe" % (used, t1 - t0))
+    if p.returncode != 0 or out.strip() != "threads %d allocated 0" % threads:
+        fail("program: rc %s, %r" % (p.returncode, out))
+    if s.get("failures") != str(want) or seen + int(s.get("lost", -1)) != want:
+        fail("%d failure lines, summary failures=%s lost=%s, want %d" % (seen, s.get("failures"), s.get("lost"), want))
+    print("PASS %d threads failing allocations, stderr a full pipe: %.2f s CPU over %.1f s blocked; drained: %d failure lines, lost=%s"
+          % (threads, used, t1 - t0, seen, s["lost"]))
+elif mode == "nonblocking":
+    n = 200
+    fcntl.fcntl(w, F_SETPIPE_SZ, 4096)
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+    p = subprocess.Popen([probe, "fail-then-wait", str(n), "2M"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=w, env=env)
+    os.close(w)
+    if not select.select([p.stdout], [], [], deadline)[0]:
+        fail("no output from the program within %s s" % deadline)
+    out = p.stdout.readline().decode()
+    if out.strip() != "failed %d" % n:
+        fail("program said %r" % out)
+    first = b""
+    while select.select([r], [], [], 0)[0]:
+        first += os.read(r, 65536)
+    p.stdin.write(b"go\n")
+    p.stdin.close()
+    text = first.decode("utf-8", "replace") + drain(r)
+    used = finish(p)
+    s = summary_of(text)
+    seen = text.count(" event=failure ")
+    lost = int(s.get("lost", -1))
+    if p.returncode != 0 or s.get("failures") != str(n) or lost <= 0 or seen + lost != n:
+        fail("rc %s, %d failure lines, summary failures=%s lost=%s, want %d in all" % (p.returncode, seen, s.get("failures"), s.get("lost"), n))
+    if used > 0.5:
+        fail("%.2f s of CPU for %d failures on a full non-blocking pipe" % (used, n))
+    print("PASS non-blocking stderr pipe left full: %d failure lines written, lost=%d counted in the summary, %.2f s CPU"
+          % (seen, lost, used))
+elif mode == "noreader":
+    os.close(r)
+    p = subprocess.Popen([probe, "malloc", "2M", "3M"], stdout=subprocess.PIPE, stderr=w, env=env)
+    os.close(w)
+    out = p.stdout.read().decode()
+    finish(p)
+    if p.returncode != 0 or out.splitlines() != ["malloc fail ENOMEM"] * 2:
+        fail("rc %s (negative: killed by that signal), output %r" % (p.returncode, out))
+    print("PASS stderr a pipe without reader: both failures returned, program not killed by SIGPIPE, exit 0")
+EOF
+for mode in blocking nonblocking noreader; do
+	timeout -k 5 "$DEADLINE" python3 "$T/fullpipe.py" "$SO" "$PROBE" $mode 20 >"$T/fp.$mode" 2>&1
+	if grep -q '^PASS ' "$T/fp.$mode"; then ok "$(sed -n 's/^PASS //p' "$T/fp.$mode")"
+	else nok "stderr pipe, $mode: $(sed -n 's/^FAIL //p' "$T/fp.$mode")"; show "$T/fp.$mode"; fi
+done
 
 # 20. Bootstrap buffer (the memory dlsym gets before malloc is resolved).
 if timeout "$DEADLINE" "$BOOT" >"$T/boot.out" 2>&1; then ok "bootstrap buffer: free ignores, realloc moves out, usable_size reads back ($(tail -n1 "$T/boot.out"))"
