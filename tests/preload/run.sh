@@ -521,6 +521,57 @@ fi
 
 # 22. Secure execution: a setuid-root copy run by nobody ignores MEMGUARD_*
 # and never writes to MEMGUARD_LOG's path.
+# In secure-execution mode no line carries an absolute address: a caller
+# who can make a setuid program's allocation fail (ulimit -v) reads its
+# stderr, and an address there (executable, libc, heap) defeats ASLR.
+# Runs the setuid probe of secure_test ($S) as uid 65534.
+secure_addresses_test() {
+	as_nobody() { timeout "$DEADLINE" setpriv --reuid=65534 --regid=65534 --clear-groups "$S/suidprobe" "$@"; }
+	: >"$T/suidaddr.out"
+	: >"$T/suidaddr.err"
+	(as_nobody each 80M) >>"$T/suidaddr.out" 2>>"$T/suidaddr.err"
+	(ulimit -v 1048576 && as_nobody malloc 80M 2G) >>"$T/suidaddr.out" 2>>"$T/suidaddr.err"
+	(as_nobody mprotect-data 64M 256M) >>"$T/suidaddr.out" 2>>"$T/suidaddr.err"
+	cat >"$T/check_secure.py" <<'EOF'
+import re, sys
+err, out = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+bad = []
+for line in err.splitlines():
+    if not line.startswith("memguard: "):
+        bad.append("not a report line: " + line[:100])
+    for k in ("result", "old", "addr"):
+        m = re.search(r" %s=(\S+)" % k, line)
+        if m and not re.fullmatch(r"NULL|MAP_FAILED|-1|[0-9]+", m.group(1)):
+            bad.append("%s=%s" % (k, m.group(1)))
+    m = re.search(r" backtrace=(\S+)", line)
+    for f in (m.group(1).split(",") if m and m.group(1) != "-" else []):
+        if not re.fullmatch(r"\?|[^:]+\+0x[0-9a-f]+(:[^,]+\+0x[0-9a-f]+)?", f) or f.startswith("0x"):
+            bad.append("frame " + f)
+    # Offsets into a module are small; mapped addresses are not.
+    for h in re.findall(r"0x([0-9a-f]+)", line):
+        if int(h, 16) >= 1 << 24:
+            bad.append("0x" + h)
+for h in set(re.findall(r"0x([0-9a-f]{5,})", out)):
+    if h in err:
+        bad.append("the program's pointer 0x%s is in the log" % h)
+print("\n".join(bad) if bad else "clean")
+EOF
+	python3 "$T/check_secure.py" "$T/suidaddr.err" "$T/suidaddr.out" >"$T/suidaddr.chk" 2>&1
+	if [ "$(cat "$T/suidaddr.chk")" = clean ] &&
+		[ "$(count "$T/suidaddr.err" ' event=large ')" = 13 ] && [ "$(count "$T/suidaddr.out" ' ok 0x')" -ge 13 ] &&
+		[ "$(count "$T/suidaddr.err" ' event=large function=realloc size=83886080 errno=0 backtrace=suidprobe\+0x| event=large function=mremap size=83886080 old_size=4096 errno=0 ')" = 2 ] &&
+		[ "$(count "$T/suidaddr.err" ' event=failure function=malloc size=2147483648 result=NULL errno=12 error=ENOMEM overcommit=.* rlimit_as=1073741824 .* backtrace=[^0]')" = 1 ]; then
+		ok "setuid program run by uid 65534, failing under ulimit -v: no address in any line (no result=/old=/addr= pointers, frames module+offset only)"
+	else nok "setuid program: addresses in its reports"; show "$T/suidaddr.chk" "$T/suidaddr.err" "$T/suidaddr.out"; fi
+	if grep -qx 'mprotect fail ENOMEM' "$T/suidaddr.out"; then
+		if [ "$(count "$T/suidaddr.err" ' event=failure function=mprotect size=268435456 prot=3 result=-1 errno=12 ')" = 1 ]; then
+			ok "setuid program: mprotect ENOMEM reported without addr="
+		else nok "setuid program: mprotect ENOMEM reported without addr="; show "$T/suidaddr.err"; fi
+	else
+		skip "setuid program: mprotect ENOMEM reported without addr=" "this kernel lets mprotect exceed RLIMIT_DATA"
+	fi
+}
+
 secure_test() {
 	[ "$(id -u)" = 0 ] || { skip "secure-execution mode" "needs root to make a setuid-root program"; return; }
 	command -v setpriv >/dev/null || { skip "secure-execution mode" "setpriv not installed"; return; }
@@ -543,6 +594,7 @@ secure_test() {
 		[ "$(count "$T/suid.err" ' size=4096 ')" = 0 ]; then
 		ok "setuid program run by uid 65534 (AT_SECURE=1): MEMGUARD_LOG, THRESHOLD, FORMAT ignored; report on stderr, no file written"
 	else nok "secure-execution mode"; show "$T/suid.out" "$T/suid.err"; ls -la "$S/private" | sed 's/^/# /'; fi
+	grep -qx 'secure 1 euid 0' "$T/suid.out" && secure_addresses_test
 	rm -rf "$S"
 }
 secure_test
