@@ -619,31 +619,78 @@ while len(got) < want and time.time() < end:
         break
 open(out, "w").write("".join(g + "\n" for g in got))
 EOF
+	# syslog.sh NAME WANT PROGRAM ARGS...: in a private mount namespace,
+	# /dev a tmpfs with null, zero, urandom, random and, with WANT > 0, a
+	# listener at /dev/log taking WANT datagrams into NAME.txt; with WANT 0
+	# there is no /dev/log. PROGRAM runs with MEMGUARD_LOG=syslog.
 	cat >"$T/syslog.sh" <<'EOF'
 set -u
-T=$1 SO=$2 PROBE=$3 DL=$4
-mkdir "$T/olddev" && mount --bind /dev "$T/olddev" || exit 3
+T=$1 SO=$2 DL=$3 NAME=$4 WANT=$5
+shift 5
+mkdir "$T/olddev.$NAME" && mount --bind /dev "$T/olddev.$NAME" || exit 3
 mount -t tmpfs -o mode=755 tmpfs /dev || exit 3
-for d in null zero urandom random; do : >"/dev/$d"; mount --bind "$T/olddev/$d" "/dev/$d"; done
-python3 "$T/listen.py" /dev/log "$T/syslog.txt" 3 "$DL" &
-lp=$!
-i=0
-while [ ! -e "$T/syslog.txt.ready" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.01; done
-[ -e "$T/syslog.txt.ready" ] || exit 4
-MEMGUARD_LOG=syslog MEMGUARD_FAIL_ABOVE=100M LD_PRELOAD=$SO timeout "$DL" "$PROBE" malloc 80M 200M >"$T/sl.out" 2>"$T/sl.err"
-wait $lp
+for d in null zero urandom random; do : >"/dev/$d"; mount --bind "$T/olddev.$NAME/$d" "/dev/$d"; done
+if [ "$WANT" -gt 0 ]; then
+	python3 "$T/listen.py" /dev/log "$T/$NAME.txt" "$WANT" "$DL" &
+	lp=$!
+	i=0
+	while [ ! -e "$T/$NAME.txt.ready" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.01; done
+	[ -e "$T/$NAME.txt.ready" ] || exit 4
+else
+	[ ! -e /dev/log ] || exit 5
+	: >"$T/$NAME.txt.ready"
+fi
+MEMGUARD_LOG=syslog LD_PRELOAD=$SO timeout "$DL" "$@" >"$T/$NAME.out" 2>"$T/$NAME.err"
+echo $? >"$T/$NAME.rc"
+[ "$WANT" -gt 0 ] && wait $lp
+exit 0
 EOF
-	if ! timeout -k 5 "$DEADLINE" unshare --mount --propagation private sh "$T/syslog.sh" "$T" "$SO" "$PROBE" 20 >"$T/slsh.out" 2>&1; then
-		if [ ! -e "$T/syslog.txt.ready" ]; then
-			skip "MEMGUARD_LOG=syslog" "no private /dev/log here (unshare/mount refused: $(tail -n1 "$T/slsh.out"))"
-			return
+	# in_ns NAME WANT PROGRAM ARGS...: false when no private /dev/log can be had.
+	in_ns() {
+		timeout -k 5 "$DEADLINE" unshare --mount --propagation private sh "$T/syslog.sh" "$T" "$SO" 20 "$@" >"$T/$1.sh.out" 2>&1
+		[ -e "$T/$1.txt.ready" ]
+	}
+	if ! (export MEMGUARD_FAIL_ABOVE=100M; in_ns sl 3 "$PROBE" malloc 80M 200M); then
+		why="no private /dev/log here (unshare/mount refused: $(tail -n1 "$T/sl.sh.out"))"
+		skip "MEMGUARD_LOG=syslog" "$why"
+		skip "MEMGUARD_LOG=syslog, socket number taken over" "$why"
+		if [ -e /dev/log ] || [ -L /dev/log ]; then
+			skip "MEMGUARD_LOG=syslog without /dev/log" "$why, and this host has one"
+		else
+			(export MEMGUARD_LOG=syslog MEMGUARD_FAIL_ABOVE=100M; shim slnone "$PROBE" malloc 80M 200M)
+			syslog_missing_check
 		fi
+		return
 	fi
-	if [ "$(count "$T/syslog.txt" '^<12>memguard\[[0-9]+\]: [0-9T:.Z-]+ pid=[0-9]+ .* event=large function=malloc size=83886080 ')" = 1 ] &&
-		[ "$(count "$T/syslog.txt" '^<11>memguard\[[0-9]+\]: .* event=failure function=malloc size=209715200 .* overcommit=')" = 1 ] &&
-		[ "$(count "$T/syslog.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=1 failures=1 ')" = 1 ] && [ ! -s "$T/sl.err" ]; then
+	if [ "$(count "$T/sl.txt" '^<12>memguard\[[0-9]+\]: [0-9T:.Z-]+ pid=[0-9]+ .* event=large function=malloc size=83886080 ')" = 1 ] &&
+		[ "$(count "$T/sl.txt" '^<11>memguard\[[0-9]+\]: .* event=failure function=malloc size=209715200 .* overcommit=')" = 1 ] &&
+		[ "$(count "$T/sl.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=1 failures=1 ')" = 1 ] && [ ! -s "$T/sl.err" ]; then
 		ok "MEMGUARD_LOG=syslog: 3 datagrams on /dev/log (large <12>, failure <11>, summary), nothing on stderr"
-	else nok "MEMGUARD_LOG=syslog"; show "$T/syslog.txt" "$T/sl.err" "$T/slsh.out"; fi
+	else nok "MEMGUARD_LOG=syslog"; show "$T/sl.txt" "$T/sl.err" "$T/sl.sh.out"; fi
+
+	# The program takes the socket's number for its database: the
+	# database stays the program's (written to, not closed), and the
+	# reports reach /dev/log over a new socket.
+	in_ns slfd 3 "$PROBE" fd-reuse "$T/slfd.db" 80M
+	if [ "$(cat "$T/slfd.rc")" = 0 ] && grep -qx 'database write ok' "$T/slfd.out" &&
+		[ "$(od -An -c "$T/slfd.db" | tr -d ' \n')" = 'db\nend\n' ] &&
+		[ "$(count "$T/slfd.txt" '^<12>memguard\[[0-9]+\]: .* event=large function=malloc size=83886080 ')" = 2 ] &&
+		[ "$(count "$T/slfd.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=2 .* lost=0$')" = 1 ] && [ ! -s "$T/slfd.err" ]; then
+		ok "MEMGUARD_LOG=syslog, the program's database gets the socket's number: database untouched and open, reports on /dev/log"
+	else nok "syslog socket number taken over by the program"; show "$T/slfd.out" "$T/slfd.db" "$T/slfd.txt" "$T/slfd.err"; fi
+
+	(export MEMGUARD_FAIL_ABOVE=100M; in_ns slnone 0 "$PROBE" malloc 80M 200M)
+	syslog_missing_check
+}
+
+# No /dev/log at all: the lines go to stderr as they would there, each
+# whole and with its "memguard:" prefix. Reads slnone.err, slnone.rc.
+syslog_missing_check() {
+	if [ "$(cat "$T/slnone.rc" 2>/dev/null)" = 0 ] && [ "$(grep -c . "$T/slnone.err")" = 3 ] &&
+		[ "$(count "$T/slnone.err" '^memguard: [0-9T:.Z-]+ pid=[0-9]+ .* event=(large|failure|summary) ')" = 3 ] &&
+		[ "$(count "$T/slnone.err" ' event=failure function=malloc size=209715200 ')" = 1 ]; then
+		ok "MEMGUARD_LOG=syslog without /dev/log: the 3 lines on stderr, each with its 'memguard:' prefix"
+	else nok "MEMGUARD_LOG=syslog without /dev/log: prefix kept"; show "$T/slnone.err" "$T/slnone.sh.out"; fi
 }
 syslog_test
 
