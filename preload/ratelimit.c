@@ -3,9 +3,11 @@
  * stress test wrote 150k lines in 8 s). A site is the first frames of the
  * caller's stack, so operator new called from different places stays apart.
  * Failures never pass through here: they are always reported.
- * Only the slow path reaches this, so a lock is affordable. */
+ * Only the slow path reaches this, so a lock is affordable; a mutex, so a
+ * waiting thread sleeps instead of spinning. */
 #include "preload.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define SITES 128
@@ -21,7 +23,7 @@ struct site {
 
 static struct site sites[SITES];
 static atomic_uint_least64_t suppressed_total;
-static atomic_flag rl_lock = ATOMIC_FLAG_INIT;
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t site_hash(const uintptr_t *f, int n)
 {
@@ -65,8 +67,7 @@ bool mg_pl_rate_allow(const uintptr_t *frames, int n, uint64_t now_s, uint64_t *
 		return true;
 	if (n > MG_PL_SITE_FRAMES)
 		n = MG_PL_SITE_FRAMES;
-	while (atomic_flag_test_and_set_explicit(&rl_lock, memory_order_acquire))
-		;
+	pthread_mutex_lock(&rl_lock);
 	s = lookup(frames, n);
 	if (now_s - s->window_start >= mg_pl_cfg.window || s->in_window == 0) {
 		s->window_start = now_s;
@@ -81,7 +82,7 @@ bool mg_pl_rate_allow(const uintptr_t *frames, int n, uint64_t now_s, uint64_t *
 		s->suppressed++;
 		atomic_fetch_add_explicit(&suppressed_total, 1, memory_order_relaxed);
 	}
-	atomic_flag_clear_explicit(&rl_lock, memory_order_release);
+	pthread_mutex_unlock(&rl_lock);
 	return ok;
 }
 
@@ -91,14 +92,13 @@ void mg_pl_rate_flush(void (*fn)(const uintptr_t *frames, int n, uint64_t count,
 	int k = 0;
 
 	/* Copy out under the lock; the callback reports, which must not hold it. */
-	while (atomic_flag_test_and_set_explicit(&rl_lock, memory_order_acquire))
-		;
+	pthread_mutex_lock(&rl_lock);
 	for (int i = 0; i < SITES; i++)
 		if (sites[i].used && sites[i].suppressed) {
 			copy[k++] = sites[i];
 			sites[i].suppressed = 0;
 		}
-	atomic_flag_clear_explicit(&rl_lock, memory_order_release);
+	pthread_mutex_unlock(&rl_lock);
 	for (int i = 0; i < k; i++)
 		fn(copy[i].frames, copy[i].nframes, copy[i].suppressed, arg);
 }
@@ -110,7 +110,7 @@ uint64_t mg_pl_rate_suppressed_total(void)
 
 void mg_pl_rate_reset_child(void)
 {
-	atomic_flag_clear(&rl_lock);
+	pthread_mutex_init(&rl_lock, NULL);
 	memset(sites, 0, sizeof(sites));
 	atomic_store(&suppressed_total, 0);
 }

@@ -1,6 +1,10 @@
 /* Events to lines, in text (key=value) or JSON (one object per line), and
  * the counters behind the exit summary. Only the slow path gets here, so
- * the shared counters below never touch the fast path. */
+ * the shared counters below never touch the fast path.
+ * In secure-execution mode no absolute address is written: the caller of a
+ * setuid program reads its stderr, and an address there (of the executable,
+ * libc or the heap) defeats ASLR. Frames keep module+offset, which is all
+ * addr2line needs; the pointer fields are left out. */
 #include "preload.h"
 
 #include <errno.h>
@@ -42,6 +46,11 @@ static bool json(void)
 	return mg_pl_cfg.format == MG_PL_JSON;
 }
 
+static bool hide_addresses(void)
+{
+	return mg_pl_secure();
+}
+
 /* Text: " key=" ; JSON: ,"key": */
 static void key(struct mg_buf *b, const char *k)
 {
@@ -73,6 +82,8 @@ static void kv_str(struct mg_buf *b, const char *k, const char *v)
 
 static void kv_ptr(struct mg_buf *b, const char *k, const void *p)
 {
+	if (hide_addresses())
+		return;
 	key(b, k);
 	if (json())
 		mg_buf_str(b, "\"");
@@ -116,6 +127,8 @@ static void head(struct mg_buf *b, const char *event)
 
 static void frames_out(struct mg_buf *b, const uintptr_t *addr, int n)
 {
+	bool hide = hide_addresses();
+
 	key(b, "backtrace");
 	mg_buf_str(b, json() ? "[" : "");
 	for (int i = 0; i < n; i++) {
@@ -134,14 +147,21 @@ static void frames_out(struct mg_buf *b, const uintptr_t *addr, int n)
 		}
 		if (i)
 			mg_buf_str(b, ",");
+		/* An unknown module has no offset to give, only the address. */
 		if (json()) {
-			mg_buf_str(b, "{\"addr\":\"");
-			mg_buf_hex(b, f.addr);
-			mg_buf_str(b, "\",\"module\":");
+			mg_buf_str(b, "{");
+			if (!hide) {
+				mg_buf_str(b, "\"addr\":\"");
+				mg_buf_hex(b, f.addr);
+				mg_buf_str(b, "\",");
+			}
+			mg_buf_str(b, "\"module\":");
 			mg_buf_json_str(b, f.module);
-			mg_buf_str(b, ",\"offset\":\"");
-			mg_buf_hex(b, f.offset);
-			mg_buf_str(b, "\"");
+			if (f.located || !hide) {
+				mg_buf_str(b, ",\"offset\":\"");
+				mg_buf_hex(b, f.offset);
+				mg_buf_str(b, "\"");
+			}
 			if (f.sym) {
 				mg_buf_str(b, ",\"symbol\":");
 				mg_buf_json_str(b, sym);
@@ -151,11 +171,15 @@ static void frames_out(struct mg_buf *b, const uintptr_t *addr, int n)
 			}
 			mg_buf_str(b, "}");
 		} else {
-			mg_buf_hex(b, f.addr);
-			mg_buf_str(b, ":");
+			if (!hide) {
+				mg_buf_hex(b, f.addr);
+				mg_buf_str(b, ":");
+			}
 			mg_buf_word(b, f.module);
-			mg_buf_str(b, "+");
-			mg_buf_hex(b, f.offset);
+			if (f.located || !hide) {
+				mg_buf_str(b, "+");
+				mg_buf_hex(b, f.offset);
+			}
 			if (f.sym) {
 				mg_buf_str(b, ":");
 				mg_buf_word(b, sym);
@@ -237,6 +261,20 @@ static void suppressed_line(const uintptr_t *frames, int n, uint64_t count, void
 	emit(&b, MG_PL_LEVEL_WARNING);
 }
 
+/* What the function returned on failure: not an address, so always shown. */
+static void failed_result(struct mg_buf *b, const struct mg_pl_event *ev)
+{
+	key(b, "result");
+	if (ev->func >= MG_F_MMAP && ev->func <= MG_F_MREMAP)
+		mg_buf_str(b, json() ? "\"MAP_FAILED\"" : "MAP_FAILED");
+	else if (ev->func == MG_F_MPROTECT)
+		mg_buf_str(b, "-1");
+	else if (ev->func == MG_F_POSIX_MEMALIGN)
+		mg_buf_u64(b, (uint64_t)ev->err);
+	else
+		mg_buf_str(b, json() ? "null" : "NULL");
+}
+
 void mg_pl_report(const struct mg_pl_event *ev)
 {
 	char mem[LINE_MAX_BYTES];
@@ -291,18 +329,10 @@ void mg_pl_report(const struct mg_pl_event *ev)
 		key(&b, "prot");
 		mg_buf_u64(&b, (uint64_t)ev->prot);
 	}
-	key(&b, "result");
-	if (!ev->failed)
-		mg_buf_str(&b, json() ? "\"" : ""), mg_buf_hex(&b, (uintptr_t)ev->result),
-			mg_buf_str(&b, json() ? "\"" : "");
-	else if (ev->func >= MG_F_MMAP && ev->func <= MG_F_MREMAP)
-		mg_buf_str(&b, json() ? "\"MAP_FAILED\"" : "MAP_FAILED");
-	else if (ev->func == MG_F_MPROTECT)
-		mg_buf_str(&b, "-1");
-	else if (ev->func == MG_F_POSIX_MEMALIGN)
-		mg_buf_u64(&b, (uint64_t)ev->err);
+	if (ev->failed)
+		failed_result(&b, ev);
 	else
-		mg_buf_str(&b, json() ? "null" : "NULL");
+		kv_ptr(&b, "result", ev->result);
 	kv_u64(&b, "errno", (uint64_t)ev->err);
 	if (ev->err) {
 		const char *name = strerrorname_np(ev->err);
@@ -343,11 +373,13 @@ void mg_pl_report_exit(void)
 {
 	char mem[LINE_MAX_BYTES];
 	struct mg_buf b;
-	uint64_t large = atomic_load(&n_large), failed = atomic_load(&n_failed);
+	uint64_t large = atomic_load(&n_large), failed = atomic_load(&n_failed), lost;
 	int lf = atomic_load(&largest_func);
 
 	mg_pl_rate_flush(suppressed_line, NULL);
-	if (large == 0 && failed == 0)
+	/* Read after the flush: a suppressed line lost there counts too. */
+	lost = mg_pl_sink_lost();
+	if (large == 0 && failed == 0 && lost == 0)
 		return;
 	mg_buf_init(&b, mem, sizeof(mem));
 	head(&b, "summary");
@@ -357,6 +389,7 @@ void mg_pl_report_exit(void)
 	kv_str(&b, "largest_function", lf >= 0 ? func_names[lf] : "-");
 	kv_limit(&b, "peak_rss_kb", mg_pl_read_hwm_kb(&mg_pl_roots_default), "");
 	kv_u64(&b, "suppressed", mg_pl_rate_suppressed_total());
+	kv_u64(&b, "lost", lost);
 	emit(&b, MG_PL_LEVEL_WARNING);
 }
 

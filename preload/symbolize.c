@@ -61,6 +61,7 @@ void mg_pl_frame_resolve(uintptr_t addr, struct mg_pl_frame *f)
 	 * even when the call was its last instruction. */
 	if (addr == 0 || !dladdr((void *)(addr - 1), &info))
 		return;
+	f->located = true;
 	if (info.dli_fname && *info.dli_fname)
 		f->module = base_name(info.dli_fname);
 	else

@@ -4,11 +4,13 @@
 #ifndef MEMGUARD_PRELOAD_SYMBOLIZE_H
 #define MEMGUARD_PRELOAD_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct mg_pl_frame {
 	uintptr_t addr;
 	const char *module; /* base name; never NULL */
+	bool located;       /* module found: else module is "?" and offset 0 */
 	uintptr_t offset;   /* addr - module base */
 	const char *sym;    /* NULL when dladdr knows none */
 	uintptr_t sym_off;

@@ -247,7 +247,7 @@ else nok "JSON lines"; show "$T/check_check_json.out" "$T/json.err"; fi
 # 14. Rate limit: a loop at one call site gets 10 lines, then one count.
 (export MEMGUARD_THRESHOLD=1M; shim flood "$PROBE" loop 1000 2M)
 if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 backtrace=0x')" = 1 ] &&
-	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990$'; then
+	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990 lost=0$'; then
 	ok "1000 large mallocs at one site: 10 reports, one 'suppressed count=990' with the site, summary large=1000"
 else nok "rate limit per call site"; show "$T/flood.err"; fi
 (export MEMGUARD_THRESHOLD=1M MEMGUARD_FAIL_ABOVE=1M; shim ffl "$PROBE" loop 300 2M)
@@ -266,7 +266,7 @@ nl=$(count "$T/win.err" ' event=large ')
 sup=$(grep ' event=suppressed ' "$T/win.err" | sed -n 's/.* count=\([0-9]*\) .*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 mid=$(awk '/ event=suppressed /{ s = 1 } s && / event=large /{ print "yes"; exit }' "$T/win.err")
 if [ -n "$total" ] && [ "$nl" -ge 6 ] && [ "$nl" -le 8 ] && [ "$mid" = yes ] && [ $((nl + sup)) = "$total" ] &&
-	tail -n 1 "$T/win.err" | grep -q " event=summary large=$total .* suppressed=$sup\$"; then
+	tail -n 1 "$T/win.err" | grep -q " event=summary large=$total .* suppressed=$sup lost=0\$"; then
 	ok "MEMGUARD_RATELIMIT=2/1 over 2.5 s: $nl reports (2 per window), suppressed counts ($sup) + reports = $total allocations"
 else nok "rate-limit window rollover (total $total, $nl reports, $sup suppressed)"; show "$T/win.err"; fi
 
@@ -298,6 +298,17 @@ ln -s "$T/victim" "$T/link.log"
 if [ ! -s "$T/victim" ] && grep -q 'cannot open MEMGUARD_LOG' "$T/nofollow.err" && grep -q ' event=large ' "$T/nofollow.err"; then
 	ok "MEMGUARD_LOG naming a symlink: not followed, report on stderr with a warning"
 else nok "O_NOFOLLOW log"; show "$T/victim" "$T/nofollow.err"; fi
+
+# The program closes every descriptor above 2 and opens its database,
+# which gets the log's number: the database stays the program's, and the
+# next report goes to the log, opened again.
+(export MEMGUARD_LOG="$T/fdre.log"; shim fdre "$PROBE" fd-reuse "$T/fdre.db" 80M)
+if [ "$(rc fdre)" = 0 ] && grep -qx 'database write ok' "$T/fdre.out" &&
+	[ "$(od -An -c "$T/fdre.db" | tr -d ' \n')" = 'db\nend\n' ] &&
+	[ "$(count "$T/fdre.log" ' event=large function=malloc size=83886080 ')" = 2 ] &&
+	[ "$(count "$T/fdre.log" ' event=summary large=2 failures=0 .* lost=0$')" = 1 ] && [ ! -s "$T/fdre.err" ]; then
+	ok "program closes fds 3..1023, its database gets the log's number: database untouched, both reports and the summary in the log"
+else nok "log descriptor taken over by the program"; show "$T/fdre.out" "$T/fdre.db" "$T/fdre.log" "$T/fdre.err"; fi
 
 # 16. Invalid settings: one warning each, defaults, program unharmed.
 (export MEMGUARD_THRESHOLD=lots MEMGUARD_FORMAT=xml MEMGUARD_BACKTRACE=99 MEMGUARD_LOG=relative.log \
@@ -334,6 +345,125 @@ if [ "$(rc thrf)" = 0 ] && grep -qx 'threads 8 allocated 100' "$T/thrf.out" &&
 	[ "$(count "$T/thrf.err" ' event=failure ')" = 220 ] && tail -n 1 "$T/thrf.err" | grep -q ' failures=220 '; then
 	ok "8 threads, FAIL_AFTER=100 of 320: exactly 100 succeed, 220 failures reported"
 else nok "threads with injection"; show "$T/thrf.out"; tail -n 2 "$T/thrf.err" | sed 's/^/# /'; fi
+
+# stderr a pipe nobody reads: the writing thread blocks in write(), the
+# others wait without burning CPU, and once the pipe is drained every
+# failure line arrives. A non-blocking pipe that stays full: lines are
+# counted as lost, not waited for without end. A pipe without a reader:
+# the program is not killed by SIGPIPE.
+cat >"$T/fullpipe.py" <<'EOF'
+import fcntl, os, select, struct, subprocess, sys, termios, time
+so, probe, mode, deadline = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+tick = os.sysconf("SC_CLK_TCK")
+env = dict(os.environ, LD_PRELOAD=so, MEMGUARD_FAIL_ABOVE="1M")
+
+def cpu_seconds(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / tick  # utime, stime of all threads
+
+def queued(fd):
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+
+def drain(fd):
+    data = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data.decode("utf-8", "replace")
+        data += chunk
+
+def finish(p):
+    # The kernel's rusage of the whole process, once it has exited.
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return ru.ru_utime + ru.ru_stime
+
+def fail(msg):
+    print("FAIL " + msg)
+    sys.exit(1)
+
+def summary_of(text):
+    lines = [l for l in text.splitlines() if " event=summary " in l]
+    if len(lines) != 1:
+        fail("%d summary lines" % len(lines))
+    return dict(kv.split("=", 1) for kv in lines[0].split(" ") if "=" in kv)
+
+r, w = os.pipe()
+if mode == "blocking":
+    threads, each = 8, 40
+    p = subprocess.Popen([probe, "threads", str(threads), str(each), "2M"], stdout=subprocess.PIPE, stderr=w, env=env)
+    os.close(w)
+    cap = fcntl.fcntl(r, F_GETPIPE_SZ)
+    end = time.monotonic() + deadline
+    while queued(r) < cap - 8192 and p.poll() is None and time.monotonic() < end:
+        time.sleep(0.01)
+    if p.poll() is not None or queued(r) < cap - 8192:
+        fail("the pipe never filled (%d of %d bytes queued)" % (queued(r), cap))
+    time.sleep(0.2)  # the other threads reach the lock
+    c0, t0 = cpu_seconds(p.pid), time.monotonic()
+    time.sleep(2.0)  # the interval measured
+    c1, t1 = cpu_seconds(p.pid), time.monotonic()
+    if p.poll() is not None:
+        fail("the program finished while nobody read its stderr")
+    text = drain(r)
+    out = p.stdout.read().decode()
+    finish(p)
+    used = c1 - c0
+    s = summary_of(text)
+    seen = text.count(" event=failure ")
+    want = threads * each
+    if used > 0.2:
+        fail("%.2f s of CPU in %.1f s blocked on the full pipe" % (used, t1 - t0))
+    if p.returncode != 0 or out.strip() != "threads %d allocated 0" % threads:
+        fail("program: rc %s, %r" % (p.returncode, out))
+    if s.get("failures") != str(want) or seen + int(s.get("lost", -1)) != want:
+        fail("%d failure lines, summary failures=%s lost=%s, want %d" % (seen, s.get("failures"), s.get("lost"), want))
+    print("PASS %d threads failing allocations, stderr a full pipe: %.2f s CPU over %.1f s blocked; drained: %d failure lines, lost=%s"
+          % (threads, used, t1 - t0, seen, s["lost"]))
+elif mode == "nonblocking":
+    n = 200
+    fcntl.fcntl(w, F_SETPIPE_SZ, 4096)
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+    p = subprocess.Popen([probe, "fail-then-wait", str(n), "2M"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=w, env=env)
+    os.close(w)
+    if not select.select([p.stdout], [], [], deadline)[0]:
+        fail("no output from the program within %s s" % deadline)
+    out = p.stdout.readline().decode()
+    if out.strip() != "failed %d" % n:
+        fail("program said %r" % out)
+    first = b""
+    while select.select([r], [], [], 0)[0]:
+        first += os.read(r, 65536)
+    p.stdin.write(b"go\n")
+    p.stdin.close()
+    text = first.decode("utf-8", "replace") + drain(r)
+    used = finish(p)
+    s = summary_of(text)
+    seen = text.count(" event=failure ")
+    lost = int(s.get("lost", -1))
+    if p.returncode != 0 or s.get("failures") != str(n) or lost <= 0 or seen + lost != n:
+        fail("rc %s, %d failure lines, summary failures=%s lost=%s, want %d in all" % (p.returncode, seen, s.get("failures"), s.get("lost"), n))
+    if used > 0.5:
+        fail("%.2f s of CPU for %d failures on a full non-blocking pipe" % (used, n))
+    print("PASS non-blocking stderr pipe left full: %d failure lines written, lost=%d counted in the summary, %.2f s CPU"
+          % (seen, lost, used))
+elif mode == "noreader":
+    os.close(r)
+    p = subprocess.Popen([probe, "malloc", "2M", "3M"], stdout=subprocess.PIPE, stderr=w, env=env)
+    os.close(w)
+    out = p.stdout.read().decode()
+    finish(p)
+    if p.returncode != 0 or out.splitlines() != ["malloc fail ENOMEM"] * 2:
+        fail("rc %s (negative: killed by that signal), output %r" % (p.returncode, out))
+    print("PASS stderr a pipe without reader: both failures returned, program not killed by SIGPIPE, exit 0")
+EOF
+for mode in blocking nonblocking noreader; do
+	timeout -k 5 "$DEADLINE" python3 "$T/fullpipe.py" "$SO" "$PROBE" $mode 20 >"$T/fp.$mode" 2>&1
+	if grep -q '^PASS ' "$T/fp.$mode"; then ok "$(sed -n 's/^PASS //p' "$T/fp.$mode")"
+	else nok "stderr pipe, $mode: $(sed -n 's/^FAIL //p' "$T/fp.$mode")"; show "$T/fp.$mode"; fi
+done
 
 # 20. Bootstrap buffer (the memory dlsym gets before malloc is resolved).
 if timeout "$DEADLINE" "$BOOT" >"$T/boot.out" 2>&1; then ok "bootstrap buffer: free ignores, realloc moves out, usable_size reads back ($(tail -n1 "$T/boot.out"))"
@@ -391,6 +521,57 @@ fi
 
 # 22. Secure execution: a setuid-root copy run by nobody ignores MEMGUARD_*
 # and never writes to MEMGUARD_LOG's path.
+# In secure-execution mode no line carries an absolute address: a caller
+# who can make a setuid program's allocation fail (ulimit -v) reads its
+# stderr, and an address there (executable, libc, heap) defeats ASLR.
+# Runs the setuid probe of secure_test ($S) as uid 65534.
+secure_addresses_test() {
+	as_nobody() { timeout "$DEADLINE" setpriv --reuid=65534 --regid=65534 --clear-groups "$S/suidprobe" "$@"; }
+	: >"$T/suidaddr.out"
+	: >"$T/suidaddr.err"
+	(as_nobody each 80M) >>"$T/suidaddr.out" 2>>"$T/suidaddr.err"
+	(ulimit -v 1048576 && as_nobody malloc 80M 2G) >>"$T/suidaddr.out" 2>>"$T/suidaddr.err"
+	(as_nobody mprotect-data 64M 256M) >>"$T/suidaddr.out" 2>>"$T/suidaddr.err"
+	cat >"$T/check_secure.py" <<'EOF'
+import re, sys
+err, out = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+bad = []
+for line in err.splitlines():
+    if not line.startswith("memguard: "):
+        bad.append("not a report line: " + line[:100])
+    for k in ("result", "old", "addr"):
+        m = re.search(r" %s=(\S+)" % k, line)
+        if m and not re.fullmatch(r"NULL|MAP_FAILED|-1|[0-9]+", m.group(1)):
+            bad.append("%s=%s" % (k, m.group(1)))
+    m = re.search(r" backtrace=(\S+)", line)
+    for f in (m.group(1).split(",") if m and m.group(1) != "-" else []):
+        if not re.fullmatch(r"\?|[^:]+\+0x[0-9a-f]+(:[^,]+\+0x[0-9a-f]+)?", f) or f.startswith("0x"):
+            bad.append("frame " + f)
+    # Offsets into a module are small; mapped addresses are not.
+    for h in re.findall(r"0x([0-9a-f]+)", line):
+        if int(h, 16) >= 1 << 24:
+            bad.append("0x" + h)
+for h in set(re.findall(r"0x([0-9a-f]{5,})", out)):
+    if h in err:
+        bad.append("the program's pointer 0x%s is in the log" % h)
+print("\n".join(bad) if bad else "clean")
+EOF
+	python3 "$T/check_secure.py" "$T/suidaddr.err" "$T/suidaddr.out" >"$T/suidaddr.chk" 2>&1
+	if [ "$(cat "$T/suidaddr.chk")" = clean ] &&
+		[ "$(count "$T/suidaddr.err" ' event=large ')" = 13 ] && [ "$(count "$T/suidaddr.out" ' ok 0x')" -ge 13 ] &&
+		[ "$(count "$T/suidaddr.err" ' event=large function=realloc size=83886080 errno=0 backtrace=suidprobe\+0x| event=large function=mremap size=83886080 old_size=4096 errno=0 ')" = 2 ] &&
+		[ "$(count "$T/suidaddr.err" ' event=failure function=malloc size=2147483648 result=NULL errno=12 error=ENOMEM overcommit=.* rlimit_as=1073741824 .* backtrace=[^0]')" = 1 ]; then
+		ok "setuid program run by uid 65534, failing under ulimit -v: no address in any line (no result=/old=/addr= pointers, frames module+offset only)"
+	else nok "setuid program: addresses in its reports"; show "$T/suidaddr.chk" "$T/suidaddr.err" "$T/suidaddr.out"; fi
+	if grep -qx 'mprotect fail ENOMEM' "$T/suidaddr.out"; then
+		if [ "$(count "$T/suidaddr.err" ' event=failure function=mprotect size=268435456 prot=3 result=-1 errno=12 ')" = 1 ]; then
+			ok "setuid program: mprotect ENOMEM reported without addr="
+		else nok "setuid program: mprotect ENOMEM reported without addr="; show "$T/suidaddr.err"; fi
+	else
+		skip "setuid program: mprotect ENOMEM reported without addr=" "this kernel lets mprotect exceed RLIMIT_DATA"
+	fi
+}
+
 secure_test() {
 	[ "$(id -u)" = 0 ] || { skip "secure-execution mode" "needs root to make a setuid-root program"; return; }
 	command -v setpriv >/dev/null || { skip "secure-execution mode" "setpriv not installed"; return; }
@@ -413,6 +594,7 @@ secure_test() {
 		[ "$(count "$T/suid.err" ' size=4096 ')" = 0 ]; then
 		ok "setuid program run by uid 65534 (AT_SECURE=1): MEMGUARD_LOG, THRESHOLD, FORMAT ignored; report on stderr, no file written"
 	else nok "secure-execution mode"; show "$T/suid.out" "$T/suid.err"; ls -la "$S/private" | sed 's/^/# /'; fi
+	grep -qx 'secure 1 euid 0' "$T/suid.out" && secure_addresses_test
 	rm -rf "$S"
 }
 secure_test
@@ -437,31 +619,78 @@ while len(got) < want and time.time() < end:
         break
 open(out, "w").write("".join(g + "\n" for g in got))
 EOF
+	# syslog.sh NAME WANT PROGRAM ARGS...: in a private mount namespace,
+	# /dev a tmpfs with null, zero, urandom, random and, with WANT > 0, a
+	# listener at /dev/log taking WANT datagrams into NAME.txt; with WANT 0
+	# there is no /dev/log. PROGRAM runs with MEMGUARD_LOG=syslog.
 	cat >"$T/syslog.sh" <<'EOF'
 set -u
-T=$1 SO=$2 PROBE=$3 DL=$4
-mkdir "$T/olddev" && mount --bind /dev "$T/olddev" || exit 3
+T=$1 SO=$2 DL=$3 NAME=$4 WANT=$5
+shift 5
+mkdir "$T/olddev.$NAME" && mount --bind /dev "$T/olddev.$NAME" || exit 3
 mount -t tmpfs -o mode=755 tmpfs /dev || exit 3
-for d in null zero urandom random; do : >"/dev/$d"; mount --bind "$T/olddev/$d" "/dev/$d"; done
-python3 "$T/listen.py" /dev/log "$T/syslog.txt" 3 "$DL" &
-lp=$!
-i=0
-while [ ! -e "$T/syslog.txt.ready" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.01; done
-[ -e "$T/syslog.txt.ready" ] || exit 4
-MEMGUARD_LOG=syslog MEMGUARD_FAIL_ABOVE=100M LD_PRELOAD=$SO timeout "$DL" "$PROBE" malloc 80M 200M >"$T/sl.out" 2>"$T/sl.err"
-wait $lp
+for d in null zero urandom random; do : >"/dev/$d"; mount --bind "$T/olddev.$NAME/$d" "/dev/$d"; done
+if [ "$WANT" -gt 0 ]; then
+	python3 "$T/listen.py" /dev/log "$T/$NAME.txt" "$WANT" "$DL" &
+	lp=$!
+	i=0
+	while [ ! -e "$T/$NAME.txt.ready" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.01; done
+	[ -e "$T/$NAME.txt.ready" ] || exit 4
+else
+	[ ! -e /dev/log ] || exit 5
+	: >"$T/$NAME.txt.ready"
+fi
+MEMGUARD_LOG=syslog LD_PRELOAD=$SO timeout "$DL" "$@" >"$T/$NAME.out" 2>"$T/$NAME.err"
+echo $? >"$T/$NAME.rc"
+[ "$WANT" -gt 0 ] && wait $lp
+exit 0
 EOF
-	if ! timeout -k 5 "$DEADLINE" unshare --mount --propagation private sh "$T/syslog.sh" "$T" "$SO" "$PROBE" 20 >"$T/slsh.out" 2>&1; then
-		if [ ! -e "$T/syslog.txt.ready" ]; then
-			skip "MEMGUARD_LOG=syslog" "no private /dev/log here (unshare/mount refused: $(tail -n1 "$T/slsh.out"))"
-			return
+	# in_ns NAME WANT PROGRAM ARGS...: false when no private /dev/log can be had.
+	in_ns() {
+		timeout -k 5 "$DEADLINE" unshare --mount --propagation private sh "$T/syslog.sh" "$T" "$SO" 20 "$@" >"$T/$1.sh.out" 2>&1
+		[ -e "$T/$1.txt.ready" ]
+	}
+	if ! (export MEMGUARD_FAIL_ABOVE=100M; in_ns sl 3 "$PROBE" malloc 80M 200M); then
+		why="no private /dev/log here (unshare/mount refused: $(tail -n1 "$T/sl.sh.out"))"
+		skip "MEMGUARD_LOG=syslog" "$why"
+		skip "MEMGUARD_LOG=syslog, socket number taken over" "$why"
+		if [ -e /dev/log ] || [ -L /dev/log ]; then
+			skip "MEMGUARD_LOG=syslog without /dev/log" "$why, and this host has one"
+		else
+			(export MEMGUARD_LOG=syslog MEMGUARD_FAIL_ABOVE=100M; shim slnone "$PROBE" malloc 80M 200M)
+			syslog_missing_check
 		fi
+		return
 	fi
-	if [ "$(count "$T/syslog.txt" '^<12>memguard\[[0-9]+\]: [0-9T:.Z-]+ pid=[0-9]+ .* event=large function=malloc size=83886080 ')" = 1 ] &&
-		[ "$(count "$T/syslog.txt" '^<11>memguard\[[0-9]+\]: .* event=failure function=malloc size=209715200 .* overcommit=')" = 1 ] &&
-		[ "$(count "$T/syslog.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=1 failures=1 ')" = 1 ] && [ ! -s "$T/sl.err" ]; then
+	if [ "$(count "$T/sl.txt" '^<12>memguard\[[0-9]+\]: [0-9T:.Z-]+ pid=[0-9]+ .* event=large function=malloc size=83886080 ')" = 1 ] &&
+		[ "$(count "$T/sl.txt" '^<11>memguard\[[0-9]+\]: .* event=failure function=malloc size=209715200 .* overcommit=')" = 1 ] &&
+		[ "$(count "$T/sl.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=1 failures=1 ')" = 1 ] && [ ! -s "$T/sl.err" ]; then
 		ok "MEMGUARD_LOG=syslog: 3 datagrams on /dev/log (large <12>, failure <11>, summary), nothing on stderr"
-	else nok "MEMGUARD_LOG=syslog"; show "$T/syslog.txt" "$T/sl.err" "$T/slsh.out"; fi
+	else nok "MEMGUARD_LOG=syslog"; show "$T/sl.txt" "$T/sl.err" "$T/sl.sh.out"; fi
+
+	# The program takes the socket's number for its database: the
+	# database stays the program's (written to, not closed), and the
+	# reports reach /dev/log over a new socket.
+	in_ns slfd 3 "$PROBE" fd-reuse "$T/slfd.db" 80M
+	if [ "$(cat "$T/slfd.rc")" = 0 ] && grep -qx 'database write ok' "$T/slfd.out" &&
+		[ "$(od -An -c "$T/slfd.db" | tr -d ' \n')" = 'db\nend\n' ] &&
+		[ "$(count "$T/slfd.txt" '^<12>memguard\[[0-9]+\]: .* event=large function=malloc size=83886080 ')" = 2 ] &&
+		[ "$(count "$T/slfd.txt" '^<12>memguard\[[0-9]+\]: .* event=summary large=2 .* lost=0$')" = 1 ] && [ ! -s "$T/slfd.err" ]; then
+		ok "MEMGUARD_LOG=syslog, the program's database gets the socket's number: database untouched and open, reports on /dev/log"
+	else nok "syslog socket number taken over by the program"; show "$T/slfd.out" "$T/slfd.db" "$T/slfd.txt" "$T/slfd.err"; fi
+
+	(export MEMGUARD_FAIL_ABOVE=100M; in_ns slnone 0 "$PROBE" malloc 80M 200M)
+	syslog_missing_check
+}
+
+# No /dev/log at all: the lines go to stderr as they would there, each
+# whole and with its "memguard:" prefix. Reads slnone.err, slnone.rc.
+syslog_missing_check() {
+	if [ "$(cat "$T/slnone.rc" 2>/dev/null)" = 0 ] && [ "$(grep -c . "$T/slnone.err")" = 3 ] &&
+		[ "$(count "$T/slnone.err" '^memguard: [0-9T:.Z-]+ pid=[0-9]+ .* event=(large|failure|summary) ')" = 3 ] &&
+		[ "$(count "$T/slnone.err" ' event=failure function=malloc size=209715200 ')" = 1 ]; then
+		ok "MEMGUARD_LOG=syslog without /dev/log: the 3 lines on stderr, each with its 'memguard:' prefix"
+	else nok "MEMGUARD_LOG=syslog without /dev/log: prefix kept"; show "$T/slnone.err" "$T/slnone.sh.out"; fi
 }
 syslog_test
 

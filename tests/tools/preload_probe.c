@@ -6,6 +6,7 @@
 /* Plain mmap and mmap64 are different entry points only without this. */
 #undef _FILE_OFFSET_BITS
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -354,6 +355,65 @@ static int abort_child(size_t n)
 	return 0;
 }
 
+/* What a program does that closes every descriptor it did not open
+ * (closefrom(3) style) and then opens its database: the lowest free number
+ * is the one the shim's log had. The database is put there for certain,
+ * then a second report is made; the test reads the database back. */
+static int fd_reuse(const char *db, size_t n)
+{
+	unsigned char before[1024] = { 0 };
+	int shim_fd = -1, fd;
+	ssize_t w;
+
+	for (int i = 3; i < 1024; i++)
+		before[i] = fcntl(i, F_GETFD) >= 0;
+	keep = malloc(n); /* the first report opens the log */
+	free(keep);
+	for (int i = 3; i < 1024 && shim_fd < 0; i++)
+		if (!before[i] && fcntl(i, F_GETFD) >= 0)
+			shim_fd = i;
+	if (shim_fd < 0) {
+		printf("no new descriptor after the first report\n");
+		return 1;
+	}
+	for (int i = 3; i < 1024; i++)
+		close(i);
+	fd = open(db, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 1;
+	if (fd != shim_fd && (dup2(fd, shim_fd) < 0 || close(fd) < 0))
+		return 1;
+	printf("database at %d, the shim's descriptor\n", shim_fd);
+	if (write(shim_fd, "db\n", 3) != 3)
+		return 1;
+	keep = malloc(n);
+	free(keep);
+	w = write(shim_fd, "end\n", 4);
+	printf("database write %s\n", w == 4 ? "ok" : strerrorname_np(errno));
+	return 0;
+}
+
+/* COUNT failing allocations, then wait for a line on stdin before exit:
+ * the test drains stderr in between, so the exit summary finds room. */
+static int fail_then_wait(long count, size_t n)
+{
+	char buf[16];
+	long fails = 0;
+
+	for (long i = 0; i < count; i++) {
+		void *p = malloc(n);
+		keep = p;
+		if (!p)
+			fails++;
+		free(p);
+	}
+	printf("failed %ld\n", fails);
+	fflush(stdout);
+	if (!fgets(buf, sizeof(buf), stdin))
+		return 1;
+	return 0;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -427,6 +487,10 @@ int main(int argc, char **argv)
 		return forked(size_arg(argv[2]));
 	else if (!strcmp(m, "abort-child") && argc == 3)
 		return abort_child(size_arg(argv[2]));
+	else if (!strcmp(m, "fd-reuse") && argc == 4)
+		return fd_reuse(argv[2], size_arg(argv[3]));
+	else if (!strcmp(m, "fail-then-wait") && argc == 4)
+		return fail_then_wait(atol(argv[2]), size_arg(argv[3]));
 	else if (!strcmp(m, "quiet"))
 		return quiet();
 	else if (!strcmp(m, "secure") && argc == 3) {
@@ -437,7 +501,8 @@ int main(int argc, char **argv)
 		free(keep);
 	} else {
 		fprintf(stderr, "usage: preload_probe each|malloc|zero|overflow|mremap-fixed|reserve|"
-				"mprotect-data|memalign-einval|rlimit-as|loop|loop-for|errno|threads|fork|abort-child|quiet|secure ...\n");
+				"mprotect-data|memalign-einval|rlimit-as|loop|loop-for|errno|threads|fork|abort-child|fd-reuse|\n"
+				"fail-then-wait|quiet|secure ...\n");
 		return 2;
 	}
 	return 0;
