@@ -38,7 +38,21 @@ struct systemd_state {
 	/* The session scope the caller was in before pam_systemd ran, read
 	 * from /proc/self/cgroup at the line before it; "" for none. */
 	char prior_session[64];
+	/* For the close record: whether a rule limits the user, their name,
+	 * and what the user slice had counted when the session began. */
+	bool limited;
+	char user[256];
+	struct mg_cg_events user_at_open;
 };
+
+/* systemd keeps the unified hierarchy here; a hybrid host's v1 memory
+ * controller holds no slice of ours, and reading it finds nothing. */
+#define SD_CGROUP_MOUNT "/sys/fs/cgroup"
+
+static void slice_dir(uid_t uid, char *buf, size_t len)
+{
+	snprintf(buf, len, SD_CGROUP_MOUNT "/user.slice/user-%u.slice", (unsigned)uid);
+}
 
 /* Holds no bus connection: keeping the open line's for the phase=post
  * line would save a handshake, but without that line it would stay open
@@ -380,6 +394,15 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	if (!s)
 		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
 	s->uid = set->uid;
+	s->limited = !a->cleanup_only;
+	snprintf(s->user, sizeof(s->user), "%s", set->user);
+	if (s->limited) {
+		char dir[128];
+
+		slice_dir(set->uid, dir, sizeof(dir));
+		if (mg_cg_read_events(2, dir, &s->user_at_open) < 0)
+			memset(&s->user_at_open, 0, sizeof(s->user_at_open));
+	}
 	s->session = set->session;
 	s->oom_group_set = set->oom_group_set;
 	mg_sd_user_slice(set->uid, slice, sizeof(slice));
@@ -528,6 +551,25 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	return ret;
 }
 
+/* The record of a session in its scope, while the scope still exists
+ * (the caller is still in it: logind removes it when the caller leaves). */
+static void log_close(pam_handle_t *pamh, const struct systemd_state *s)
+{
+	char *text = NULL, id[64], slice[128], scope[256];
+	size_t len;
+
+	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) < 0)
+		return;
+	if (mg_sd_place_of(text, id, sizeof(id)) != MG_SD_IN_SESSION) {
+		free(text);
+		return;
+	}
+	free(text);
+	slice_dir(s->uid, slice, sizeof(slice));
+	snprintf(scope, sizeof(scope), "%s/session-%s.scope", slice, id);
+	mg_pam_log_close_record(pamh, s->user, s->uid, 2, scope, slice, &s->user_at_open, false);
+}
+
 static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *state)
 {
 	struct systemd_state *s = state;
@@ -539,6 +581,8 @@ static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *sta
 		pam_syslog(pamh, LOG_WARNING,
 			   "session.memory.high/oom.group were never applied: no 'pam_memguard.so phase=post' line "
 			   "after pam_systemd");
+	if (s && s->limited)
+		log_close(pamh, s);
 }
 
 const struct mg_backend mg_backend_systemd = {
