@@ -553,7 +553,7 @@ static int reap_user_dir(int dfd, const char *keep, bool precise, unsigned *reap
 		return -errno;
 	}
 	while ((de = readdir(d))) {
-		bool stale;
+		bool stale, shared = strcmp(de->d_name, MG_CG_SHARED_SESSION) == 0;
 		int pid;
 
 		if (strncmp(de->d_name, "session-", 8) != 0)
@@ -566,14 +566,17 @@ static int reap_user_dir(int dfd, const char *keep, bool precise, unsigned *reap
 		 * (its caller may not have moved in yet). For other users' groups
 		 * one kill(0) tells enough: a reused pid only delays the reaping
 		 * until the owner's next login. */
-		if (precise)
+		/* The shared group is stale once empty: only then can it go. */
+		if (shared)
+			stale = true;
+		else if (precise)
 			stale = !owner_alive(de->d_name);
 		else
 			stale = sscanf(de->d_name, "session-%d-", &pid) == 1 && pid > 0 && kill(pid, 0) < 0 &&
 				errno == ESRCH;
 		if (stale && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
 			(*reaped)++;
-		else
+		else if (!shared) /* the bound counts groups of one login each */
 			(*left)++;
 	}
 	closedir(d);
@@ -615,14 +618,8 @@ int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *re
 			*left = uleft;
 		/* A user with no session left: the whole group goes. A login of
 		 * that user racing with this finds it gone and starts over. */
-		else if (uleft == 0) {
-			char shared[sizeof(de->d_name) + sizeof(MG_CG_SHARED_SESSION) + 1];
-
-			snprintf(shared, sizeof(shared), "%s/" MG_CG_SHARED_SESSION, de->d_name);
-			unlinkat(dirfd(d), shared, AT_REMOVEDIR);
-			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
-				(*reaped)++;
-		}
+		else if (uleft == 0 && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+			(*reaped)++;
 	}
 	closedir(d);
 	return 0;

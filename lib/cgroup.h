@@ -54,7 +54,8 @@ struct mg_session_place {
 
 /* Where logins go once a user has as many session groups as the bound
  * allows: one group shared by all of them, under the user's total. */
-#define MG_CG_SHARED_SESSION "sessions-shared"
+/* Named like a session group, so that status and apply list it. */
+#define MG_CG_SHARED_SESSION "session-shared"
 
 /* Creates (or finds) BASE, BASE/user-UID and the session group, writes
  * the caps, then moves pid into the session group: no process runs in a

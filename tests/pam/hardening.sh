@@ -75,15 +75,15 @@ service bound "policy=$T/main.conf cgroup_root=$BASE on_error=deny max_sessions=
 bg_session "$T/bb1" bound alice
 bg_session "$T/bb2" bound alice
 drivelog "$T/h4.out" - bound alice sh -c "$CAPS"
-check "past max_sessions=2 a login joins user-UID/sessions-shared, under the user's cap" \
+check "past max_sessions=2 a login joins user-UID/session-shared, under the user's cap" \
 	"$(field open "$T/h4.out") $(field selfcg "$T/h4.out") $(field u_max "$T/h4.out") $(field s_max "$T/h4.out")" \
-	"0 $BASE/user-1001/sessions-shared $(M 64) $(M 48)" "$T/h4.out"
-if [ -n "$LOGCAP" ] && grep -q "uid 1001 already has 2 session groups (max_sessions=2): this login of alice joins $BASE/user-1001/sessions-shared" "$T/h4.out.log"; then
+	"0 $BASE/user-1001/session-shared $(M 64) $(M 48)" "$T/h4.out"
+if [ -n "$LOGCAP" ] && grep -q "uid 1001 already has 2 session groups (max_sessions=2): this login of alice joins $BASE/user-1001/session-shared" "$T/h4.out.log"; then
 	ok "joining the shared group is logged"
 else
 	notok "joining the shared group is logged" "$(cat "$T/h4.out.log")"
 fi
-check "no third session group was made past the bound" "$(ls -d "$BASE"/user-1001/session-* | wc -l)" 2
+check "no third session group was made past the bound" "$(ls -d "$BASE"/user-1001/session-[0-9]* | wc -l)" 2
 bg_end "$T/bb1"
 bg_end "$T/bb2"
 check "the last session's close removes the shared and the user group" \
