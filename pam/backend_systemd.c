@@ -441,8 +441,14 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 			r = apply_unit(pamh, bus, "user.slice", "org.freedesktop.systemd1.Slice", &set->all,
 				       MG_KEY_MEMORY_SWAP_MAX + 1, new_id, summary, slen);
 		if (r < 0) {
-			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot apply the caps of %s to %s: %s", set->user,
-					  slice, strerror(-r));
+			char in_force[600];
+
+			/* What was set before the failure holds; the session's own caps still follow. */
+			snprintf(in_force, sizeof(in_force), "%s%s, the session caps are still applied",
+				 strchr(summary, ' ') ? "written before it:" : "no per-user cap was written",
+				 strchr(summary, ' ') ? strchr(summary, ' ') : "");
+			ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, in_force, "cannot apply the caps of %s to %s: %s",
+					     set->user, slice, strerror(-r));
 			if (ret != PAM_SUCCESS)
 				goto out;
 		}
@@ -463,8 +469,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 			   new_id);
 		r = apply_scope(pamh, a, bus, new_id, s, true, summary, slen);
 		if (r < 0)
-			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot cap session-%s.scope: %s", new_id,
-					  strerror(-r));
+			ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the per-user caps hold, the session cap does not",
+					     "cannot cap session-%s.scope: %s", new_id, strerror(-r));
 		s->post_done = true;
 		goto out;
 	}
@@ -510,6 +516,9 @@ out:
 	return ret;
 }
 
+#define POST_IN_FORCE \
+	"the per-user caps and the session's memory.max hold, session.memory.high and oom.group are not applied"
+
 static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state)
 {
 	struct systemd_state *s = state;
@@ -538,13 +547,16 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	if (!session_has_post_work(s))
 		return PAM_SUCCESS;
 	r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
+	/* The first line's work holds: the per-user caps and the scope's
+	 * MemoryMax that pam_systemd set. */
 	if (r < 0)
-		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot connect to the system bus: %s", why);
+		return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, POST_IN_FORCE,
+				      "phase=post: cannot connect to the system bus: %s", why);
 	bus = &conn;
 	r = apply_scope(pamh, a, bus, new_id, s, false, summary, sizeof(summary));
 	if (r < 0)
-		ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "phase=post: cannot cap session-%s.scope: %s", new_id,
-				  strerror(-r));
+		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, POST_IN_FORCE, "phase=post: cannot cap session-%s.scope: %s",
+				     new_id, strerror(-r));
 	else
 		pam_syslog(pamh, LOG_INFO, "phase=post:%s", summary);
 	mg_sdbus_close(bus);
