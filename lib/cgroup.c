@@ -50,6 +50,11 @@ static int read_at(int dfd, const char *file, char *buf, size_t len)
 	return 0;
 }
 
+int mg_cg_read_text_at(int dfd, const char *file, char *buf, size_t len)
+{
+	return read_at(dfd, file, buf, len);
+}
+
 /* v1 reports "unlimited" as a huge page-rounded number. */
 #define V1_UNLIMITED_FLOOR (1ull << 62)
 

@@ -134,4 +134,8 @@ struct mg_cg_events {
 
 int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out);
 
+/* A group's file, relative to the group's directory fd, NUL-terminated
+ * into buf (opened O_NOFOLLOW); -errno. For the readers in lib/. */
+int mg_cg_read_text_at(int dfd, const char *file, char *buf, size_t len);
+
 #endif

@@ -12,26 +12,11 @@
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
 
-static int read_text(int dfd, const char *file, char *buf, size_t len)
-{
-	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
 static bool read_u64(int dfd, const char *file, uint64_t *v)
 {
 	char buf[64], *end;
 
-	if (read_text(dfd, file, buf, sizeof(buf)) < 0)
+	if (mg_cg_read_text_at(dfd, file, buf, sizeof(buf)) < 0)
 		return false;
 	*v = strtoull(buf, &end, 10);
 	return end != buf;
@@ -61,7 +46,7 @@ static uint64_t v1_tree_oom_kills(int dfd, int depth)
 	int sub;
 	DIR *d;
 
-	if (read_text(dfd, "memory.oom_control", buf, sizeof(buf)) == 0 && keyed(buf, "oom_kill", &v))
+	if (mg_cg_read_text_at(dfd, "memory.oom_control", buf, sizeof(buf)) == 0 && keyed(buf, "oom_kill", &v))
 		sum = v;
 	if (depth > 8 || (sub = openat(dfd, ".", DIR_FLAGS)) < 0)
 		return sum;
@@ -93,7 +78,7 @@ int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out)
 		return -errno;
 	if (version == 2) {
 		out->has_peak = read_u64(dfd, "memory.peak", &out->peak);
-		if (read_text(dfd, "memory.events", buf, sizeof(buf)) == 0) {
+		if (mg_cg_read_text_at(dfd, "memory.events", buf, sizeof(buf)) == 0) {
 			out->has_high = keyed(buf, "high", &out->high);
 			out->has_max = keyed(buf, "max", &out->max);
 			out->has_oom_kills = keyed(buf, "oom_kill", &out->oom_kills);
