@@ -162,7 +162,7 @@ fi
 # hangs: root's login must not wait for either.
 mkfifo "$T/group.fifo" "$T/logindefs.fifo"
 t0=$(date +%s)
-env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group.fifo" timeout 20 \
+env $RUNENV NSS_WRAPPER_GROUP="$T/group.fifo" timeout 20 \
 	unshare --mount --propagation private sh -c 'mount --bind "$1" /etc/login.defs && shift && exec "$@"' sh \
 	"$T/logindefs.fifo" "$DRIVE" "$T/pam.d" main root true >"$T/h10.out" 2>&1
 rc=$?
