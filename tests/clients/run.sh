@@ -275,10 +275,10 @@ check_gone() {
 	cg=$(val "$1.cgroup" "$out")
 	if [ -z "$cg" ]; then
 		notok "$t: session and user groups removed after logout" "no session group was reported"
-	elif wait_gone 5 "$CGMNT$cg" "$CGROOT/user-$TUID"; then
+	elif wait_gone 15 "$CGMNT$cg" "$CGROOT/user-$TUID"; then
 		ok "$t: session and user groups removed after logout"
 	else
-		notok "$t: session and user groups removed after logout" "still there 5 s after logout:$GONE_LEFT" \
+		notok "$t: session and user groups removed after logout" "still there 15 s after logout:$GONE_LEFT" \
 			"procs: $(tr '\n' ' ' <"$CGMNT$cg/cgroup.procs" 2>/dev/null)"
 	fi
 }
