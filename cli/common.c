@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "ctl.h"
 #include "readfile.h"
 
@@ -58,6 +59,18 @@ uint64_t ctl_memtotal(const struct ctl *c)
 		warned = true;
 	}
 	return memtotal;
+}
+
+int ctl_cgroup_version(const struct ctl *c)
+{
+	struct mg_cg cg;
+	int version;
+
+	if (mg_cg_detect(c->cgroup_root, &cg) < 0)
+		return 0;
+	version = cg.version;
+	mg_cg_free(&cg);
+	return version;
 }
 
 int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *ov, struct mg_diags *d)
