@@ -131,7 +131,12 @@ void ctl_print_diags(const struct mg_diags *d)
 	for (size_t i = 0; i < d->n; i++) {
 		if (dup && dup[i])
 			continue;
-		mg_diag_format(&d->v[i], line, sizeof(line));
+		/* Not about one file: a message of this program. */
+		if (!d->v[i].file)
+			snprintf(line, sizeof(line), "%s: %s: %s", ctl_prog, mg_severity_name(d->v[i].severity),
+				 d->v[i].msg);
+		else
+			mg_diag_format(&d->v[i], line, sizeof(line));
 		fprintf(stderr, "%s\n", line);
 	}
 	if (d->oom)
