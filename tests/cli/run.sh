@@ -14,7 +14,14 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 unset VISUAL EDITOR
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mgcli.XXXXXX") || exit 1
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+CG= hogpid=
+# The cgroup of the apply test (ours, below our own memory cgroup) goes too.
+cleanup() {
+	[ -n "$hogpid" ] && kill -9 "$hogpid" 2>/dev/null
+	[ -n "$CG" ] && [ -d "$CG" ] && find "$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+	chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 N=0
@@ -652,7 +659,7 @@ if [ "$(id -u)" = 0 ] && [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ -r "$NSSW
 	CG=$V1PARENT/mgcli-$$
 	UG=$CG/memguard/user-1001
 	mkdir -p "$UG/session-1"
-	( echo $$ >/dev/null; sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" 100 hold' sh "$UG/session-1" "$HOG" ) >"$T/hog.out" 2>&1 &
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" 100 hold' sh "$UG/session-1" "$HOG" >"$T/hog.out" 2>&1 &
 	hogpid=$!
 	i=0; while ! grep -q holding "$T/hog.out" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 	printf 'alice memory.max=64M memory.high=48M\n' >"$I/lower.conf"
@@ -670,10 +677,9 @@ if [ "$(id -u)" = 0 ] && [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ -r "$NSSW
 	if grep -v '^memguardctl: ' "$T/err" | grep -q .; then
 		notok "every message of a refused apply starts with memguardctl:" "$(show_io)"
 	else ok "every message of a refused apply starts with memguardctl:"; fi
-	kill "$hogpid" 2>/dev/null; wait "$hogpid" 2>/dev/null
-	for p in $(cat "$UG/session-1/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	kill "$hogpid" 2>/dev/null; wait "$hogpid" 2>/dev/null; hogpid=
 	i=0; while [ -s "$UG/session-1/cgroup.procs" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-	rmdir "$UG/session-1" "$UG" "$CG/memguard" "$CG"
+	rmdir "$UG/session-1" "$UG" "$CG/memguard" "$CG" && CG=
 else
 	echo "# SKIP apply --lower refusal: needs root, a cgroup v1 memory controller, nss_wrapper and $HOG"
 fi
