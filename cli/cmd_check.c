@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <unistd.h>
 
 #include "cgroup.h"
 #include "ctl.h"
