@@ -68,7 +68,7 @@ out:
 	return errors;
 }
 
-static int ensure_dir(const char *target)
+int change_make_dir(const char *target)
 {
 	char *copy = strdup(target);
 	const char *dir;
@@ -77,8 +77,14 @@ static int ensure_dir(const char *target)
 	if (!copy)
 		return -ENOMEM;
 	dir = dirname(copy);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) == 0) {
+		/* mkdir's mode passes through the umask; 077 would hide the
+		 * drop-ins from every reader but root. */
+		if (chmod(dir, 0755) < 0)
+			r = -errno;
+	} else if (errno != EEXIST) {
 		r = -errno;
+	}
 	free(copy);
 	return r;
 }
@@ -95,7 +101,7 @@ int change_write(struct ctl *c, const char *target, const char *text, size_t len
 		return r;
 	}
 	if (r == 0)
-		r = ensure_dir(real);
+		r = change_make_dir(real);
 	if (r == 0)
 		r = store_replace(real, text, len, &kept);
 	if (r < 0 && kept)

@@ -4,6 +4,7 @@
  * a lower memory.max can OOM-kill them. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,12 +54,12 @@ struct owner {
 	uid_t uid;
 };
 
-enum action { ACT_SET, ACT_RESET, ACT_LOWERED, ACT_PENDING, ACT_FAILED, ACT_SUM };
+enum action { ACT_SET, ACT_RESET, ACT_LOWERED, ACT_PENDING, ACT_FAILED, ACT_SUM, ACT_KEPT };
 
 static void report(struct apply *a, const struct owner *o, enum kind kind, const char *group, enum mg_key k,
 		   uint64_t from, uint64_t to, enum action act, int err, const char *errtext)
 {
-	static const char *const names[] = { "set", "reset", "lowered", "pending", "failed", "sum" };
+	static const char *const names[] = { "set", "reset", "lowered", "pending", "failed", "sum", "kept" };
 	char f[32], t[32];
 	bool dry = a->c->dry_run;
 
@@ -66,7 +67,7 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 		a->pending++;
 	else if (act == ACT_FAILED)
 		a->failed++;
-	else
+	else if (act != ACT_KEPT)
 		a->written++;
 	if (a->c->json) {
 		printf("%s{\"user\":", a->first_change ? "" : ",");
@@ -85,10 +86,13 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 		printf(",\"to\":");
 		live_json_bytes(to);
 		printf(",\"action\":\"%s\",\"written\":%s", names[act],
-		       !dry && act != ACT_PENDING && act != ACT_FAILED ? "true" : "false");
+		       !dry && act != ACT_PENDING && act != ACT_FAILED && act != ACT_KEPT ? "true" : "false");
 		if (act == ACT_FAILED) {
 			printf(",\"error\":");
 			json_str(stdout, errtext ? errtext : strerror(-err));
+		} else if (act == ACT_KEPT) {
+			printf(",\"why\":");
+			json_str(stdout, errtext);
 		}
 		printf("}");
 		return;
@@ -114,6 +118,9 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 		break;
 	case ACT_SUM:
 		printf(" (the sum of the user slices')\n");
+		break;
+	case ACT_KEPT:
+		printf(" kept: %s\n", errtext);
 		break;
 	}
 }
@@ -166,15 +173,14 @@ static void print_notes(struct mg_diags *notes)
 }
 
 /* Writes k (v1: memory.max and memory.swap.max together, as the RAM+swap
- * limit is their sum) and reports the keys written. */
-static void cg_write(struct apply *a, const struct owner *o, enum kind kind, const char *name, const char *dir,
-		     const struct mg_cg_live *live, const struct mg_caps *w, const enum action *act, enum mg_key k)
+ * limit is their sum) with the values in w; *also is the other key
+ * written with it. Notes go to notes. */
+static int cg_write(struct apply *a, const char *dir, const struct mg_cg_live *live, const struct mg_caps *w,
+		    enum mg_key k, enum mg_key *also, struct mg_diags *notes)
 {
-	struct mg_diags notes = { 0 };
 	struct mg_caps one = { 0 };
-	enum mg_key also = MG_KEY_COUNT;
-	int r = 0;
 
+	*also = MG_KEY_COUNT;
 	one.set[k] = true;
 	one.bytes[k] = w->bytes[k];
 	if (a->lv.cg.version == 1 && (k == MG_KEY_MEMORY_MAX || k == MG_KEY_MEMORY_SWAP_MAX)) {
@@ -182,7 +188,7 @@ static void cg_write(struct apply *a, const struct owner *o, enum kind kind, con
 
 		/* The other one as it is now, or as it is written too. */
 		if (w->set[other]) {
-			also = other;
+			*also = other;
 			one.bytes[other] = w->bytes[other];
 			one.set[other] = true;
 		} else if (live->has[other]) {
@@ -190,28 +196,54 @@ static void cg_write(struct apply *a, const struct owner *o, enum kind kind, con
 			one.set[other] = true;
 		}
 	}
-	if (!a->c->dry_run)
-		r = mg_cg_set_caps(&a->lv.cg, dir, &one, &notes);
-	for (int i = 0; i < 2; i++) {
-		enum mg_key key = i == 0 ? k : also;
-
-		if (key == MG_KEY_COUNT)
-			continue;
-		report(a, o, kind, name, key, live->bytes[key], w->bytes[key], r < 0 ? ACT_FAILED : act[key], r, NULL);
-	}
-	if (r < 0)
-		fail(a, r);
-	print_notes(&notes);
+	return a->c->dry_run ? 0 : mg_cg_set_caps(&a->lv.cg, dir, &one, notes);
 }
 
+/* The kernel refused a limit (v1: a memory.max below what the group uses
+ * and cannot reclaim gives EBUSY): say it with the numbers and the way out. */
+static void explain_refusal(const struct owner *o, const char *name, const char *dir, int version, enum mg_key k,
+			    uint64_t want, int err)
+{
+	struct mg_cg_live now;
+	char t[32], u[32];
+
+	live_human(want, t, sizeof(t));
+	if (err != -EBUSY || mg_cg_read_live(version, dir, &now) < 0 || !now.has_current) {
+		ctl_err("%s: cannot write %s=%s: %s; nothing of %s was changed", name, mg_key_info(k)->name, t,
+			strerror(-err), name);
+		return;
+	}
+	live_human(now.current, u, sizeof(u));
+	ctl_err("%s: the kernel refused %s=%s: the group uses %s now and cannot be reclaimed below %s; "
+		"nothing of %s was changed",
+		name, mg_key_info(k)->name, t, u, t, name);
+	if (o->name)
+		fprintf(stderr,
+			"%s: way out: end some of %s's processes ('%s status %s' shows the sessions), or give %s "
+			"a %s above %s in the policy, then run '%s apply --lower %s' again\n",
+			ctl_prog, o->name, ctl_prog, o->name, o->name, mg_key_info(k)->name, u, ctl_prog, o->name);
+	else
+		fprintf(stderr,
+			"%s: way out: end some of the users' processes, or set the %%all rule's %s above %s, "
+			"then run '%s apply --lower' again\n",
+			ctl_prog, mg_key_info(k)->name, u, ctl_prog);
+}
+
+/* One group's keys are written all or none: when the kernel refuses one,
+ * those already written go back to their values before, and the rest are
+ * not tried, so a group is never left half applied (say a lower
+ * memory.high under the old memory.max). */
 static int cg_group(struct apply *a, const struct owner *o, enum kind kind, const char *name, const char *dir,
 		    const struct mg_caps *want, bool *protections)
 {
 	struct cgdir busy = { a->lv.cg.version, dir };
 	struct mg_cg_live live;
 	struct mg_caps w = { 0 };
+	struct mg_diags notes = { 0 };
 	enum action act[MG_KEY_COUNT];
-	int in_use = -1, r = mg_cg_read_live(a->lv.cg.version, dir, &live);
+	bool done[MG_KEY_COUNT] = { false };
+	enum mg_key failed_key = MG_KEY_COUNT;
+	int in_use = -1, err = 0, r = mg_cg_read_live(a->lv.cg.version, dir, &live);
 
 	if (r < 0)
 		return r;
@@ -233,16 +265,61 @@ static int cg_group(struct apply *a, const struct owner *o, enum kind kind, cons
 			break;
 		}
 	}
+	/* memory.max first: the one write the kernel may refuse. */
+	for (int k = 0; k < nkeys(kind) && !err; k++) {
+		enum mg_key also;
+
+		if (!w.set[k] || done[k])
+			continue;
+		err = cg_write(a, dir, &live, &w, (enum mg_key)k, &also, &notes);
+		if (err < 0) {
+			failed_key = (enum mg_key)k;
+			break;
+		}
+		done[k] = true;
+		if (also != MG_KEY_COUNT)
+			done[also] = true;
+	}
+	if (err < 0) {
+		/* Back to what was there: the live values read before. */
+		for (int k = nkeys(kind) - 1; k >= 0; k--) {
+			struct mg_caps back = { 0 };
+			struct mg_diags ignored = { 0 };
+			enum mg_key also;
+
+			if (!done[k] || (a->lv.cg.version == 1 && k == MG_KEY_MEMORY_SWAP_MAX && done[MG_KEY_MEMORY_MAX]))
+				continue;
+			back.set[k] = true;
+			back.bytes[k] = live.bytes[k];
+			if (k == MG_KEY_MEMORY_MAX && done[MG_KEY_MEMORY_SWAP_MAX]) {
+				back.set[MG_KEY_MEMORY_SWAP_MAX] = true;
+				back.bytes[MG_KEY_MEMORY_SWAP_MAX] = live.bytes[MG_KEY_MEMORY_SWAP_MAX];
+			}
+			int e = cg_write(a, dir, &live, &back, (enum mg_key)k, &also, &ignored);
+
+			if (e < 0)
+				ctl_err("%s: cannot put %s back: %s", name, mg_key_info((enum mg_key)k)->name,
+					strerror(-e));
+			mg_diags_free(&ignored);
+		}
+		explain_refusal(o, name, dir, a->lv.cg.version, failed_key, w.bytes[failed_key], err);
+		mg_diags_free(&notes);
+		fail(a, err);
+	}
 	for (int k = 0; k < nkeys(kind); k++) {
 		if (!w.set[k])
 			continue;
-		/* v1: written with memory.max. */
-		if (a->lv.cg.version == 1 && k == MG_KEY_MEMORY_SWAP_MAX && w.set[MG_KEY_MEMORY_MAX])
-			continue;
-		cg_write(a, o, kind, name, dir, &live, &w, act, (enum mg_key)k);
-		if (k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW)
+		if ((enum mg_key)k == failed_key)
+			report(a, o, kind, name, (enum mg_key)k, live.bytes[k], w.bytes[k], ACT_FAILED, err, NULL);
+		else if (err < 0)
+			report(a, o, kind, name, (enum mg_key)k, live.bytes[k], w.bytes[k], ACT_KEPT, 0,
+			       "not written, as the group's other limits were not");
+		else
+			report(a, o, kind, name, (enum mg_key)k, live.bytes[k], w.bytes[k], act[k], 0, NULL);
+		if (!err && (k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW))
 			*protections = true;
 	}
+	print_notes(&notes);
 	return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+
+#include "cgroup.h"
 #include "ctl.h"
 
 static int cmp_rule_who(const void *a, const void *b)
@@ -114,6 +116,18 @@ static void check_names(const struct mg_policy *p, struct mg_diags *d)
 	free(sorted);
 }
 
+/* What the module leaves out on this host's hierarchy: said once per
+ * setting, so that a policy written for v2 is not believed on v1. */
+static void note_not_applied(const struct mg_policy *p, int cgv, struct mg_diags *d)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		for (int k = 0; k < MG_KEY_COUNT; k++)
+			if (p->rules[i].v[k].set && !mg_cg_key_applies(cgv, (enum mg_key)k))
+				mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, p->rules[i].file, p->rules[i].line,
+					    p->rules[i].v[k].col, "%s is not applied on cgroup v1 (this host's memory "
+					    "controller)", mg_key_info((enum mg_key)k)->name);
+}
+
 static void print_json(const struct mg_policy *p, const struct mg_diags *d, bool ok)
 {
 	char line[1024];
@@ -124,12 +138,13 @@ static void print_json(const struct mg_policy *p, const struct mg_diags *d, bool
 			putchar(',');
 		json_str(stdout, p->files[i]);
 	}
-	printf("],\"errors\":%zu,\"warnings\":%zu,\"problems\":[", d->errors, d->warnings);
+	printf("],\"errors\":%zu,\"warnings\":%zu,\"notes\":%zu,\"problems\":[", d->errors, d->warnings,
+	       d->notes);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct mg_diag *g = &d->v[i];
 		if (i)
 			putchar(',');
-		printf("{\"severity\":\"%s\",\"file\":", g->severity == MG_ERROR ? "error" : "warning");
+		printf("{\"severity\":\"%s\",\"file\":", mg_severity_name(g->severity));
 		json_str(stdout, g->file);
 		printf(",\"line\":%u,\"column\":%u,\"message\":", g->line, g->col);
 		json_str(stdout, g->msg);
@@ -145,7 +160,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 {
 	struct mg_policy p;
 	struct mg_diags d = { 0 };
-	bool ok;
+	bool ok, empty;
 	int r = 0;
 
 	if (argc == 0) {
@@ -164,15 +179,29 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 	mg_policy_validate(&p, &d);
 	if (c->names)
 		check_names(&p, &d);
+	if (argc == 0 && mg_policy_ignored_dropins(c->policy, &d) == -ENOMEM)
+		d.oom = true;
+	note_not_applied(&p, ctl_cgroup_version(c), &d);
+	/* Nothing to apply is no error (a fresh install), but never "OK". */
+	empty = p.nrules == 0 && d.errors == 0;
+	if (empty && argc == 0 && p.nfiles == 0)
+		mg_diag_add(&d, MG_WARNING, MG_DIAG_CONTENT, c->policy, 0, 0,
+			    "does not exist and no drop-in has a rule: memguard applies nothing");
+	else if (empty)
+		mg_diag_add(&d, MG_WARNING, MG_DIAG_CONTENT, argc == 1 ? argv[0] : c->policy, 0, 0,
+			    "the policy has no rules: memguard applies nothing");
 	ok = d.errors == 0 && !(c->strict && d.warnings);
 	if (c->json) {
 		print_json(&p, &d, ok);
 	} else {
 		ctl_print_diags(&d);
-		printf("%s: %zu rule%s in %zu file%s, %zu error%s, %zu warning%s\n",
-		       ok ? "policy OK" : "policy has problems", p.nrules, p.nrules == 1 ? "" : "s", p.nfiles,
-		       p.nfiles == 1 ? "" : "s", d.errors, d.errors == 1 ? "" : "s", d.warnings,
-		       d.warnings == 1 ? "" : "s");
+		printf("%s: %zu rule%s in %zu file%s, %zu error%s, %zu warning%s",
+		       !ok ? "policy has problems" : empty ? "policy empty" : "policy OK", p.nrules,
+		       p.nrules == 1 ? "" : "s", p.nfiles, p.nfiles == 1 ? "" : "s", d.errors,
+		       d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s");
+		if (d.notes)
+			printf(", %zu note%s", d.notes, d.notes == 1 ? "" : "s");
+		printf("\n");
 	}
 	mg_policy_free(&p);
 	mg_diags_free(&d);

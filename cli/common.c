@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "ctl.h"
 #include "readfile.h"
 
@@ -58,6 +59,18 @@ uint64_t ctl_memtotal(const struct ctl *c)
 		warned = true;
 	}
 	return memtotal;
+}
+
+int ctl_cgroup_version(const struct ctl *c)
+{
+	struct mg_cg cg;
+	int version;
+
+	if (mg_cg_detect(c->cgroup_root, &cg) < 0)
+		return 0;
+	version = cg.version;
+	mg_cg_free(&cg);
+	return version;
 }
 
 int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *ov, struct mg_diags *d)
@@ -118,7 +131,12 @@ void ctl_print_diags(const struct mg_diags *d)
 	for (size_t i = 0; i < d->n; i++) {
 		if (dup && dup[i])
 			continue;
-		mg_diag_format(&d->v[i], line, sizeof(line));
+		/* Not about one file: a message of this program. */
+		if (!d->v[i].file)
+			snprintf(line, sizeof(line), "%s: %s: %s", ctl_prog, mg_severity_name(d->v[i].severity),
+				 d->v[i].msg);
+		else
+			mg_diag_format(&d->v[i], line, sizeof(line));
 		fprintf(stderr, "%s\n", line);
 	}
 	if (d->oom)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "diag.h"
 #include "policy.h"
@@ -29,6 +30,11 @@ struct ctl {
 	const char *cgroup_root; /* --cgroup-root: the module's cgroup_root= */
 	bool dry_run; /* apply: write nothing */
 	bool lower; /* apply: lower limits of groups that hold processes too */
+	/* show --uid/--groups: a user NSS need not know yet */
+	bool preview;
+	uid_t preview_uid;
+	const char *preview_groups; /* comma-separated, NULL: none */
+	int fatal_signal; /* edit: ended by this signal; main() dies of it after cleanup */
 };
 
 /* Command entry points: return 0 or -errno after printing what went
@@ -47,6 +53,10 @@ int cmd_apply(struct ctl *c, int argc, char **argv);
  * unless ov creates it. */
 int ctl_load(struct ctl *c, struct mg_policy *p, const struct mg_load_override *ov, struct mg_diags *d);
 uint64_t ctl_memtotal(const struct ctl *c);
+
+/* The cgroup version pam_memguard would find (--cgroup-root, or the
+ * default places): 1 or 2, 0 when there is no memory controller. */
+int ctl_cgroup_version(const struct ctl *c);
 
 /* Diagnostics to stderr, each once, in the order found. */
 void ctl_print_diags(const struct mg_diags *d);

@@ -154,7 +154,8 @@ int live_uids(struct live *lv, uid_t **uids, size_t *n)
 	return r;
 }
 
-int live_user(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid)
+int live_user_quiet(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid,
+		    char *why, size_t whylen)
 {
 	char *end = NULL, buf[4096];
 	struct passwd pw, *res = NULL;
@@ -162,24 +163,35 @@ int live_user(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_
 	unsigned long v;
 	int r;
 
+	why[0] = '\0';
 	errno = 0;
 	v = strtoul(arg, &end, 10);
-	if (*arg && !*end && errno == 0 && v < (uid_t)-1) {
+	if (*arg >= '0' && *arg <= '9' && !*end && errno == 0 && v < (uid_t)-1) {
 		*uid = (uid_t)v;
-		if (getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		if (getpwuid_r((uid_t)v, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+			snprintf(why, whylen, "uid %lu is not known to NSS", v);
 			return 1;
+		}
 		name = res->pw_name;
 	}
 	r = mg_identity_lookup(name, uid_min, uid_max, who);
-	if (r < 0) {
-		if (r == -ENOENT)
-			ctl_err("no such user: %s", arg);
-		else
-			ctl_err("cannot look up %s: %s", arg, strerror(-r));
-		return r;
-	}
-	*uid = who->id.uid;
-	return 0;
+	if (r == -ENOENT)
+		snprintf(why, whylen, "no such user: %s", arg);
+	else if (r < 0)
+		snprintf(why, whylen, "cannot look up %s: %s", arg, strerror(-r));
+	else
+		*uid = who->id.uid;
+	return r;
+}
+
+int live_user(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid)
+{
+	char why[512];
+	int r = live_user_quiet(arg, uid_min, uid_max, who, uid, why, sizeof(why));
+
+	if (r < 0)
+		ctl_err("%s", why);
+	return r;
 }
 
 int live_user_of_uid(uid_t uid, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who)

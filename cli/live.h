@@ -56,6 +56,10 @@ int live_list_dir(const char *dir, const char *prefix, char ***names, size_t *n)
  * saying why (-ENOENT: no such user). */
 int live_user(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid);
 
+/* The same, saying nothing: why it failed goes to why. */
+int live_user_quiet(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid,
+		    char *why, size_t whylen);
+
 /* The same for a uid found live. */
 int live_user_of_uid(uid_t uid, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who);
 

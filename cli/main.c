@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +16,9 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  check [FILE...]          validate the policy (or just these files); exit 1 on problems\n"
 		"  list                     the rules as written, with file:line\n"
-		"  show USER                the settings USER gets and the line each comes from\n"
+		"  show USER                the settings USER (name or uid) gets and the line each\n"
+		"                           comes from; show --uid N [--groups A,B] NAME previews\n"
+		"                           a user NSS does not know yet\n"
 		"  set WHO KEY=VALUE...     change or add settings of the rule for WHO\n"
 		"  unset WHO [KEY...]       remove settings, or the whole rule for WHO\n"
 		"  edit                     edit a policy file with $VISUAL/$EDITOR, validated before saving\n"
@@ -33,16 +37,20 @@ static void usage(FILE *f)
 		"                           drop-in (a bare name such as 50-lab.conf means one in the\n"
 		"                           drop-in directory); default the policy file\n"
 		"  --json                   check, list, show, status, apply: machine-readable output\n"
+		"                           (show: an error too, as {\"error\":...})\n"
 		"  --strict                 check: warnings count as problems\n"
 		"  --no-names               check: do not look users and groups up through NSS\n"
 		"  --meminfo FILE           read MemTotal from FILE (default /proc/meminfo)\n"
-		"  --login-defs FILE        read UID_MIN from FILE (default %s)\n"
+		"  --login-defs FILE        read UID_MIN (where '*' starts) and UID_MAX (named in\n"
+		"                           show's notes) from FILE (default %s)\n"
 		"  --backend=auto|systemd|cgroupfs\n"
 		"                           status, apply: where the live state is; auto (default) as\n"
 		"                           pam_memguard: systemd when /run/systemd/system exists\n"
 		"                           and no --cgroup-root is given\n"
 		"  --cgroup-root DIR        status, apply: memguard's cgroup tree, as pam_memguard's\n"
-		"                           cgroup_root=DIR (cgroupfs backend)\n"
+		"                           cgroup_root=DIR (cgroupfs backend); check, show: the\n"
+		"                           hierarchy whose version says what is not applied on v1\n"
+		"  --uid N, --groups A,B    show: preview NAME with this uid and these groups\n"
 		"  --dry-run                apply: print what would change, write nothing\n"
 		"  --lower                  apply: also lower limits of groups that hold processes\n"
 		"                           (the kernel reclaims, then may OOM-kill)\n"
@@ -56,7 +64,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS,
-       OPT_BACKEND, OPT_CGROUP_ROOT, OPT_DRY_RUN, OPT_LOWER };
+       OPT_BACKEND, OPT_CGROUP_ROOT, OPT_DRY_RUN, OPT_LOWER, OPT_UID, OPT_GROUPS };
 
 static const struct option options[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
@@ -70,6 +78,8 @@ static const struct option options[] = {
 	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "lower", no_argument, NULL, OPT_LOWER },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "groups", required_argument, NULL, OPT_GROUPS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -78,19 +88,35 @@ static const struct option options[] = {
 struct command {
 	const char *name;
 	int (*run)(struct ctl *c, int argc, char **argv);
-	bool json, file, strict_names, live, apply;
+	/* cgroup_root: --cgroup-root alone, to know the hierarchy's version */
+	bool json, file, strict_names, live, apply, cgroup_root, preview;
 };
 
 static const struct command commands[] = {
-	{ "check", cmd_check, true, false, true, false, false },
-	{ "list", cmd_list, true, false, false, false, false },
-	{ "show", cmd_show, true, false, false, false, false },
-	{ "set", cmd_set, false, true, false, false, false },
-	{ "unset", cmd_unset, false, true, false, false, false },
-	{ "edit", cmd_edit, false, true, false, false, false },
-	{ "status", cmd_status, true, false, false, true, false },
-	{ "apply", cmd_apply, true, false, false, true, true },
+	{ "check", cmd_check, true, false, true, false, false, true, false },
+	{ "list", cmd_list, true, false, false, false, false, false, false },
+	{ "show", cmd_show, true, false, false, false, false, true, true },
+	{ "set", cmd_set, false, true, false, false, false, false, false },
+	{ "unset", cmd_unset, false, true, false, false, false, false, false },
+	{ "edit", cmd_edit, false, true, false, false, false, false, false },
+	{ "status", cmd_status, true, false, false, true, false, true, false },
+	{ "apply", cmd_apply, true, false, false, true, true, true, false },
 };
+
+static int parse_uid_arg(const char *s, uid_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end || errno || v >= (uid_t)-1)
+		return -EINVAL;
+	*out = (uid_t)v;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -100,10 +126,12 @@ int main(int argc, char **argv)
 		.meminfo = "/proc/meminfo",
 		.names = true,
 	};
-	bool strict_or_names = false, backend_given = false, apply_given = false;
+	bool strict_or_names = false, backend_given = false, root_given = false, apply_given = false;
 	const struct command *cmd = NULL;
 	int opt, r;
 
+	/* getopt's own messages name argv[0]: the program, not its path. */
+	argv[0] = (char *)ctl_prog;
 	while ((opt = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_POLICY:
@@ -143,7 +171,15 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CGROUP_ROOT:
 			c.cgroup_root = optarg;
-			backend_given = true;
+			root_given = true;
+			break;
+		case OPT_UID:
+			if (parse_uid_arg(optarg, &c.preview_uid) < 0)
+				return ctl_usage_err("--uid %s: expected a decimal uid", optarg);
+			c.preview = true;
+			break;
+		case OPT_GROUPS:
+			c.preview_groups = optarg;
 			break;
 		case OPT_DRY_RUN:
 			c.dry_run = true;
@@ -178,10 +214,21 @@ int main(int argc, char **argv)
 	if (strict_or_names && !cmd->strict_names)
 		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
 	if (backend_given && !cmd->live)
-		return ctl_usage_err("--backend and --cgroup-root go with status and apply, not %s", cmd->name);
+		return ctl_usage_err("--backend goes with status and apply, not %s", cmd->name);
+	if (root_given && !cmd->cgroup_root)
+		return ctl_usage_err("--cgroup-root goes with check, show, status and apply, not %s", cmd->name);
+	if ((c.preview || c.preview_groups) && !cmd->preview)
+		return ctl_usage_err("--uid and --groups go with show, not %s", cmd->name);
+	if (c.preview_groups && !c.preview)
+		return ctl_usage_err("--groups needs --uid: show --uid N --groups a,b NAME");
 	if (apply_given && !cmd->apply)
 		return ctl_usage_err("--dry-run and --lower go with apply, not %s", cmd->name);
 	r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
+	if (c.fatal_signal) {
+		/* Cleaned up: now end as the signal would have ended us. */
+		signal(c.fatal_signal, SIG_DFL);
+		raise(c.fatal_signal);
+	}
 	if (r < 0)
 		return EXIT_PROBLEMS;
 	return r;

@@ -18,6 +18,8 @@
  *          it); a rule left with none goes, its trailing comment kept on its
  *          own line; *changed counts them. Afterwards no line for WHO carries
  *          a listed key (no line for WHO with settings at all, for unset WHO).
+ * A UTF-8 byte order mark at the start of the text stays and is no part of
+ * line 1; lines set appends end as the text's first line does (CRLF or LF).
  * The reference below splits lines itself; a line of more tokens than a
  * rule may have (MG_LINE_MAX_TOKENS) is no rule, as for the parser. A
  * broken invariant prints what was expected and abort()s. */
@@ -168,6 +170,19 @@ static bool is_token(const char *s)
 	return true;
 }
 
+static size_t bom_len(const char *t, size_t len)
+{
+	return len >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
+/* The line end of the text's first line: what set gives the lines it adds. */
+static const char *first_eol(const char *t, size_t len)
+{
+	const char *nl = memchr(t, '\n', len);
+
+	return nl && nl > t && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
 /* ---- parsing helpers ---- */
 static size_t parse(const char *text, size_t len, struct mg_policy *p, struct mg_diags *d)
 {
@@ -241,20 +256,23 @@ static void expect_edited_line(struct str *e, const struct line *l, const char *
 	free(t);
 }
 
-static void check_set(const char *text, size_t len, const char *who, const char *const *assign, size_t na,
+static void check_set(const char *full, size_t fulllen, const char *who, const char *const *assign, size_t na,
 		      bool assigns_ok)
 {
+	size_t bom = bom_len(full, fulllen);
+	const char *text = full + bom;
+	size_t len = fulllen - bom;
 	struct line *in;
 	size_t nin = split_lines(text, len, &in), target = SIZE_MAX, start = 0, end = 0;
 	struct str e = { 0 };
-	char *out = NULL;
+	char *fullout = NULL, *out;
 	size_t outlen = 0;
 	unsigned line = 0;
 	bool exact = assigns_ok;
 	int r;
 
 	cur_case = "mg_edit_set";
-	r = mg_edit_set(text, len, who, assign, na, &out, &outlen, &line);
+	r = mg_edit_set(full, fulllen, who, assign, na, &fullout, &outlen, &line);
 	if (na > MAX_ASSIGN) {
 		if (r != -E2BIG)
 			FAIL("%zu assignments: expected -E2BIG, got %d", na, r);
@@ -263,18 +281,23 @@ static void check_set(const char *text, size_t len, const char *who, const char 
 	}
 	if (r != 0)
 		FAIL("returned %d", r);
-	if (out[outlen] != '\0')
+	if (fullout[outlen] != '\0')
 		FAIL("result not NUL-terminated");
+	if (outlen < bom || memcmp(fullout, full, bom) != 0)
+		FAIL("the byte order mark did not stay");
+	out = fullout + bom;
+	outlen -= bom;
 
 	for (size_t i = 0; i < nin; i++)
 		if (line_is_for(&in[i], who))
 			target = i;
 	if (target == SIZE_MAX) {
-		/* No rule for who: the text, a '\n' if it lacked one, a new rule. */
+		/* No rule for who: the text, a line end if it lacked one, a new rule. */
 		size_t w = strlen(who);
+		const char *eol = first_eol(text, len);
 		sput(&e, text, len);
 		if (len && text[len - 1] != '\n')
-			sputs(&e, "\n");
+			sputs(&e, eol);
 		sputs(&e, who);
 		do
 			sputs(&e, " ");
@@ -284,7 +307,7 @@ static void check_set(const char *text, size_t len, const char *who, const char 
 				sputs(&e, "   ");
 			sputs(&e, assign[a]);
 		}
-		sputs(&e, "\n");
+		sputs(&e, eol);
 		if (line != nin + 1)
 			FAIL("appended rule reported at line %u, expected %zu", line, nin + 1);
 	} else {
@@ -335,10 +358,10 @@ static void check_set(const char *text, size_t len, const char *who, const char 
 			sputs(&single, " ");
 			sputs(&single, assign[a]);
 		}
-		if (parse(text, len, &p0, &d0) == 0 && parse(single.p, single.len, &ps, &ds) == 0 && ps.nrules == 1) {
+		if (parse(full, fulllen, &p0, &d0) == 0 && parse(single.p, single.len, &ps, &ds) == 0 && ps.nrules == 1) {
 			size_t e1;
 
-			parse(out, outlen, &p1, &d1);
+			parse(fullout, outlen + bom, &p1, &d1);
 			e1 = errors_on_line(&d1, line);
 			if (d1.errors != e1) {
 				dump("result", out, outlen);
@@ -372,7 +395,7 @@ static void check_set(const char *text, size_t len, const char *who, const char 
 		free(single.p);
 	}
 	free(e.p);
-	free(out);
+	free(fullout);
 	free(in);
 }
 
@@ -385,22 +408,29 @@ static bool listed(const char *tok, size_t klen, const char *const *keys, size_t
 	return false;
 }
 
-static void check_unset(const char *text, size_t len, const char *who, const char *const *keys, size_t nkeys)
+static void check_unset(const char *full, size_t fulllen, const char *who, const char *const *keys, size_t nkeys)
 {
+	size_t bom = bom_len(full, fulllen);
+	const char *text = full + bom;
+	size_t len = fulllen - bom;
 	struct line *in, *outl;
 	size_t nin = split_lines(text, len, &in), nout;
 	struct str e = { 0 };
-	char *out = NULL;
+	char *fullout = NULL, *out;
 	size_t outlen = 0;
 	unsigned changed = 0, want_changed = 0;
 	int r;
 
 	cur_case = nkeys ? "mg_edit_unset WHO KEY..." : "mg_edit_unset WHO";
-	r = mg_edit_unset(text, len, who, keys, nkeys, &out, &outlen, &changed);
+	r = mg_edit_unset(full, fulllen, who, keys, nkeys, &fullout, &outlen, &changed);
 	if (r != 0)
 		FAIL("returned %d", r);
-	if (out[outlen] != '\0')
+	if (fullout[outlen] != '\0')
 		FAIL("result not NUL-terminated");
+	if (outlen < bom || memcmp(fullout, full, bom) != 0)
+		FAIL("the byte order mark did not stay");
+	out = fullout + bom;
+	outlen -= bom;
 
 	for (size_t i = 0; i < nin; i++) {
 		const struct line *l = &in[i];
@@ -426,7 +456,8 @@ static void check_unset(const char *text, size_t len, const char *who, const cha
 			sputs(&e, nl);
 		} else if (kept == 0) {
 			size_t c = last;
-			while (c < l->len && (l->p[c] == ' ' || l->p[c] == '\t'))
+			/* A CR alone left of a CRLF line is no comment to keep. */
+			while (c < l->len && (l->p[c] == ' ' || l->p[c] == '\t' || l->p[c] == '\r'))
 				c++;
 			if (c < l->len) {
 				sput(&e, l->p + c, l->len - c);
@@ -475,7 +506,7 @@ static void check_unset(const char *text, size_t len, const char *who, const cha
 	}
 	free(outl);
 	free(e.p);
-	free(out);
+	free(fullout);
 	free(in);
 }
 

@@ -4,7 +4,8 @@
  * The input is handed to mg_policy_parse_buffer exactly as libFuzzer gives
  * it (no NUL after it), so ASan sees any read past the end of a line.
  * Besides "no crash, no leak, no UB" it checks what the headers promise:
- *   - a rule's who is its first token as written (policy.h);
+ *   - a rule's who is its first token as written (policy.h), behind the UTF-8
+ *     byte order mark that may start the file (memguard.conf(5));
  *   - mg_size_format spells a size that mg_size_parse reads back (size.h);
  *   - a rule comes from a line of the input and its columns are on it;
  *   - errors + warnings counted = diagnostics kept (no allocation fails here);
@@ -139,6 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rule->who && rule->file && strcmp(rule->file, "fuzz.conf") == 0, "rule %zu: no who or file", i);
 		CHECK(nth_line(text, size, rule->line, &l, &llen) == 0, "rule %zu: line %u is not in the input", i,
 		      rule->line);
+		/* Line 1 and its columns start after a byte order mark. */
+		if (rule->line == 1 && size >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+			l += 3;
+			llen -= 3;
+		}
 		while (off < llen && blank(l[off]))
 			off++;
 		for (tlen = 0; off + tlen < llen && !blank(l[off + tlen]); tlen++)

@@ -1033,3 +1033,9 @@ int mg_cg_populated(int version, const char *dir)
 	close(dfd);
 	return r;
 }
+
+bool mg_cg_key_applies(int version, enum mg_key k)
+{
+	/* v1 has no memory.low, memory.min or memory.oom.group. */
+	return version != 1 || (k != MG_KEY_MEMORY_LOW && k != MG_KEY_MEMORY_MIN && k != MG_KEY_OOM_GROUP);
+}

@@ -138,4 +138,9 @@ int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out);
  * into buf (opened O_NOFOLLOW); -errno. For the readers in lib/. */
 int mg_cg_read_text_at(int dfd, const char *file, char *buf, size_t len);
 
+/* Whether a hierarchy of this version has a file for key k: v1 has none
+ * for memory.low, memory.min and oom.group, so the module cannot apply
+ * them there. */
+bool mg_cg_key_applies(int version, enum mg_key k);
+
 #endif

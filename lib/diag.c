@@ -40,8 +40,15 @@ void mg_diag_add(struct mg_diags *d, enum mg_severity sev, enum mg_diag_kind kin
 count:
 	if (sev == MG_ERROR)
 		d->errors++;
+	else if (sev == MG_NOTE)
+		d->notes++;
 	else
 		d->warnings++;
+}
+
+const char *mg_severity_name(enum mg_severity sev)
+{
+	return sev == MG_ERROR ? "error" : sev == MG_NOTE ? "note" : "warning";
 }
 
 size_t mg_diags_count_errors(const struct mg_diags *d, unsigned kinds)
@@ -56,7 +63,7 @@ size_t mg_diags_count_errors(const struct mg_diags *d, unsigned kinds)
 
 void mg_diag_format(const struct mg_diag *diag, char *buf, size_t buflen)
 {
-	const char *sev = diag->severity == MG_ERROR ? "error" : "warning";
+	const char *sev = mg_severity_name(diag->severity);
 	const char *file = diag->file ? diag->file : "memguard";
 
 	if (diag->line && diag->col)

@@ -9,6 +9,7 @@
 enum mg_severity {
 	MG_WARNING,
 	MG_ERROR,
+	MG_NOTE, /* worth knowing, no problem: counted neither as error nor warning */
 };
 
 enum mg_diag_kind {
@@ -28,7 +29,7 @@ struct mg_diag {
 struct mg_diags {
 	struct mg_diag *v;
 	size_t n, cap;
-	size_t errors, warnings;
+	size_t errors, warnings, notes;
 	bool oom; /* a diagnostic was lost for want of memory */
 };
 
@@ -38,6 +39,9 @@ void mg_diag_add(struct mg_diags *d, enum mg_severity sev, enum mg_diag_kind kin
 
 /* Errors of the given kinds only (bit (1 << kind)). */
 size_t mg_diags_count_errors(const struct mg_diags *d, unsigned kinds);
+
+/* "error", "warning" or "note". */
+const char *mg_severity_name(enum mg_severity sev);
 
 /* "file:line:col: error: msg" into buf; the same wording everywhere. */
 void mg_diag_format(const struct mg_diag *diag, char *buf, size_t buflen);

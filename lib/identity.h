@@ -19,8 +19,8 @@ struct mg_identity_buf {
 #define MG_UID_MIN_DEFAULT 1000
 #define MG_UID_MAX_DEFAULT 60000
 
-/* -ENOENT when NSS does not know the user. uid_min/uid_max: the range
- * of regular users, which "*" covers. */
+/* -ENOENT when NSS does not know the user. uid_min: where "*" starts;
+ * uid_max: login.defs' UID_MAX, kept for messages ("*" goes past it). */
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out);
 void mg_identity_free(struct mg_identity_buf *b);
 
@@ -30,8 +30,8 @@ void mg_identity_free(struct mg_identity_buf *b);
 int mg_identity_lookup_passwd(const char *user, struct mg_identity_buf *out);
 int mg_identity_add_groups(struct mg_identity_buf *out, uid_t uid_min, uid_t uid_max);
 
-/* UID_MIN and UID_MAX from login.defs: the regular users. The defaults
- * (1000, 60000) stand for a missing file (then -ENOENT) or key. */
+/* UID_MIN and UID_MAX from login.defs. The defaults (1000, 60000) stand
+ * for a missing file (then -ENOENT) or key. */
 int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max);
 
 #endif

@@ -326,6 +326,26 @@ static bool line_applies(struct line_ctx *c, const struct mg_token *who, struct 
 	return applies;
 }
 
+/* "memory.max = 4G", "memory.max =4G", "memory.max= 4G": how many tokens
+ * starting at toks[i] are one setting written with blanks around '=',
+ * 0 when they are not. */
+static size_t spaced_setting(const char *text, const struct mg_token *toks, size_t n, size_t i)
+{
+	const char *s = text + toks[i].off, *next = i + 1 < n ? text + toks[i + 1].off : NULL;
+	const char *eq = memchr(s, '=', toks[i].len);
+
+	if (!next)
+		return 0;
+	if (!eq && next[0] == '=') {
+		if (toks[i + 1].len == 1 && i + 2 < n && !memchr(text + toks[i + 2].off, '=', toks[i + 2].len))
+			return 3;
+		return 2;
+	}
+	if (eq && eq == s + toks[i].len - 1 && eq != s && !memchr(next, '=', toks[i + 1].len))
+		return 2;
+	return 0;
+}
+
 static int parse_line(struct line_ctx *c, size_t len)
 {
 	struct mg_token toks[MG_LINE_MAX_TOKENS];
@@ -371,9 +391,32 @@ static int parse_line(struct line_ctx *c, size_t len)
 		const char *s = c->text + toks[i].off;
 		const char *eq = memchr(s, '=', toks[i].len);
 		size_t klen = eq ? (size_t)(eq - s) : toks[i].len;
+		size_t spaced = spaced_setting(c->text, toks, n, i);
 		int k = mg_key_lookup(s, klen);
 		char q[64];
 
+		if (spaced) {
+			size_t end = toks[i + spaced - 1].off + toks[i + spaced - 1].len, w = 0;
+			char joined[64];
+
+			/* One error for the one mistake, with the setting as it should be. */
+			for (size_t j = toks[i].off; j < end && w + 1 < sizeof(joined); j++)
+				if (!(c->text[j] == ' ' || c->text[j] == '\t'))
+					joined[w++] = c->text[j];
+			joined[w] = '\0';
+			quote(q, sizeof(q), joined, w);
+			line_diag(c, MG_ERROR, toks[i].off, "no spaces around '=' (write %s)", q);
+			if (k < 0) {
+				const char *hint = suggest_key(s, klen);
+
+				quote(q, sizeof(q), s, klen);
+				line_diag(c, MG_ERROR, toks[i].off, "unknown key '%s'%s%s%s", q, hint ? " (did you mean " : "",
+					  hint ? hint : "", hint ? "?)" : "");
+			}
+			nsettings++;
+			i += spaced - 1;
+			continue;
+		}
 		if (k < 0) {
 			quote(q, sizeof(q), s, klen);
 			const char *hint = suggest_key(s, klen);
@@ -469,6 +512,14 @@ int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *bu
 	c.file = intern_file(p, file);
 	if (!c.file)
 		return -ENOMEM;
+	/* Some Windows editors start a UTF-8 file with a byte order mark: as
+	 * part of the first token it would turn "*" into a user name. */
+	if (len >= 3 && memcmp(buf, MG_UTF8_BOM, 3) == 0) {
+		mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, c.file, 1, 1,
+			    "the file starts with a UTF-8 byte order mark, ignoring it");
+		buf += 3;
+		len -= 3;
+	}
 	c.buffer_has_nul = memchr(buf, '\0', len) != NULL;
 	if (p->only)
 		c.only_name_len = strlen(p->only->name);

@@ -43,7 +43,7 @@ const struct mg_key_info *mg_key_info(enum mg_key key);
 int mg_key_lookup(const char *name, size_t len);
 
 enum mg_who_kind {
-	MG_WHO_ALL_USERS,    /* "*": every regular user (uid >= UID_MIN) */
+	MG_WHO_ALL_USERS,    /* "*": every uid from UID_MIN up (see mg_all_users_covers) */
 	MG_WHO_UID_RANGE,    /* "MIN:MAX", "MIN:", ":MAX" */
 	MG_WHO_GROUP,        /* "@group", any group the user is in */
 	MG_WHO_USER,         /* "name" */
@@ -116,6 +116,13 @@ enum {
  * file could not be read (also a diagnostic) or memory ran out. */
 int mg_policy_load(struct mg_policy *p, const char *path, unsigned flags, struct mg_diags *d);
 
+/* Notes (MG_NOTE) on the files in the policy's drop-in directory that
+ * are never read: a package manager's .dpkg-dist or .dpkg-old copy, an
+ * editor's backup~, a name in the wrong case such as 50-lab.CONF. Dot
+ * files are hidden on purpose and not named. Returns 0, or -errno when
+ * the directory exists but cannot be listed. */
+int mg_policy_ignored_dropins(const char *policy_path, struct mg_diags *notes);
+
 /* The text of one file as it would be after an edit, read in its place
  * (a drop-in that does not exist yet is read in its name order). */
 struct mg_load_override {
@@ -133,9 +140,26 @@ struct mg_identity {
 	uid_t uid;
 	const char *const *groups; /* names of every group, supplementary included */
 	size_t ngroups;
-	uid_t uid_min; /* "*" matches UID_MIN <= uid <= UID_MAX, */
-	uid_t uid_max; /* 0: no upper bound */
+	uid_t uid_min; /* UID_MIN: where "*" starts */
+	uid_t uid_max; /* UID_MAX of login.defs: for messages only, "*" goes past it */
 };
+
+/* The overflow uid: what the kernel shows for an owner it cannot map
+ * (nobody), never a login of its own. */
+#define MG_OVERFLOW_UID 65534
+
+/* Why "*" covers an identity or not. It covers every uid from UID_MIN up,
+ * UID_MAX included and past it: users of SSSD, FreeIPA or Active
+ * Directory have uids far above login.defs' UID_MAX, and they are most
+ * users of the hosts memguard is for. */
+enum mg_all_users_reason {
+	MG_ALL_USERS_COVERED,
+	MG_ALL_USERS_BELOW_UID_MIN, /* root and system accounts */
+	MG_ALL_USERS_OVERFLOW_UID,  /* 65534 */
+	MG_ALL_USERS_RESERVED_UID,  /* 4294967294 and 4294967295: (uid_t)-2 and -1 mean "no uid" */
+};
+
+enum mg_all_users_reason mg_all_users_covers(const struct mg_identity *id);
 
 /* How specific a rule is for this identity: 4 user, 3 @group, 2 uid
  * range, 1 "*", 0 when it does not apply (and for %all). */

@@ -76,8 +76,29 @@ static bool rule_is_for(const char *line, size_t len, const char *who, struct mg
 	return n > 0 && n <= MG_LINE_MAX_TOKENS && toks[0].len == strlen(who) && memcmp(line + toks[0].off, who, toks[0].len) == 0;
 }
 
+/* A file's own line end: CRLF when its first line ends so, for the
+ * lines an edit adds. */
+static const char *line_end(const char *text, size_t len)
+{
+	const char *nl = memchr(text, '\n', len);
+
+	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
+}
+
+/* A byte order mark passes through untouched and is no part of line 1's
+ * first token, as for the parser. */
+static size_t skip_bom(struct buf *b, const char **text, size_t *len)
+{
+	if (*len < 3 || memcmp(*text, MG_UTF8_BOM, 3) != 0)
+		return 0;
+	put(b, *text, 3);
+	*text += 3;
+	*len -= 3;
+	return 3;
+}
+
 /* A new rule, aligned like the shipped example: who in 15 columns. */
-static void put_new_rule(struct buf *b, const char *who, const char *const *assign, size_t n)
+static void put_new_rule(struct buf *b, const char *who, const char *const *assign, size_t n, const char *eol)
 {
 	size_t wlen = strlen(who);
 
@@ -90,7 +111,7 @@ static void put_new_rule(struct buf *b, const char *who, const char *const *assi
 			puts_(b, "   ");
 		puts_(b, assign[i]);
 	}
-	put(b, "\n", 1);
+	puts_(b, eol);
 }
 
 static void put_edited_rule(struct buf *b, const char *line, size_t len, const struct mg_token *toks, size_t ntok,
@@ -138,6 +159,7 @@ int mg_edit_set(const char *text, size_t len, const char *who, const char *const
 
 	if (nassign > MG_LINE_MAX_TOKENS)
 		return -E2BIG;
+	skip_bom(&b, &text, &len);
 	while (mg_next_line(text, len, &pos, &l, &llen)) {
 		lineno++;
 		if (rule_is_for(l, llen, who, toks, &ntok)) {
@@ -154,11 +176,12 @@ int mg_edit_set(const char *text, size_t len, const char *who, const char *const
 		put(&b, text + last_pos + llen, len - last_pos - llen);
 		*line = target;
 	} else {
+		const char *eol = line_end(text, len);
+
 		put(&b, text, len);
-		if (len && text[len - 1] != '\n') {
-			put(&b, "\n", 1);
-		}
-		put_new_rule(&b, who, assign, nassign);
+		if (len && text[len - 1] != '\n')
+			puts_(&b, eol);
+		put_new_rule(&b, who, assign, nassign, eol);
 		*line = lineno + 1;
 	}
 	return finish(&b, out, outlen);
@@ -181,6 +204,7 @@ int mg_edit_unset(const char *text, size_t len, const char *who, const char *con
 	const char *l;
 
 	*changed = 0;
+	skip_bom(&b, &text, &len);
 	while (mg_next_line(text, len, &pos, &l, &llen)) {
 		const char *nl = (size_t)(l - text) + llen < len ? "\n" : "";
 		size_t kept = 0, removed = 0, p = 0, end;
@@ -208,7 +232,8 @@ int mg_edit_unset(const char *text, size_t len, const char *who, const char *con
 		if (kept == 0) {
 			/* The rule goes; what it said in a comment stays. */
 			size_t c = end;
-			while (c < llen && (l[c] == ' ' || l[c] == '\t'))
+			/* '\r': a CRLF line with nothing after the rule leaves no blank line. */
+			while (c < llen && (l[c] == ' ' || l[c] == '\t' || l[c] == '\r'))
 				c++;
 			if (c < llen) {
 				put(&b, l + c, llen - c);

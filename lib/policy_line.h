@@ -12,6 +12,10 @@ struct mg_token {
 
 #define MG_LINE_MAX_TOKENS 64
 
+/* A UTF-8 byte order mark: the parser and the editor skip it at the start
+ * of a file, and columns on line 1 count from after it. */
+#define MG_UTF8_BOM "\xef\xbb\xbf"
+
 /* Tokens are separated by blanks; a token starting with '#' starts a
  * comment that runs to the end of the line. Stores at most max tokens and
  * returns how many there are in all. */

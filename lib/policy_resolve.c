@@ -13,6 +13,17 @@ static bool in_groups(const struct mg_identity *id, const char *group)
 	return false;
 }
 
+enum mg_all_users_reason mg_all_users_covers(const struct mg_identity *id)
+{
+	if (id->uid < id->uid_min)
+		return MG_ALL_USERS_BELOW_UID_MIN;
+	if (id->uid == MG_OVERFLOW_UID)
+		return MG_ALL_USERS_OVERFLOW_UID;
+	if (id->uid >= (uid_t)-2)
+		return MG_ALL_USERS_RESERVED_UID;
+	return MG_ALL_USERS_COVERED;
+}
+
 int mg_rule_rank(const struct mg_rule *r, const struct mg_identity *id)
 {
 	switch (r->who_kind) {
@@ -23,7 +34,7 @@ int mg_rule_rank(const struct mg_rule *r, const struct mg_identity *id)
 	case MG_WHO_UID_RANGE:
 		return id->uid >= r->uid_min && id->uid <= r->uid_max ? 2 : 0;
 	case MG_WHO_ALL_USERS:
-		return id->uid >= id->uid_min && (id->uid_max == 0 || id->uid <= id->uid_max) ? 1 : 0;
+		return mg_all_users_covers(id) == MG_ALL_USERS_COVERED ? 1 : 0;
 	case MG_WHO_ALL_SESSIONS:
 	default:
 		return 0;
@@ -241,6 +252,60 @@ static void validate_protection_sum(const struct mg_policy *p, const struct mg_r
 	}
 }
 
+/* A rule each of whose settings a later rule for the same target sets
+ * again has no effect: most often an old line left behind by an edit. */
+static void validate_overridden(const struct mg_policy *p, const struct mg_rule **sorted, struct mg_diags *d)
+{
+	size_t i = 0;
+
+	while (i < p->nrules) {
+		const struct mg_rule *later[MG_KEY_COUNT] = { NULL };
+		size_t start = i, end = i;
+
+		while (end < p->nrules && strcmp(sorted[end]->who, sorted[start]->who) == 0)
+			end++;
+		/* Backwards: later[k] is the last rule of the target that sets k. */
+		for (size_t j = end; j-- > start;) {
+			const struct mg_rule *r = sorted[j], *by[MG_KEY_COUNT];
+			size_t nby = 0;
+			bool any = false, all = true;
+
+			for (int k = 0; k < MG_KEY_COUNT; k++) {
+				size_t b = 0;
+
+				if (!r->v[k].set)
+					continue;
+				any = true;
+				if (!later[k]) {
+					all = false;
+					break;
+				}
+				while (b < nby && by[b] != later[k])
+					b++;
+				if (b == nby)
+					by[nby++] = later[k];
+			}
+			if (any && all) {
+				char where[512];
+				size_t n = 0;
+
+				where[0] = '\0';
+				for (size_t b = 0; b < nby && n < sizeof(where); b++)
+					n += (size_t)snprintf(where + n, sizeof(where) - n, "%s%s:%u", b ? ", " : "",
+							      by[b]->file, by[b]->line);
+				mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, r->file, r->line, 1,
+					    "this rule has no effect: every setting of it is set again by a later rule "
+					    "for '%s' (%s)",
+					    r->who, where);
+			}
+			for (int k = 0; k < MG_KEY_COUNT; k++)
+				if (r->v[k].set && !later[k])
+					later[k] = r;
+		}
+		i = end;
+	}
+}
+
 void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d)
 {
 	const struct mg_rule **sorted = malloc((p->nrules + 1) * sizeof(*sorted));
@@ -253,6 +318,7 @@ void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d)
 		sorted[i] = &p->rules[i];
 	qsort(sorted, p->nrules, sizeof(*sorted), cmp_who);
 	validate_targets(p, sorted, d);
+	validate_overridden(p, sorted, d);
 	if (p->memtotal) {
 		validate_protection_sum(p, sorted, MG_KEY_MEMORY_MIN, d);
 		validate_protection_sum(p, sorted, MG_KEY_MEMORY_LOW, d);

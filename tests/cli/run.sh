@@ -14,7 +14,14 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 unset VISUAL EDITOR
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mgcli.XXXXXX") || exit 1
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+CG= hogpid=
+# The cgroup of the apply test (ours, below our own memory cgroup) goes too.
+cleanup() {
+	[ -n "$hogpid" ] && kill -9 "$hogpid" 2>/dev/null
+	[ -n "$CG" ] && [ -d "$CG" ] && find "$CG" -depth -type d -exec rmdir {} + 2>/dev/null
+	chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 N=0
@@ -95,6 +102,10 @@ run "$CTL"
 expect "no command exits 2" 2 err "no command given" "Try 'memguardctl --help'"
 run "$CTL" --bogus-option check
 expect "unknown option exits 2" 2 err "Try 'memguardctl --help'"
+# issue 11: getopt's message named the program's path
+if head -n 1 "$T/err" | grep -q "^memguardctl: unrecognized option '--bogus-option'"; then
+	ok "getopt's own message names the program, not its path"
+else notok "getopt's own message names the program, not its path" "$(show_io)"; fi
 run "$CTL" --policy "$T/none.conf" set
 expect "set without args exits 2" 2 err "set needs a target" "Try 'memguardctl --help'"
 run "$CTL" --policy "$T/none.conf" set alice
@@ -113,8 +124,16 @@ expect "--file with check exits 2" 2 err "--file goes with set, unset and edit" 
 # status: usage errors, and live state that cannot be read (no root needed)
 mg --backend=bogus status
 expect "status --backend=bogus exits 2" 2 err "--backend=bogus: expected auto, systemd or cgroupfs" "Try 'memguardctl --help'"
-mg --cgroup-root /sys/fs/cgroup/memguard show alice
-expect "--cgroup-root with show exits 2" 2 err "--backend and --cgroup-root go with status and apply, not show"
+mg --cgroup-root /sys/fs/cgroup/memguard list
+expect "--cgroup-root with list exits 2" 2 err "--cgroup-root goes with check, show, status and apply, not list"
+mg --backend=cgroupfs show alice
+expect "--backend with show exits 2" 2 err "--backend goes with status and apply, not show"
+mg --uid 5 check
+expect "--uid with check exits 2" 2 err "--uid and --groups go with show, not check"
+mg --groups a show alice
+expect "--groups without --uid exits 2" 2 err "--groups needs --uid"
+mg --uid x show alice
+expect "--uid that is no uid exits 2" 2 err "--uid x: expected a decimal uid"
 mg --backend=systemd --cgroup-root "$T/cg" status
 expect "status --backend=systemd --cgroup-root exits 2" 2 err "--cgroup-root is for the cgroupfs backend"
 mkdir -p "$T/notcg"
@@ -284,6 +303,9 @@ alice:x:1001:100:Alice:/home/alice:/bin/sh
 bob:x:1002:100:Bob:/home/bob:/bin/sh
 dave:x:1003:100:Dave:/home/dave:/bin/sh
 svc:x:500:100:Service:/:/bin/sh
+dirk:x:1500000:100:SSSD user:/home/dirk:/bin/sh
+ada:x:1234567890:100:AD user:/home/ada:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
 PW
 cat >"$H/group" <<'GR'
 root:x:0:
@@ -319,10 +341,45 @@ if [ -r "$NSSW" ]; then
 	if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["settings"]["memory.max"]; sys.exit(not (s["file"]==sys.argv[2] and s["line"]==4))' "$T/out" "$P" 2>/dev/null
 	then ok "show --json memory.max comes from $P line 4"; else notok "show --json memory.max from line 4" "$(cat "$T/out")"; fi
 	nss show svc
-	expect "'*' does not apply below UID_MIN" 0 out "note: '*' rules do not apply: uid 500 is outside UID_MIN..UID_MAX (1000.."
+	expect "'*' does not apply below UID_MIN" 0 out "note: '*' rules do not apply: uid 500 is below UID_MIN (1000)"
 	has_line "svc gets no memory.max" memory.max "not set"
 	nss show nosuch
 	expect_rc "show of an unknown user exits 1" 1
+	# issue 11: "*" stopped at UID_MAX, so directory users got no cap
+	for u in dirk:1500000 ada:1234567890; do
+		nss show "${u%%:*}"
+		expect "show ${u%%:*}: '*' covers uid ${u#*:}, above UID_MAX, and says why" 0 out \
+			"note: '*' rules apply: uid ${u#*:} is above UID_MAX (60000)"
+		has_line "show ${u%%:*}: memory.max from '*'" memory.max "$P:1 '*'"
+	done
+	nss show nobody
+	expect "show nobody: '*' leaves out the overflow uid, and says why" 0 out \
+		"note: '*' rules do not apply: uid 65534 is the overflow uid (nobody)"
+	has_line "nobody gets no memory.max" memory.max "not set"
+	nss --json show dirk
+	check_json "show --json dirk is valid JSON"
+	expect "show --json says '*' covers dirk" 0 out '"all_users":{"covered":true'
+	# issue 11: show takes a uid, as status and apply do
+	nss show 1001
+	expect "show 1001 shows alice" 0 out "user alice (uid 1001), groups:"
+	has_line "show by uid resolves as by name" memory.max "$P:4 '@dev'"
+	nss show 4242
+	expect "show of a uid NSS does not know exits 1 and names --uid" 1 err "uid 4242 is not known to NSS" "show --uid 4242 NAME"
+	# issue 11: preview a user who does not exist yet
+	nss --uid 1500001 --groups staff,dev show newbie
+	expect "show --uid --groups previews a user NSS does not know" 0 out \
+		"preview of user newbie (uid 1500001), groups: staff dev"
+	has_line "the preview resolves the given groups" memory.max "$P:4 '@dev'"
+	has_line "the preview resolves a group-only key" memory.high "$P:3 '@staff'"
+	nss --uid 20 show newbie
+	expect "a preview below UID_MIN gets no '*'" 0 out "note: '*' rules do not apply: uid 20 is below UID_MIN (1000)"
+	# issue 11: with --json an error is JSON on stdout too
+	nss --json show nosuch
+	expect "show --json of an unknown user: exit 1, message on stderr" 1 err "memguardctl: no such user: nosuch"
+	check_json "show --json of an unknown user prints JSON on stdout"
+	expect "show --json error object" 1 out '{"error":"no such user: nosuch"}'
+	nss --json --policy "$T/none.conf" show alice
+	check_json "show --json with a missing --policy is valid JSON"
 else
 	echo "# SKIP nss_wrapper tests: $NSSW missing"
 fi
@@ -439,6 +496,193 @@ mg --policy "$P" set u10000 memory.max=3G
 expect "set after the kills succeeds" 0 out "u10000 memory.max=3G"
 c=$(grep -cx 'u10000 memory.max=3G' "$P")
 [ "$c" = 1 ] && ok "final value written" || notok "final value written" "count $c"
+
+########## 8. issue 11: policy semantics and the CLI under stress
+I=$T/i11
+mkdir "$I"
+# a BOM before the first rule: skipped with a warning, the rule stays
+printf '\357\273\277*\tmemory.max=4G\n' >"$I/bom.conf"
+mg --policy "$I/bom.conf" --no-names check
+expect "check: a BOM is a warning and '*' stays a rule" 0 err \
+	"$I/bom.conf:1:1: warning: the file starts with a UTF-8 byte order mark, ignoring it"
+expect "check: the BOM file still has its rule" 0 out "policy OK: 1 rule in 1 file, 0 errors, 1 warning"
+expect_not "check: no unknown user from a BOM" err "unknown user"
+mg --policy "$I/bom.conf" set '*' memory.max=5G
+printf '\357\273\277*\tmemory.max=5G\n' >"$E.bom"
+same "set on a BOM file changes the '*' rule behind the BOM" "$E.bom" "$I/bom.conf"
+# CRLF: set keeps the file's line end
+printf '*\tmemory.max=4G\r\nbob memory.max=2G\r\n' >"$I/crlf.conf"
+mg --policy "$I/crlf.conf" set carol memory.max=1G
+printf '*\tmemory.max=4G\r\nbob memory.max=2G\r\ncarol          memory.max=1G\r\n' >"$E.crlf"
+same "set appends a CRLF line to a CRLF file" "$E.crlf" "$I/crlf.conf"
+mg --policy "$I/crlf.conf" unset bob
+printf '*\tmemory.max=4G\r\ncarol          memory.max=1G\r\n' >"$E.crlf2"
+same "unset leaves no CR-only line in a CRLF file" "$E.crlf2" "$I/crlf.conf"
+# spaces around '=': one error
+printf 'alice memory.max = 4G\n' >"$I/spaces.conf"
+mg --policy "$I/spaces.conf" --no-names check
+expect "check: 'memory.max = 4G' is one error" 1 out "1 error,"
+expect "check: the error says no spaces around '='" 1 err \
+	"$I/spaces.conf:1:7: error: no spaces around '=' (write memory.max=4G)"
+expect_not "check: no unknown key ''" err "unknown key ''"
+# a rule whose every key a later rule for the same target sets again
+printf 'alice memory.max=1G\nalice memory.max=2G\n' >"$I/dead.conf"
+mg --policy "$I/dead.conf" --no-names check
+expect "check warns on a rule overridden key by key" 0 err \
+	"$I/dead.conf:1:1: warning: this rule has no effect: every setting of it is set again by a later rule for 'alice' ($I/dead.conf:2)"
+# files in the drop-in directory that are never read: notes
+printf '* memory.max=4G\n' >"$I/nd.conf"
+mkdir "$I/nd.d"
+for f in 50-lab.conf.dpkg-dist 50-lab.conf.dpkg-old 50-lab.conf~ 60-x.CONF; do printf 'x memory.max=1G\n' >"$I/nd.d/$f"; done
+printf 'y memory.max=1G\n' >"$I/nd.d/50-lab.conf"
+: >"$I/nd.d/.hidden"
+mg --policy "$I/nd.conf" --no-names check
+expect "check lists the ignored drop-ins as notes, exit 0" 0 err \
+	"$I/nd.d/50-lab.conf.dpkg-dist: note: not read: a package manager's copy" \
+	"$I/nd.d/50-lab.conf.dpkg-old: note: not read: a package manager's copy" \
+	"$I/nd.d/50-lab.conf~: note: not read: an editor's backup" \
+	"$I/nd.d/60-x.CONF: note: not read: names are case-sensitive"
+expect "check: notes are no warnings" 0 out "policy OK: 2 rules in 2 files, 0 errors, 0 warnings, 4 notes"
+expect_not "check names no dot file" err ".hidden"
+mg --policy "$I/nd.conf" --no-names --json check
+check_json "check --json with notes is valid JSON"
+expect "check --json counts the notes" 0 out '"notes":4' '"severity":"note"'
+# an empty policy, and a missing one, apply nothing: a warning, not "OK"
+printf '# nothing yet\n' >"$I/empty.conf"
+mg --policy "$I/empty.conf" --no-names check
+expect "check of an empty policy warns that memguard applies nothing" 0 err \
+	"$I/empty.conf: warning: the policy has no rules: memguard applies nothing"
+expect "check of an empty policy does not say OK" 0 out "policy empty: 0 rules in 1 file, 0 errors, 1 warning"
+mg --policy "$I/empty.conf" --no-names --strict check
+expect_rc "check --strict of an empty policy exits 1" 1
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare --mount true 2>/dev/null; then
+	mkdir -p "$I/etc-security"
+	run unshare --mount sh -c 'mount --bind "$1" /etc/security && exec "$2" --meminfo "$3" --login-defs "$4" --no-names check' \
+		sh "$I/etc-security" "$CTL" "$MI" "$LD"
+	expect "check of a missing default policy warns that memguard applies nothing" 0 err \
+		"/etc/security/memguard.conf: warning: does not exist and no drop-in has a rule: memguard applies nothing"
+	expect "check of a missing default policy does not say OK" 0 out "policy empty: 0 rules in 0 files"
+else
+	echo "# SKIP missing default policy: needs root and unshare --mount for a private /etc/security"
+fi
+# cgroup v1 (this host): memory.low, memory.min and oom.group are not applied
+V1PARENT=/sys/fs/cgroup/memory$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+printf '*\tmemory.max=4G memory.low=1G memory.min=512M oom.group=yes\n' >"$I/v1.conf"
+if [ -f "$V1PARENT/memory.limit_in_bytes" ]; then
+	mg --policy "$I/v1.conf" --cgroup-root "$V1PARENT/memguard" --no-names check
+	expect "check on cgroup v1 notes what is not applied" 0 err \
+		"$I/v1.conf:1:17: note: memory.low is not applied on cgroup v1" \
+		"$I/v1.conf:1:31: note: memory.min is not applied on cgroup v1" \
+		"$I/v1.conf:1:47: note: oom.group is not applied on cgroup v1"
+	if [ -r "$NSSW" ]; then
+		run env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$H/passwd" NSS_WRAPPER_GROUP="$H/group" \
+			"$CTL" --meminfo "$MI" --login-defs "$LD" --policy "$I/v1.conf" --cgroup-root "$V1PARENT/memguard" show dirk
+		has_line "show on cgroup v1 marks memory.low" memory.low "(not applied on cgroup v1)"
+		has_line "show on cgroup v1 marks memory.min" memory.min "(not applied on cgroup v1)"
+		has_line "show on cgroup v1 marks oom.group" oom.group "(not applied on cgroup v1)"
+		if awk '$1 == "memory.max" && /not applied/ { bad = 1 } END { exit !bad }' "$T/out"; then
+			notok "show on cgroup v1 leaves memory.max unmarked" "$(show_io)"; else ok "show on cgroup v1 leaves memory.max unmarked"; fi
+		run env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$H/passwd" NSS_WRAPPER_GROUP="$H/group" \
+			"$CTL" --meminfo "$MI" --login-defs "$LD" --policy "$I/v1.conf" --cgroup-root "$V1PARENT/memguard" --json show dirk
+		check_json "show --json on cgroup v1 is valid JSON"
+		expect "show --json on cgroup v1 marks memory.low" 0 out '"applied":false,"note":"not applied on cgroup v1"'
+	fi
+	# Not v1 (here: no memory controller at all): nothing is marked.
+	mg --policy "$I/v1.conf" --cgroup-root "$T/notcg/memguard" --no-names check
+	expect_not "check without a v1 hierarchy marks nothing" err "not applied on cgroup v1"
+else
+	echo "# SKIP cgroup v1 notes: no v1 memory controller here (tests/guest covers v2)"
+fi
+# set --file makes memguard.d 0755 whatever the umask
+(umask 077; "$CTL" --meminfo "$MI" --policy "$I/um.conf" --file 50-a.conf set alice memory.max=1G >"$T/out" 2>"$T/err")
+RC=$?
+m=$(stat -c %a "$I/um.d" 2>/dev/null)
+[ "$RC" = 0 ] && [ "$m" = 755 ] && ok "set --file under umask 077 makes the drop-in directory 0755" ||
+	notok "set --file under umask 077 makes the drop-in directory 0755" "exit $RC, mode $m" "$(show_io)"
+# edit: no terminal and no editor: refuse at once instead of starting vi
+printf '* memory.max=4G\n' >"$I/ed.conf"
+cp "$I/ed.conf" "$I/ed.orig"
+run timeout 20 env -u VISUAL -u EDITOR "$CTL" --meminfo "$MI" --policy "$I/ed.conf" edit </dev/null
+expect "edit with no terminal and no \$VISUAL/\$EDITOR refuses at once" 1 err \
+	"memguardctl: no terminal, and neither \$VISUAL nor \$EDITOR is set: not starting vi"
+# edit: an emptied policy asks first; EOF (or d) discards
+cat >"$T/ed-empty" <<'ED'
+#!/bin/sh
+: >"$1"
+ED
+chmod +x "$T/ed-empty"
+run env EDITOR="$T/ed-empty" "$CTL" --meminfo "$MI" --policy "$I/ed.conf" edit </dev/null
+expect "edit that empties the policy asks first; EOF discards" 1 err "would have no rules left: memguard applies nothing" "Save it anyway?"
+same "emptied policy not saved without a yes" "$I/ed.orig" "$I/ed.conf"
+run env EDITOR="$T/ed-empty" "$CTL" --meminfo "$MI" --policy "$I/ed.conf" edit <<'IN'
+s
+IN
+expect "edit that empties the policy saves after (s)ave" 0 out "$I/ed.conf written"
+[ -s "$I/ed.conf" ] && notok "the emptied policy was saved" "$(cat "$I/ed.conf")" || ok "the emptied policy was saved"
+# edit: SIGHUP, SIGTERM or SIGINT remove the copy and end the editor
+cp "$I/ed.orig" "$I/ed.conf"
+cat >"$T/ed-hang" <<'ED'
+#!/bin/sh
+echo $$ >"$EDPID"
+while :; do sleep 0.1; done
+ED
+chmod +x "$T/ed-hang"
+for sn in HUP:1 TERM:15 INT:2; do
+	sig=${sn%:*}
+	rm -f "$I/edpid"
+	EDPID=$I/edpid EDITOR="$T/ed-hang" "$CTL" --meminfo "$MI" --policy "$I/ed.conf" edit </dev/null >"$T/out" 2>"$T/err" &
+	cpid=$!
+	i=0; while [ ! -s "$I/edpid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	epid=$(cat "$I/edpid" 2>/dev/null)
+	kill -s "$sig" "$cpid"
+	i=0; while kill -0 "$cpid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$cpid" 2>/dev/null; then kill -9 "$cpid"; fi
+	wait "$cpid"; RC=$?
+	want=$((128 + ${sn#*:}))
+	why=
+	[ -n "$epid" ] || why="the editor never started"
+	[ "$RC" = "$want" ] || why="$why; exit $RC, expected $want (ended by SIG$sig)"
+	[ -n "$epid" ] && kill -0 "$epid" 2>/dev/null && { why="$why; the editor $epid still runs"; kill -9 "$epid"; }
+	left=$(ls -A "$I" | grep '\.edit\.')
+	[ -z "$left" ] || why="$why; copies left: $left"
+	grep -q "memguardctl: ended by" "$T/err" || why="$why; no message"
+	cmp -s "$I/ed.orig" "$I/ed.conf" || why="$why; the policy changed"
+	if [ -z "$why" ]; then ok "edit ended by SIG$sig: editor ended, copy removed, policy unchanged"
+	else notok "edit ended by SIG$sig: editor ended, copy removed, policy unchanged" "$why" "$(show_io)"; fi
+done
+
+# apply --lower on a group in use: v1 refuses a memory.max below what the
+# group uses (EBUSY); nothing of the group may change, and the refusal
+# says why with the numbers and the way out.
+HOG=$BUILD/tests/tools/hog
+if [ "$(id -u)" = 0 ] && [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ -r "$NSSW" ] && [ -x "$HOG" ]; then
+	CG=$V1PARENT/mgcli-$$
+	UG=$CG/memguard/user-1001
+	mkdir -p "$UG/session-1"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" 100 hold' sh "$UG/session-1" "$HOG" >"$T/hog.out" 2>&1 &
+	hogpid=$!
+	i=0; while ! grep -q holding "$T/hog.out" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	printf 'alice memory.max=64M memory.high=48M\n' >"$I/lower.conf"
+	before="$(cat "$UG/memory.limit_in_bytes") $(cat "$UG/memory.soft_limit_in_bytes")"
+	run env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$H/passwd" NSS_WRAPPER_GROUP="$H/group" \
+		"$CTL" --meminfo "$MI" --login-defs "$LD" --policy "$I/lower.conf" --cgroup-root "$CG/memguard" apply --lower alice
+	after="$(cat "$UG/memory.limit_in_bytes") $(cat "$UG/memory.soft_limit_in_bytes")"
+	expect "apply --lower refused by the kernel: exit 1, the numbers and the way out" 1 err \
+		"memguardctl: user-1001: the kernel refused memory.max=64M: the group uses " \
+		"nothing of user-1001 was changed" "memguardctl: way out: end some of alice's processes"
+	[ "$before" = "$after" ] && ok "a refused apply --lower leaves the group as it was (no lower memory.high alone)" ||
+		notok "a refused apply --lower leaves the group as it was (no lower memory.high alone)" \
+			"limit and soft limit before: $before, after: $after" "$(show_io)"
+	expect "the keys not written are reported as kept" 1 out "user-1001 memory.high max -> 48M kept"
+	if grep -v '^memguardctl: ' "$T/err" | grep -q .; then
+		notok "every message of a refused apply starts with memguardctl:" "$(show_io)"
+	else ok "every message of a refused apply starts with memguardctl:"; fi
+	kill "$hogpid" 2>/dev/null; wait "$hogpid" 2>/dev/null; hogpid=
+	i=0; while [ -s "$UG/session-1/cgroup.procs" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	rmdir "$UG/session-1" "$UG" "$CG/memguard" "$CG" && CG=
+else
+	echo "# SKIP apply --lower refusal: needs root, a cgroup v1 memory controller, nss_wrapper and $HOG"
+fi
 
 echo "1..$N"
 [ $FAILED = 0 ] || { echo "# $FAILED of $N failed"; exit 1; }

@@ -57,6 +57,16 @@ static const struct edit_case set_cases[] = {
 	{ "a commented-out rule is not a rule", "# bob memory.max=1G\n", "bob", { "memory.max=2G" },
 	  "# bob memory.max=1G\nbob            memory.max=2G\n", 2 },
 	{ "CRLF lines keep their CR", "bob memory.max=1G\r\n", "bob", { "memory.max=2G" }, "bob memory.max=2G\r\n", 1 },
+	/* Issue 11: set appended an LF-only line to a CRLF file. */
+	{ "a new rule in a CRLF file ends in CRLF", "bob memory.max=1G\r\n", "carol", { "memory.max=2G" },
+	  "bob memory.max=1G\r\ncarol          memory.max=2G\r\n", 2 },
+	{ "a CRLF file without a final line end gets a CRLF", "a exempt\r\nbob memory.max=1G", "carol", { "exempt" },
+	  "a exempt\r\nbob memory.max=1G\r\ncarol          exempt\r\n", 3 },
+	{ "a setting added to a CRLF rule goes before the CR", "bob memory.max=1G\r\n", "bob", { "memory.high=1G" },
+	  "bob memory.max=1G   memory.high=1G\r\n", 1 },
+	/* Issue 11: behind a BOM, "*" on line 1 is the rule for "*". */
+	{ "a BOM stays, and the rule behind it is found", "\xef\xbb\xbf* memory.max=4G\n", "*", { "memory.max=5G" },
+	  "\xef\xbb\xbf* memory.max=5G\n", 1 },
 };
 
 static const struct edit_case unset_cases[] = {
@@ -81,6 +91,10 @@ static const struct edit_case unset_cases[] = {
 	{ "a key that is not set", base, "bob", { "memory.high" }, base, 0 },
 	{ "no final newline", "a exempt\nb memory.max=1G memory.high=1G", "b", { "memory.high" },
 	  "a exempt\nb memory.max=1G", 1 },
+	{ "a whole CRLF rule goes without leaving a blank line", "a exempt\r\nb exempt\r\n", "a", { NULL },
+	  "b exempt\r\n", 1 },
+	{ "a BOM stays when the rule behind it goes", "\xef\xbb\xbf* memory.max=4G\nb exempt\n", "*", { NULL },
+	  "\xef\xbb\xbf" "b exempt\n", 1 },
 };
 
 /* Found by fuzzing: the editor saw only the first 64 tokens of a longer

@@ -84,6 +84,48 @@ static void test_policy_by_directory_group(void **state)
 	mg_diags_free(&d);
 }
 
+/* Issue 11: SSSD, FreeIPA and Active Directory hand out uids far above
+ * login.defs' UID_MAX; "*" stopped there, so those users got no cap. The
+ * module resolves through the same lookup and resolution. */
+static void test_star_covers_directory_uids(void **state)
+{
+	const char *text = "* memory.max=4G\n";
+	const char *users[] = { "dirk", "ada", "lena" };
+	const uid_t uids[] = { 1500000, 1234567890, 70001 };
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+	struct mg_resolved r;
+
+	(void)state;
+	mg_policy_init(&p, 16ull << 30);
+	mg_policy_parse_buffer(&p, "t", text, strlen(text), &d);
+	for (size_t i = 0; i < 3; i++) {
+		struct mg_identity_buf b;
+		uid_t lo, hi;
+
+		mg_login_defs_uid_range("/nonexistent/login.defs", &lo, &hi);
+		assert_int_equal(mg_identity_lookup(users[i], lo, hi, &b), 0);
+		assert_int_equal(b.id.uid, uids[i]);
+		assert_int_equal(mg_all_users_covers(&b.id), MG_ALL_USERS_COVERED);
+		mg_policy_resolve(&p, &b.id, &r);
+		if (!r.src[MG_KEY_MEMORY_MAX])
+			fail_msg("'*' gives %s (uid %u) no memory.max", users[i], (unsigned)uids[i]);
+		/* A login parses only what may concern it: "*" still does. */
+		{
+			struct mg_policy lp;
+
+			mg_policy_init(&lp, 16ull << 30);
+			lp.only = &b.id;
+			mg_policy_parse_buffer(&lp, "t", text, strlen(text), &d);
+			assert_int_equal(lp.nrules, 1);
+			mg_policy_free(&lp);
+		}
+		mg_identity_free(&b);
+	}
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
 static void test_login_defs(void **state)
 {
 	char path[] = "/tmp/memguard-login-defs-XXXXXX";
@@ -109,6 +151,7 @@ int main(void)
 		cmocka_unit_test(test_supplementary_groups),
 		cmocka_unit_test(test_unknown_user),
 		cmocka_unit_test(test_policy_by_directory_group),
+		cmocka_unit_test(test_star_covers_directory_uids),
 		cmocka_unit_test(test_login_defs),
 	};
 	return cmocka_run_group_tests_name("nss_identity", tests, need_wrapper, NULL);

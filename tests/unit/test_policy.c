@@ -88,6 +88,26 @@ static const struct parse_case cases[] = {
 	  "t.conf:1:49: error: memory.max is set twice on this line (first at column 35)\n"
 	  "t.conf:1:20: error: memory.high=5G is above memory.max=4G\n"
 	  "t.conf:2:3: error: unknown key 'y'\n" },
+	/* Issue 11: a BOM made "*" an unknown user name and the default cap vanished. */
+	{ "a UTF-8 byte order mark is skipped with a warning; the rule stays", "\xef\xbb\xbf* memory.max=4G\nbob memory.max=x\n",
+	  1,
+	  "t.conf:1:1: warning: the file starts with a UTF-8 byte order mark, ignoring it\n"
+	  "t.conf:2:16: error: memory.max=x: not a size (expected bytes with an optional K, M, G or T suffix, a "
+	  "percentage of RAM such as 25%, or max)\n" },
+	{ "a BOM alone is an empty file", "\xef\xbb\xbf", 0,
+	  "t.conf:1:1: warning: the file starts with a UTF-8 byte order mark, ignoring it\n" },
+	{ "a BOM elsewhere is no BOM", "bob memory.max=1G\n\xef\xbb\xbf* memory.max=4G\n", 2, "" },
+	/* Issue 11: "memory.max = 4G" gave three errors, one of them "unknown key ''". */
+	{ "spaces around '=': one error each, with the setting as it should be",
+	  "a memory.max = 4G\nb memory.max =4G memory.high= 3G\nc memory.max=4G exempt = no\nd memroy.max = 1G\n", 0,
+	  "t.conf:1:3: error: no spaces around '=' (write memory.max=4G)\n"
+	  "t.conf:2:3: error: no spaces around '=' (write memory.max=4G)\n"
+	  "t.conf:2:18: error: no spaces around '=' (write memory.high=3G)\n"
+	  "t.conf:3:17: error: no spaces around '=' (write exempt=no)\n"
+	  "t.conf:4:3: error: no spaces around '=' (write memroy.max=1G)\n"
+	  "t.conf:4:3: error: unknown key 'memroy.max' (did you mean memory.max?)\n" },
+	{ "a dangling '=' with nothing after it", "a memory.max =\n", 0,
+	  "t.conf:1:3: error: no spaces around '=' (write memory.max=)\n" },
 };
 
 static void collect(const struct mg_diags *d, char *out, size_t len)
@@ -211,7 +231,42 @@ static void test_validate_merges_targets(void **state)
 	assert_string_equal(got, "drop:2:6: error: memory.high=2G is above memory.max=1G (for %all, with main:3)\n"
 				 "drop:3:5: warning: memory.min=9G is above memory.max=4G: the protection can never be "
 				 "reached (for bob, with main:1)\n"
-				 "drop:4:6: error: memory.high=5G is above memory.max=4G (for carl, with main:1)\n");
+				 "drop:4:6: error: memory.high=5G is above memory.max=4G (for carl, with main:1)\n"
+				 "main:4:1: warning: this rule has no effect: every setting of it is set again by a later "
+				 "rule for 'bob' (drop:3)\n");
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+}
+
+/* Issue 11: a rule each of whose settings a later rule for the same
+ * target sets again does nothing; one that keeps any key does something. */
+static void test_validate_overridden(void **state)
+{
+	const char *main_text = "alice memory.max=1G\nalice memory.max=2G memory.high=1G\nbob memory.max=1G\n"
+				"* memory.max=4G\n@g memory.max=1G oom.group=yes\n";
+	const char *dropin = "alice memory.max=3G\n@g oom.group=no\n* memory.max=5G\nalice memory.high=1500M\n"
+			     "bob memory.max=2G\nbobby memory.max=1G\n";
+	struct mg_policy p;
+	struct mg_diags d = { 0 };
+	char got[2048];
+
+	(void)state;
+	mg_policy_init(&p, RAM);
+	mg_policy_parse_buffer(&p, "main", main_text, strlen(main_text), &d);
+	mg_policy_parse_buffer(&p, "drop", dropin, strlen(dropin), &d);
+	assert_int_equal(d.n, 0);
+	mg_policy_validate(&p, &d);
+	collect(&d, got, sizeof(got));
+	/* Targets in name order, within one from the last line up. */
+	assert_string_equal(got,
+			    "main:4:1: warning: this rule has no effect: every setting of it is set again by a later "
+			    "rule for '*' (drop:3)\n"
+			    "main:2:1: warning: this rule has no effect: every setting of it is set again by a later "
+			    "rule for 'alice' (drop:1, drop:4)\n"
+			    "main:1:1: warning: this rule has no effect: every setting of it is set again by a later "
+			    "rule for 'alice' (drop:1)\n"
+			    "main:3:1: warning: this rule has no effect: every setting of it is set again by a later "
+			    "rule for 'bob' (drop:5)\n");
 	mg_policy_free(&p);
 	mg_diags_free(&d);
 }
@@ -319,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_dropin_dir),
 		cmocka_unit_test(test_validate_over_defaults),
 		cmocka_unit_test(test_validate_merges_targets),
+		cmocka_unit_test(test_validate_overridden),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_login_parse_agrees),
 		cmocka_unit_test(test_login_filter),

@@ -70,8 +70,16 @@ static const struct resolve_case cases[] = {
 	{ "root named by name is exempt", "root", 0, { "root" }, { { MG_KEY_EXEMPT, "yes", "main", 5 } } },
 	{ "a user rule can undo a broader exempt", "carol", 3000, { "carol" },
 	  { { MG_KEY_EXEMPT, "no", "drop", 2 }, { MG_KEY_MEMORY_MAX, "2G", "drop", 2 } } },
-	{ "an open-ended range; * stops at UID_MAX (nobody, dynamic users)", "nobody", 65534, { "nogroup" },
+	{ "an open-ended range; * leaves out the overflow uid (nobody)", "nobody", 65534, { "nogroup" },
 	  { { MG_KEY_MEMORY_MAX, "1G", "main", 9 }, UNSET(MG_KEY_MEMORY_HIGH), UNSET(MG_KEY_EXEMPT) } },
+	/* Issue 11: "*" stopped at UID_MAX, so directory users got no default cap. */
+	{ "* covers a directory user far above UID_MAX", "dirk", 1500000, { "dirk" },
+	  { { MG_KEY_MEMORY_HIGH, "20%", "main", 1 }, { MG_KEY_EXEMPT, "yes", "drop", 3 } } },
+	{ "* covers the highest uid a user can have", "top", 4294967293u, { "top" },
+	  { { MG_KEY_MEMORY_HIGH, "20%", "main", 1 } } },
+	{ "* leaves out (uid_t)-2 and (uid_t)-1, which mean no uid", "minus2", 4294967294u, { "x" },
+	  { UNSET(MG_KEY_MEMORY_HIGH), UNSET(MG_KEY_EXEMPT) } },
+	{ "(uid_t)-1 too", "minus1", 4294967295u, { "x" }, { UNSET(MG_KEY_MEMORY_HIGH), UNSET(MG_KEY_EXEMPT) } },
 	{ "a group name is not a user name", "staff", 5000, { "nobody" }, { { MG_KEY_MEMORY_MAX, "1G", "main", 9 } } },
 };
 

@@ -75,6 +75,18 @@ check "apply --lower: user memory.high" "$(cat "$U/memory.high")" "$((60 * M))"
 ctl apply mga
 check "apply again: nothing left to change" "$RC $(tail -n 1 "$OUT")" "0 0 changed, 0 pending (--lower to apply), 0 failed"
 
+# --- show and check on v2: memory.low applies, so neither says it does not
+# (the host, on v1, says it: tests/cli) ---
+for where in "" "--cgroup-root $BASE"; do
+	ctl $where show mga
+	check "show ${where:+$where }on cgroup v2: exit status" "$RC" 0
+	grep -qE '^memory.low +16M ' "$OUT" || fail "show does not list memory.low=16M"
+	! grep -q "not applied on cgroup v1" "$OUT" "$OUT.err" || fail "show on cgroup v2 marks a key as not applied"
+	ctl $where --no-names check
+	check "check ${where:+$where }on cgroup v2: exit status" "$RC" 0
+	! grep -q "not applied on cgroup v1" "$OUT" "$OUT.err" || fail "check on cgroup v2 marks a key as not applied"
+done
+
 mg_go a
 mg_wait a
 [ "$MG_RC" = 0 ] || { cat "$W/a.out"; fail "su exited $MG_RC"; }
