@@ -99,7 +99,7 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 	}
 	live_human(from, f, sizeof(f));
 	live_human(to, t, sizeof(t));
-	printf("%s %s %s -> %s", group, mg_key_info(k)->name, f, t);
+	printf("%s %s %s -> %s", ctl_safe(group), mg_key_info(k)->name, f, t);
 	switch (act) {
 	case ACT_SET:
 		printf("%s\n", dry ? " (dry run)" : "");
@@ -114,7 +114,7 @@ static void report(struct apply *a, const struct owner *o, enum kind kind, const
 		printf(" pending (--lower to apply)\n");
 		break;
 	case ACT_FAILED:
-		printf(" failed: %s\n", errtext ? errtext : strerror(-err));
+		printf(" failed: %s\n", ctl_safe(errtext ? errtext : strerror(-err)));
 		break;
 	case ACT_SUM:
 		printf(" (the sum of the user slices')\n");
@@ -513,7 +513,7 @@ static void skipped(struct apply *a, const struct owner *o, const char *why)
 	struct skip *grown;
 
 	if (!a->c->json) {
-		printf("user %s (uid %u): %s, left alone\n", o->name, (unsigned)o->uid, why);
+		printf("user %s (uid %u): %s, left alone\n", ctl_safe(o->name), (unsigned)o->uid, ctl_safe(why));
 		return;
 	}
 	grown = realloc(a->skips, (a->nskips + 1) * sizeof(*grown));

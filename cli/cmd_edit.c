@@ -266,7 +266,7 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 			goto out;
 		}
 		if (len == oldlen && memcmp(text, old, len) == 0) {
-			printf("no changes made to %s\n", target);
+			printf("no changes made to %s\n", ctl_safe(target));
 			r = EXIT_OK;
 			goto out;
 		}
@@ -275,7 +275,7 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 		/* Emptying a file by mistake (a stray dG) would drop every cap. */
 		if (errors == 0 && rules_of(&newp, target) == 0 && rules_in_text(target, old, oldlen) > 0) {
 			fprintf(stderr, "%s: %s would have no rules left: memguard applies nothing from it\n", ctl_prog,
-				target);
+				ctl_safe(target));
 			answer = ask("Save it anyway? (s)ave, (e)dit again, (d)iscard changes: ");
 			if (answer == 's')
 				answer = 0;
@@ -294,13 +294,13 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 		if (answer != 'e') {
 			r = caught ? -EINTR : EXIT_PROBLEMS;
 			if (!caught)
-				printf("changes discarded; %s is unchanged\n", target);
+				printf("changes discarded; %s is unchanged\n", ctl_safe(target));
 			goto out;
 		}
 	}
 	r = change_write(c, target, text, len);
 	if (r == 0)
-		printf("%s written\n", target);
+		printf("%s written\n", ctl_safe(target));
 out:
 	if (copy)
 		unlink(copy);

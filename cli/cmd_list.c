@@ -45,7 +45,7 @@ int cmd_list(struct ctl *c, int argc, char **argv)
 			json_str(stdout, rule->who);
 			printf(",\"kind\":\"%s\",\"settings\":{", who_kind_name(rule->who_kind));
 		} else {
-			printf("%s:%u\t%s", rule->file, rule->line, rule->who);
+			printf("%s:%u\t%s", ctl_safe(rule->file), rule->line, ctl_safe(rule->who));
 		}
 		for (int k = 0; k < MG_KEY_COUNT; k++) {
 			if (!rule->v[k].set)

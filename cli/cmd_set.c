@@ -100,7 +100,7 @@ static int run(struct ctl *c, enum op op, const char *who, char **args, size_t n
 		goto out;
 	}
 	if (len == oldlen && memcmp(text, old, len) == 0) {
-		printf("no changes: %s already %s\n", target,
+		printf("no changes: %s already %s\n", ctl_safe(target),
 		       op == OP_SET ? "says that" : "has none of that for this target");
 		r = EXIT_OK;
 		goto out;
@@ -116,15 +116,16 @@ static int run(struct ctl *c, enum op op, const char *who, char **args, size_t n
 	if (r < 0)
 		goto out;
 	if (op == OP_SET) {
-		printf("%s:%u: %s", target, line, who);
+		printf("%s:%u: %s", ctl_safe(target), line, ctl_safe(who));
 		for (size_t i = 0; i < nargs; i++)
-			printf(" %s", args[i]);
+			printf(" %s", ctl_safe(args[i]));
 		printf("\n");
 		warn_unknown_name(who);
 		warn_overrides(&newp, target, line, who, (const char *const *)args, nargs);
 	} else {
-		printf("%s: removed %u %s for %s\n", target, changed,
-		       nargs ? (changed == 1 ? "setting" : "settings") : (changed == 1 ? "rule" : "rules"), who);
+		printf("%s: removed %u %s for %s\n", ctl_safe(target), changed,
+		       nargs ? (changed == 1 ? "setting" : "settings") : (changed == 1 ? "rule" : "rules"),
+		       ctl_safe(who));
 		warn_still_set(&newp, who, args, nargs);
 	}
 	r = EXIT_OK;

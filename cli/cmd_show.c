@@ -59,16 +59,18 @@ static void print_text(const struct mg_identity_buf *who, const struct mg_resolv
 {
 	char val[64], bytes[64], buf[256];
 
-	printf("%s %s (uid %u), groups:", preview ? "preview of user" : "user", who->name, (unsigned)who->id.uid);
+	printf("%s %s (uid %u), groups:", preview ? "preview of user" : "user", ctl_safe(who->name),
+	       (unsigned)who->id.uid);
 	for (size_t i = 0; i < who->id.ngroups; i++)
-		printf(" %s", who->groups[i]);
+		printf(" %s", ctl_safe(who->groups[i]));
 	printf("\n");
 	if (who->id.uid == 0)
 		printf("note: uid 0 is exempt unless pam_memguard is given include_root\n");
 	printf("note: %s\n", why_all_users(&who->id, buf, sizeof(buf)));
 	if (mg_resolved_exempt(res)) {
-		printf("exempt: no cgroup, no oom_score_adj (%s:%u, rule '%s')\n", res->src[MG_KEY_EXEMPT]->file,
-		       res->src[MG_KEY_EXEMPT]->line, res->src[MG_KEY_EXEMPT]->who);
+		printf("exempt: no cgroup, no oom_score_adj (%s:%u, rule '%s')\n",
+		       ctl_safe(res->src[MG_KEY_EXEMPT]->file),
+		       res->src[MG_KEY_EXEMPT]->line, ctl_safe(res->src[MG_KEY_EXEMPT]->who));
 		return;
 	}
 	for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
@@ -82,10 +84,11 @@ static void print_text(const struct mg_identity_buf *who, const struct mg_resolv
 		mg_value_format(k, &res->v[k], val, sizeof(val));
 		bytes_text(k, &res->v[k], memtotal, bytes, sizeof(bytes));
 		if (bytes[0])
-			printf("%-20s %-10s (%s) %s:%u '%s'", mg_key_info(k)->name, val, bytes, src->file, src->line,
-			       src->who);
+			printf("%-20s %-10s (%s) %s:%u '%s'", mg_key_info(k)->name, val, bytes, ctl_safe(src->file),
+			       src->line, ctl_safe(src->who));
 		else
-			printf("%-20s %-10s %s:%u '%s'", mg_key_info(k)->name, val, src->file, src->line, src->who);
+			printf("%-20s %-10s %s:%u '%s'", mg_key_info(k)->name, val, ctl_safe(src->file), src->line,
+			       ctl_safe(src->who));
 		printf("%s\n", mg_cg_key_applies(cgv, k) ? "" : " (" NOT_ON_V1 ")");
 	}
 	for (int k = 0; k < MG_KEY_COUNT; k++) {
@@ -93,7 +96,7 @@ static void print_text(const struct mg_identity_buf *who, const struct mg_resolv
 			continue;
 		mg_value_format((enum mg_key)k, &all->v[k], val, sizeof(val));
 		printf("%%all %-15s %-10s %s:%u (one cap over every user's sessions together)\n",
-		       mg_key_info((enum mg_key)k)->name, val, all->src[k]->file, all->src[k]->line);
+		       mg_key_info((enum mg_key)k)->name, val, ctl_safe(all->src[k]->file), all->src[k]->line);
 	}
 }
 

@@ -106,7 +106,7 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 		printf("}}");
 		return;
 	}
-	printf("  %-7s %s  cgroup %s", live_kind_name(kind), name, rel);
+	printf("  %-7s %s  cgroup %s", live_kind_name(kind), ctl_safe(name), ctl_safe(rel));
 	if (live->has_current) {
 		live_human(live->current, a, sizeof(a));
 		printf("  current %s", a);
@@ -261,7 +261,7 @@ static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *
 		printf(",\"uid\":%u,\"exempt\":%s,\"groups\":[", (unsigned)uid, exempt ? "true" : "false");
 	} else {
 		if (who)
-			printf("user %s (uid %u)%s\n", who->name, (unsigned)uid,
+			printf("user %s (uid %u)%s\n", ctl_safe(who->name), (unsigned)uid,
 			       exempt	  ? ": exempt by the policy, not compared"
 			       : uid == 0 ? ": the module skips uid 0 unless include_root, not compared"
 					  : "");
@@ -345,7 +345,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	} else {
 		printf("backend %s", s.lv.systemd ? "systemd" : "cgroupfs");
 		if (!s.lv.systemd)
-			printf(", memguard's tree at %s", s.lv.cg.base);
+			printf(", memguard's tree at %s", ctl_safe(s.lv.cg.base));
 		printf("\n");
 	}
 	r = show_all(&s);

@@ -6,14 +6,37 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "readfile.h"
+#include "safe_text.h"
 
 const char *ctl_prog = "memguardctl";
 
+/* Messages quote names and file names: none reaches the terminal raw. */
 static void vmsg(const char *level, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", ctl_prog, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	fprintf(stderr, "%s: %s%s\n", ctl_prog, level, msg ? ctl_safe(msg) : fmt);
+	free(msg);
+}
+
+/* A ring of buffers, so that one printf may take several. */
+#define SAFE_RING 8
+
+const char *ctl_safe(const char *s)
+{
+	static char *ring[SAFE_RING];
+	static size_t next;
+	size_t len = strlen(s), need = MG_SAFE_TEXT_SIZE(len);
+	char **slot = &ring[next++ % SAFE_RING];
+	char *b = realloc(*slot, need);
+
+	if (!b)
+		return "(out of memory)";
+	*slot = b;
+	mg_safe_text(b, need, s, len);
+	return b;
 }
 
 void ctl_err(const char *fmt, ...)
@@ -137,44 +160,12 @@ void ctl_print_diags(const struct mg_diags *d)
 				 d->v[i].msg);
 		else
 			mg_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
+		fprintf(stderr, "%s\n", ctl_safe(line));
 	}
 	if (d->oom)
 		fprintf(stderr, "%s: out of memory: some problems were not recorded\n", ctl_prog);
 	free(order);
 	free(dup);
-}
-
-/* The length of the well-formed UTF-8 sequence at s (at most len bytes),
- * 0 when there is none: JSON text is UTF-8, names and policy files need
- * not be. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1fu;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0fu;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 void json_strn(FILE *f, const char *s, size_t len)
@@ -183,8 +174,11 @@ void json_strn(FILE *f, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch >= 0x80) {
-			size_t n = utf8_len((const unsigned char *)s + i, len - i);
-			if (n) {
+			size_t n = mg_utf8_len((const unsigned char *)s + i, len - i);
+			if (n == 2 && ch == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
+				fprintf(f, "\\u%04x", (unsigned char)s[i + 1]); /* C1 controls */
+				i++;
+			} else if (n) {
 				fwrite(s + i, 1, n, f);
 				i += n - 1;
 			} else {

@@ -65,6 +65,10 @@ __attribute__((format(printf, 1, 2))) void ctl_err(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void ctl_warn(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) int ctl_usage_err(const char *fmt, ...);
 
+/* s with control bytes escaped (lib/safe_text.h), for text meant for
+ * people; valid until eight more calls. */
+const char *ctl_safe(const char *s);
+
 /* JSON string literal, quotes included. */
 void json_str(FILE *f, const char *s);
 void json_strn(FILE *f, const char *s, size_t len);

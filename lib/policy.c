@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy_line.h"
+#include "safe_text.h"
 
 static const struct mg_key_info keys[MG_KEY_COUNT] = {
 	[MG_KEY_MEMORY_MAX] = { "memory.max", MG_TYPE_SIZE, true, true },
@@ -52,21 +53,13 @@ void mg_policy_free(struct mg_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* A token as it may be quoted in a message: bounded and printable. */
+/* A token as it may be quoted in a message: bounded, control bytes escaped. */
 static void quote(char *dst, size_t dstlen, const char *s, size_t len)
 {
-	size_t n = 0;
+	size_t shown = len > 48 ? 48 : len;
 
-	for (size_t i = 0; i < len && n + 4 < dstlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		dst[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-		if (i == 47 && len > 48) {
-			memcpy(dst + n, "...", 3);
-			n += 3;
-			break;
-		}
-	}
-	dst[n] = '\0';
+	if (mg_safe_text(dst, dstlen - 3, s, shown) < len)
+		strcat(dst, "...");
 }
 
 static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
