@@ -1,10 +1,8 @@
 #include "change.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "store.h"
 
@@ -51,7 +49,11 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 	}
 	for (size_t i = 0; i < newd.n; i++) {
 		const struct mg_diag *g = &newd.v[i];
-		if (g->kind != MG_DIAG_CONTENT || known_before(&oldd, g))
+		/* A file the module would not trust makes it refuse the whole
+		 * policy: a change then does nothing, however valid, and one
+		 * written into an untrusted place is not the admin's alone. */
+		bool untrusted = g->kind == MG_DIAG_TRUST && g->severity == MG_ERROR;
+		if (!untrusted && (g->kind != MG_DIAG_CONTENT || known_before(&oldd, g)))
 			continue;
 		mg_diag_add(&fresh, g->severity, g->kind, g->file, g->line, g->col, "%s", g->msg);
 		if (g->severity == MG_ERROR)
@@ -68,47 +70,24 @@ out:
 	return errors;
 }
 
-int change_make_dir(const char *target)
+int change_write(struct ctl *c, struct store_file *f, const char *text, size_t len)
 {
-	char *copy = strdup(target);
-	const char *dir;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	if (mkdir(dir, 0755) == 0) {
-		/* mkdir's mode passes through the umask; 077 would hide the
-		 * drop-ins from every reader but root. */
-		if (chmod(dir, 0755) < 0)
-			r = -errno;
-	} else if (errno != EEXIST) {
-		r = -errno;
-	}
-	free(copy);
-	return r;
-}
-
-int change_write(struct ctl *c, const char *target, const char *text, size_t len)
-{
-	char *real = NULL, *kept = NULL;
+	struct mg_diags d = { 0 };
+	char *kept = NULL;
 	int r;
 
 	(void)c;
-	r = store_target(target, &real);
-	if (r == -ENOLINK) {
-		ctl_err("%s is a symbolic link to a missing file; not replacing the link", target);
-		return r;
+	r = store_replace(f, text, len, &kept, &d);
+	if (r == -EPERM) {
+		ctl_print_diags(&d);
+		ctl_err("%s not changed: pam_memguard would not trust it", f->path);
+	} else if (r < 0 && kept) {
+		ctl_err("cannot rename %s to %s/%s: %s; the new text is kept in %s", kept, f->dir, f->name,
+			strerror(-r), kept);
+	} else if (r < 0) {
+		ctl_err("cannot write %s: %s; it is unchanged", f->path, strerror(-r));
 	}
-	if (r == 0)
-		r = change_make_dir(real);
-	if (r == 0)
-		r = store_replace(real, text, len, &kept);
-	if (r < 0 && kept)
-		ctl_err("cannot rename %s to %s: %s; the new text is kept in %s", kept, real, strerror(-r), kept);
-	else if (r < 0)
-		ctl_err("cannot write %s: %s; it is unchanged", real ? real : target, strerror(-r));
-	free(real);
+	mg_diags_free(&d);
 	free(kept);
 	return r;
 }

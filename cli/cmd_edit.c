@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,21 +139,14 @@ out:
 	return r;
 }
 
-static int write_copy(const char *dir, const char *base, const char *text, size_t len, char **path)
+/* The copy lives beside the file so the admin's editor sees the same
+ * filesystem; its name can never match *.conf. */
+static int write_copy(const struct store_file *f, const char *text, size_t len, char **name)
 {
-	int fd;
+	int fd, r = store_temp(f, "edit", name, &fd);
 
-	if (asprintf(path, "%s/.%s.edit.XXXXXX.tmp", dir, base) < 0) {
-		*path = NULL;
-		return -ENOMEM;
-	}
-	fd = mkostemps(*path, 4, O_CLOEXEC);
-	if (fd < 0) {
-		int e = -errno;
-		free(*path);
-		*path = NULL;
-		return e;
-	}
+	if (r < 0)
+		return r;
 	for (size_t off = 0; off < len;) {
 		ssize_t n = write(fd, text + off, len - off);
 		if (n < 0 && errno == EINTR)
@@ -207,8 +199,11 @@ static size_t rules_in_text(const char *file, const char *text, size_t len)
 
 int cmd_edit(struct ctl *c, int argc, char **argv)
 {
-	char *target = NULL, *old = NULL, *text = NULL, *copy = NULL, *dcopy = NULL, *bcopy = NULL;
+	char *old = NULL, *text = NULL, *copy = NULL, *copy_path = NULL;
+	const char *target;
 	struct sigaction old_sig[3];
+	struct mg_diags d = { 0 };
+	struct store_file f;
 	size_t oldlen = 0, len = 0;
 	int lockfd = -1, r;
 
@@ -223,27 +218,25 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 	}
 	caught = 0;
 	catch_ending(old_sig);
-	r = target_open(c, &target, &lockfd, &old, &oldlen);
+	r = target_open(c, &f, &lockfd, &old, &oldlen);
+	target = f.path;
 	if (r != 0)
 		goto out;
-	dcopy = strdup(target);
-	bcopy = strdup(target);
-	if (!dcopy || !bcopy) {
-		r = -ENOMEM;
+	r = store_make_dir(&f, &d);
+	if (r == -EPERM) {
+		ctl_print_diags(&d);
+		ctl_err("%s not changed: pam_memguard would not trust it", target);
 		goto out;
 	}
-	/* The copy lives beside the file so the admin's editor sees the same
-	 * filesystem; its name can never match *.conf. */
-	r = change_make_dir(target);
 	if (r < 0) {
-		ctl_err("cannot create %s: %s", dirname(dcopy), strerror(-r));
+		ctl_err("cannot create %s: %s", f.dir, strerror(-r));
 		goto out;
 	}
-	free(dcopy);
-	dcopy = strdup(target);
-	r = dcopy ? write_copy(dirname(dcopy), basename(bcopy), old, oldlen, &copy) : -ENOMEM;
-	if (r < 0) {
-		ctl_err("cannot make a copy of %s to edit: %s", target, strerror(-r));
+	r = write_copy(&f, old, oldlen, &copy);
+	if (r < 0 || asprintf(&copy_path, "%s/%s", f.dir, copy) < 0) {
+		copy_path = NULL;
+		ctl_err("cannot make a copy of %s to edit: %s", target, strerror(r < 0 ? -r : ENOMEM));
+		r = r < 0 ? r : -ENOMEM;
 		goto out;
 	}
 	setenv("MEMGUARD_EDITOR", editor() ? editor() : "vi", 1);
@@ -251,7 +244,7 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 		struct mg_policy newp;
 		int errors, answer = 0;
 
-		r = caught ? -EINTR : run_editor(copy);
+		r = caught ? -EINTR : run_editor(copy_path);
 		if (r == -EINTR)
 			goto out;
 		if (r < 0) {
@@ -260,9 +253,11 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 		}
 		free(text);
 		text = NULL;
-		r = store_read(copy, &text, &len);
+		/* Read back in the directory that was checked, whatever its
+		 * name leads to by now. */
+		r = store_read_at(&f, copy, &text, &len);
 		if (r < 0) {
-			ctl_err("cannot read the edited copy %s: %s", copy, strerror(-r));
+			ctl_err("cannot read the edited copy %s: %s", copy_path, strerror(-r));
 			goto out;
 		}
 		if (len == oldlen && memcmp(text, old, len) == 0) {
@@ -298,12 +293,12 @@ int cmd_edit(struct ctl *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	r = change_write(c, target, text, len);
+	r = change_write(c, &f, text, len);
 	if (r == 0)
 		printf("%s written\n", ctl_safe(target));
 out:
 	if (copy)
-		unlink(copy);
+		unlinkat(f.dirfd, copy, 0);
 	store_unlock(lockfd);
 	restore_ending(old_sig);
 	if (caught && r != 0 && r != EXIT_OK) {
@@ -311,11 +306,11 @@ out:
 			target ? target : c->policy);
 		c->fatal_signal = caught;
 	}
-	free(target);
+	store_close(&f);
+	mg_diags_free(&d);
 	free(old);
 	free(text);
 	free(copy);
-	free(dcopy);
-	free(bcopy);
+	free(copy_path);
 	return r;
 }

@@ -81,14 +81,17 @@ enum op { OP_SET, OP_UNSET };
 
 static int run(struct ctl *c, enum op op, const char *who, char **args, size_t nargs)
 {
-	char *target = NULL, *old = NULL, *text = NULL;
+	char *old = NULL, *text = NULL;
+	const char *target;
 	size_t oldlen = 0, len = 0;
+	struct store_file f;
 	struct mg_policy newp;
 	unsigned line = 0, changed = 0;
 	int lockfd = -1, r, errors;
 
 	mg_policy_init(&newp, 0);
-	r = target_open(c, &target, &lockfd, &old, &oldlen);
+	r = target_open(c, &f, &lockfd, &old, &oldlen);
+	target = f.path;
 	if (r != 0)
 		goto out;
 	if (op == OP_SET)
@@ -112,7 +115,7 @@ static int run(struct ctl *c, enum op op, const char *who, char **args, size_t n
 		r = errors < 0 ? errors : EXIT_PROBLEMS;
 		goto out;
 	}
-	r = change_write(c, target, text, len);
+	r = change_write(c, &f, text, len);
 	if (r < 0)
 		goto out;
 	if (op == OP_SET) {
@@ -132,7 +135,7 @@ static int run(struct ctl *c, enum op op, const char *who, char **args, size_t n
 out:
 	store_unlock(lockfd);
 	mg_policy_free(&newp);
-	free(target);
+	store_close(&f);
 	free(old);
 	free(text);
 	return r;

@@ -28,12 +28,13 @@ static bool dropin_name_ok(const char *name)
 	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".conf") == 0;
 }
 
-int target_resolve(const struct ctl *c, char **path)
+int target_resolve(const struct ctl *c, char **path, bool *dropin)
 {
 	char *dir, *copy, *name;
 	int r = 0;
 
 	*path = NULL;
+	*dropin = false;
 	if (!c->file || same_file(c->file, c->policy)) {
 		*path = strdup(c->policy);
 		return *path ? 0 : -ENOMEM;
@@ -63,34 +64,51 @@ int target_resolve(const struct ctl *c, char **path)
 		*path = NULL;
 		r = -ENOMEM;
 	}
+	*dropin = true;
 out:
 	free(dir);
 	free(copy);
 	return r;
 }
 
-int target_open(const struct ctl *c, char **path, int *lockfd, char **old, size_t *oldlen)
+int target_open(const struct ctl *c, struct store_file *f, int *lockfd, char **old, size_t *oldlen)
 {
+	struct mg_diags d = { 0 };
+	char *path = NULL;
+	bool dropin;
 	int r;
 
 	*lockfd = -1;
 	*old = NULL;
 	*oldlen = 0;
-	r = target_resolve(c, path);
+	memset(f, 0, sizeof(*f));
+	f->fd = f->dirfd = -1;
+	r = target_resolve(c, &path, &dropin);
 	if (r != 0)
 		return r;
 	r = store_lock(c->policy, LOCK_TIMEOUT_MS, lockfd);
 	if (r < 0) {
 		ctl_err("cannot lock %s.lock: %s", c->policy,
 			r == -EWOULDBLOCK ? "another memguardctl is still changing the policy" : strerror(-r));
+		free(path);
 		return r;
 	}
-	r = store_read(*path, old, oldlen);
-	if (r == -ENOENT) {
-		*old = strdup("");
-		r = *old ? 0 : -ENOMEM;
+	/* Checked under the lock, and pinned: what is written is what was checked. */
+	r = store_open(path, dropin, f, &d);
+	if (r == -EPERM) {
+		ctl_print_diags(&d);
+		ctl_err("%s not changed: pam_memguard would not trust it (see '%s check')", path, ctl_prog);
+		r = EXIT_PROBLEMS;
+	} else if (r == -ENOLINK) {
+		ctl_err("%s is a symbolic link to a missing file; not replacing the link", path);
+	} else if (r < 0) {
+		ctl_err("cannot open %s: %s", path, strerror(-r));
+	} else {
+		r = store_read_current(f, old, oldlen);
+		if (r < 0)
+			ctl_err("cannot read %s: %s", path, strerror(-r));
 	}
-	if (r < 0)
-		ctl_err("cannot read %s: %s", *path, strerror(-r));
+	mg_diags_free(&d);
+	free(path);
 	return r;
 }

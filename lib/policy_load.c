@@ -9,21 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy_trust.h"
 #include "readfile.h"
-
-/* The module applies a policy only from files that nobody but root can
- * change: the same test doas applies to its config. */
-static void check_trust(const struct stat *st, const char *path, const char *what, struct mg_diags *d)
-{
-	if (st->st_uid != 0)
-		mg_diag_add(d, MG_ERROR, MG_DIAG_TRUST, path, 0, 0,
-			    "%s is owned by uid %u, not root: pam_memguard will not trust it", what,
-			    (unsigned)st->st_uid);
-	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		mg_diag_add(d, MG_ERROR, MG_DIAG_TRUST, path, 0, 0,
-			    "%s is group- or world-writable (mode %04o): pam_memguard will not trust it", what,
-			    (unsigned)(st->st_mode & 07777));
-}
 
 static int load_fd(struct mg_policy *p, int fd, const char *path, struct mg_diags *d)
 {
@@ -41,7 +28,7 @@ static int load_fd(struct mg_policy *p, int fd, const char *path, struct mg_diag
 		mg_diag_add(d, MG_ERROR, MG_DIAG_ACCESS, path, 0, 0, "not a regular file");
 		return -EINVAL;
 	}
-	check_trust(&st, path, "the file", d);
+	mg_trust_stat(&st, path, "the file", d);
 	r = mg_read_fd(fd, MG_POLICY_FILE_MAX, &buf, &len);
 	if (r == -EFBIG) {
 		mg_diag_add(d, MG_ERROR, MG_DIAG_ACCESS, path, 0, 0, "larger than %u MiB", MG_POLICY_FILE_MAX >> 20);
@@ -125,7 +112,7 @@ static int load_dropins(struct mg_policy *p, const char *dir, const struct mg_lo
 		return r;
 	}
 	if (fstat(dfd, &st) == 0)
-		check_trust(&st, dir, "the drop-in directory", d);
+		mg_trust_stat(&st, dir, "the drop-in directory", d);
 	dh = fdopendir(dfd);
 	if (!dh) {
 		r = -errno;
@@ -158,10 +145,10 @@ static int load_dropins(struct mg_policy *p, const char *dir, const struct mg_lo
 			free(path);
 			continue;
 		}
-		fd = openat(dirfd(dh), names[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-		if (fd < 0)
-			mg_diag_add(d, MG_ERROR, MG_DIAG_ACCESS, path, 0, 0, "cannot open: %s", strerror(errno));
-		else {
+		fd = mg_dropin_open(dirfd(dh), names[i], path, d);
+		if (fd < 0 && fd != -ELOOP)
+			mg_diag_add(d, MG_ERROR, MG_DIAG_ACCESS, path, 0, 0, "cannot open: %s", strerror(-fd));
+		else if (fd >= 0) {
 			int e = load_fd(p, fd, path, d);
 			if (e == -ENOMEM)
 				r = e;
