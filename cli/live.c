@@ -177,6 +177,8 @@ int live_user_quiet(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_ide
 	r = mg_identity_lookup(name, uid_min, uid_max, who);
 	if (r == -ENOENT)
 		snprintf(why, whylen, "no such user: %s", arg);
+	else if (r == -ENAMETOOLONG)
+		snprintf(why, whylen, "a user name of %zu bytes is too long (at most %d)", strlen(arg), MG_NAME_MAX);
 	else if (r < 0)
 		snprintf(why, whylen, "cannot look up %s: %s", arg, strerror(-r));
 	else

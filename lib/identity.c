@@ -43,6 +43,8 @@ int mg_identity_lookup_passwd(const char *user, struct mg_identity_buf *out)
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if (strnlen(user, MG_NAME_MAX + 1) > MG_NAME_MAX)
+		return -ENAMETOOLONG; /* never handed to NSS */
 	for (;;) {
 		char *nb = realloc(buf, bufsize);
 		if (!nb) {

@@ -19,7 +19,8 @@ struct mg_identity_buf {
 #define MG_UID_MIN_DEFAULT 1000
 #define MG_UID_MAX_DEFAULT 60000
 
-/* -ENOENT when NSS does not know the user. uid_min: where "*" starts;
+/* -ENOENT when NSS does not know the user, -ENAMETOOLONG (without asking
+ * NSS) for a name longer than MG_NAME_MAX. uid_min: where "*" starts;
  * uid_max: login.defs' UID_MAX, kept for messages ("*" goes past it). */
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out);
 void mg_identity_free(struct mg_identity_buf *b);

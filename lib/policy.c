@@ -161,6 +161,9 @@ static void parse_who(struct line_ctx *c, const struct mg_token *t, struct mg_ru
 		r->who_kind = MG_WHO_GROUP;
 		if (t->len == 1)
 			line_diag(c, MG_ERROR, t->off, "'@' needs a group name");
+		else if (t->len - 1 > MG_NAME_MAX)
+			line_diag(c, MG_ERROR, t->off, "group name of %zu bytes is too long (at most %d)", t->len - 1,
+				  MG_NAME_MAX);
 	} else if (colon) {
 		size_t left = (size_t)(colon - s), right = t->len - left - 1;
 		int e1 = 0, e2 = 0;
@@ -186,6 +189,9 @@ static void parse_who(struct line_ctx *c, const struct mg_token *t, struct mg_ru
 			  q);
 	} else {
 		r->who_kind = MG_WHO_USER;
+		if (t->len > MG_NAME_MAX)
+			line_diag(c, MG_ERROR, t->off, "user name of %zu bytes is too long (at most %d)", t->len,
+				  MG_NAME_MAX);
 	}
 }
 

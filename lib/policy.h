@@ -134,6 +134,11 @@ struct mg_load_override {
 int mg_policy_load_with(struct mg_policy *p, const char *path, unsigned flags, const struct mg_load_override *ov,
 			struct mg_diags *d);
 
+/* The longest user or group name a rule may name, and memguard looks up:
+ * more than any NSS source gives out, and some NSS modules abort on
+ * longer ones rather than answer. */
+#define MG_NAME_MAX 256
+
 /* Who a login is, as far as rules can tell. */
 struct mg_identity {
 	const char *name;

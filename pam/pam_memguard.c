@@ -257,6 +257,9 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	r = mg_identity_lookup_passwd(user, &who);
 	if (r == -ENOENT)
 		return fail(pamh, &a, PAM_USER_UNKNOWN, "unknown user %s", user);
+	if (r == -ENAMETOOLONG)
+		return fail(pamh, &a, PAM_USER_UNKNOWN, "a user name of %zu bytes is too long (at most %d)", strlen(user),
+			    MG_NAME_MAX);
 	if (r < 0)
 		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up user %s: %s", user, strerror(-r));
 	uid = who.id.uid;
