@@ -7,6 +7,8 @@ LIBDIR     ?= $(PREFIX)/lib
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 PAMDIR     ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib)/security
+# The PAM stacks that may load the module: uninstall looks there first.
+PAMCONFDIR ?= $(DESTDIR)$(SYSCONFDIR)/pam.d
 
 CC         ?= cc
 CFLAGS     ?= -O2 -g
@@ -141,7 +143,17 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf || \
 		install -m 0644 etc/memguard.conf $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf
 
+# Removing a module that a PAM stack still loads breaks every login
+# through that stack ("Module is unknown"): name those files and stop,
+# unless FORCE=1.
 uninstall:
+	@loaders=$$(grep -lE '^[^#]*pam_memguard' $(PAMCONFDIR)/* 2>/dev/null); \
+	if [ -n "$$loaders" ] && [ "$(FORCE)" != 1 ]; then \
+		echo "uninstall: refusing to remove pam_memguard.so: these PAM files still load it:" >&2; \
+		for f in $$loaders; do echo "  $$f" >&2; done; \
+		echo "uninstall: remove those lines first, or run 'make uninstall FORCE=1'" >&2; \
+		exit 1; \
+	fi
 	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8 \
 		$(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8 \
