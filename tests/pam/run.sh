@@ -313,6 +313,24 @@ print(u["user"], u["uid"], u["live"], g["session"]["path"], c["memory.max"]["pol
 	mgctl "$T/st4" --policy "$T/main.conf" status --cgroup-root "$BASE"
 	check "status with no USER lists the one user with live state (uid 1001 only)" \
 		"$(cat "$T/st4.rc") $(grep -c '^user ' "$T/st4") $(grep '^user ' "$T/st4")" "0 1 user alice (uid 1001)" "$T/st4.err"
+	# Names from NSS reach the terminal escaped: alice's uid under a name
+	# with an ESC sequence and a UTF-8 C1 control (CSI, U+009B).
+	sed "s/^alice:/$(printf 'al\033[2Jice\302\233'):/" "$T/passwd" >"$T/passwd.ctrl"
+	printf '%s exempt\n* memory.max=32M\n' "$(printf 'al\033[2Jice\302\233')" >"$T/ctrlname.conf"
+	chmod 644 "$T/ctrlname.conf"
+	for v in st10:status ap20:apply; do
+		o=${v%%:*} verb=${v#*:}
+		env $RUNENV NSS_WRAPPER_PASSWD="$T/passwd.ctrl" timeout 30 "$CTL" --policy "$T/ctrlname.conf" $verb \
+			$( [ $verb = apply ] && echo --dry-run ) --cgroup-root "$BASE" 1001 >"$T/$o" 2>"$T/$o.err"
+		if python3 -c 'import sys
+t = open(sys.argv[1], "rb").read().decode("utf-8", "surrogateescape")
+sys.exit(any((ord(c) < 32 and c not in "\t\n") or 0x7f <= ord(c) <= 0x9f or 0xdc80 <= ord(c) <= 0xdcff for c in t))' "$T/$o" &&
+			grep -qF 'user al\x1b[2Jice\u009b (uid 1001)' "$T/$o"; then
+			ok "$verb: a user name from NSS with control bytes is shown escaped"
+		else
+			notok "$verb: a user name from NSS with control bytes is shown escaped" "$(od -c "$T/$o" | head -8)" "$(cat "$T/$o.err")"
+		fi
+	done
 else
 	notok "status: alice's session never got ready" "$(cat "$T/st.out")"
 fi
@@ -599,6 +617,21 @@ chmod 666 "$T/ww.conf"
 service wwdeny "policy=$T/ww.conf cgroup_root=$BASE on_error=deny"
 drivelog "$T/b3.out" - wwdeny dave true
 checklog "world-writable policy, on_error=deny" "$T/b3.out" 14 'writable'
+# A drop-in that is a link to a file outside memguard.d (here one holding a
+# shadow-like line): refused, named, and nothing of the target logged.
+policy symp '* memory.max=64M'
+mkdir "$T/symp.d"
+printf 'root:$6$SECRETHASHpam:19000:0:99999:7:::\n' >"$T/shadowlike"
+chmod 600 "$T/shadowlike"
+ln -s "$T/shadowlike" "$T/symp.d/50-link.conf"
+service symdeny "policy=$T/symp.conf cgroup_root=$BASE on_error=deny"
+drivelog "$T/b12.out" - symdeny dave true
+checklog "symlinked drop-in, on_error=deny" "$T/b12.out" 14 'symp.d/50-link.conf: error: the drop-in is a symbolic link'
+if grep -q SECRETHASH "$T/b12.out" "$T/b12.out.log"; then
+	notok "symlinked drop-in: nothing of its target is logged" "$(cat "$T/b12.out.log")"
+else
+	ok "symlinked drop-in: nothing of its target is logged"
+fi
 policy garbage 'memory.max=1G this line lacks its target
 * memory.max=40M'
 service garbage "policy=$T/garbage.conf cgroup_root=$BASE on_error=allow"
