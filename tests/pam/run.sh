@@ -668,6 +668,9 @@ check "read-only cgroupfs, on_error=allow: the session stays where it was" \
 	"$(field selfcg "$T/b11.out")" "$OWN" "$T/b11.out"
 drivelog "$T/b7.out" - main nosuchuser true
 checklog "unknown user, on_error=deny" "$T/b7.out" 10 'unknown user nosuchuser'
+# A name longer than any NSS gives out never reaches NSS.
+drivelog "$T/b13.out" - main "$(printf 'x%.0s' $(seq 300))" true
+checklog "a 300-byte user name, on_error=deny" "$T/b13.out" 10 'a user name of 300 bytes is too long (at most 256)'
 
 # ===== 8b. systemd backend without a usable system bus =====
 # No systemd here: point sd-bus at a socket path in $T (nothing else is
