@@ -6,7 +6,7 @@
 # (session.memory.high would be lost); and a session whose hog was
 # OOM-killed in its scope leaves a close line with its peak and the kill.
 . "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
-S=$TMPDIR/mg-hard
+S=/tmp/mg-hard
 mkdir -p -m 1777 $S
 useradd -u 2401 -m -s /bin/bash mgh || fail "useradd mgh"
 POLICY=/etc/security/memguard-hard.conf
