@@ -285,6 +285,7 @@ struct cap_ctx {
 	 * writes leaves an empty uncapped group, which must get the policy. */
 	bool at_login;
 	int populated; /* -1: not asked yet */
+	bool pending;  /* a lower value was left pending */
 	struct mg_diags *notes;
 };
 
@@ -327,6 +328,7 @@ static int put_cap_quiet(struct cap_ctx *c, const char *file, uint64_t want, boo
 		if (want == cur)
 			return 0;
 		if (want < cur && holds_processes(c)) {
+			c->pending = true;
 			human(cur, a, sizeof(a));
 			human(want, b, sizeof(b));
 			mg_diag_add(c->notes, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
@@ -429,15 +431,35 @@ static int apply_v1(struct cap_ctx *c, const struct mg_caps *caps)
 	return r;
 }
 
+static int apply_v2_all(struct cap_ctx *c, const struct mg_caps *caps);
+
+static int apply_caps_fresh(const struct mg_cg *cg, int dfd, const char *dir, const struct mg_caps *caps,
+			    bool at_login, bool fresh, bool *pending, struct mg_diags *notes)
+{
+	/* A group this login just made holds no process yet: no need to ask. */
+	struct cap_ctx c = { cg, dfd, dir, at_login && !fresh, fresh ? 0 : -1, false, notes };
+	int r;
+
+	r = cg->version == 1 ? apply_v1(&c, caps) : apply_v2_all(&c, caps);
+	if (pending && c.pending)
+		*pending = true;
+	return r;
+}
+
 static int apply_caps(const struct mg_cg *cg, int dfd, const char *dir, const struct mg_caps *caps,
 		      bool at_login, struct mg_diags *notes)
 {
-	struct cap_ctx c = { cg, dfd, dir, at_login, -1, notes };
+	return apply_caps_fresh(cg, dfd, dir, caps, at_login, false, NULL, notes);
+}
+
+static int apply_v2_all(struct cap_ctx *c, const struct mg_caps *caps)
+{
+	int dfd = c->dfd;
+	const char *dir = c->dir;
+	struct mg_diags *notes = c->notes;
 	int r;
 
-	if (cg->version == 1)
-		return apply_v1(&c, caps);
-	r = apply_v2(&c, caps);
+	r = apply_v2(c, caps);
 	if (caps->oom_group) {
 		int e = write_at(dfd, "memory.oom.group", "1");
 		if (e < 0) {
@@ -703,7 +725,7 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 	int base_fd = -1, user_fd = -1, sess_fd = -1, r = 0;
 	size_t said_before;
 	const char *what = NULL;
-	bool created, shared;
+	bool created, shared, base_pending;
 
 	memset(place, 0, sizeof(*place));
 	snprintf(user_name, sizeof(user_name), "user-%u", (unsigned)uid);
@@ -742,7 +764,7 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 			    "cannot enable the memory controller in %s: %s", cg->base, strerror(-r));
 		goto out;
 	}
-	if ((r = apply_caps(cg, base_fd, cg->base, all, true, notes)) < 0)
+	if ((r = apply_caps_fresh(cg, base_fd, cg->base, all, true, created, &place->pending, notes)) < 0)
 		goto out;
 	if (asprintf(&place->user_dir, "%s/%s", cg->base, user_name) < 0 ||
 	    asprintf(&place->session_dir, "%s/%s/%s", cg->base, user_name, session_name) < 0) {
@@ -755,11 +777,13 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 	 * is moved, so no process ever runs in a group without them. */
 	shared = strcmp(session_name, MG_CG_SHARED_SESSION) == 0;
 	said_before = notes->n;
+	base_pending = place->pending;
 	for (int attempt = 0; attempt < RETRIES; attempt++) {
 		bool sess_created;
 
 		/* What a vanished attempt said is not so any more. */
 		mg_diags_truncate(notes, said_before);
+		place->pending = base_pending;
 		if (user_fd >= 0)
 			close(user_fd);
 		if (sess_fd >= 0)
@@ -777,7 +801,7 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 				continue;
 			break;
 		}
-		if ((r = apply_caps(cg, user_fd, place->user_dir, user, true, notes)) < 0) {
+		if ((r = apply_caps_fresh(cg, user_fd, place->user_dir, user, true, created, &place->pending, notes)) < 0) {
 			if (VANISHED(r))
 				continue;
 			what = NULL;
@@ -789,7 +813,8 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 		if (r < 0)
 			break;
 		/* The shared group holds other logins: only raised, as the user's. */
-		if ((r = apply_caps(cg, sess_fd, place->session_dir, session, shared, notes)) < 0) {
+		if ((r = apply_caps_fresh(cg, sess_fd, place->session_dir, session, shared, sess_created, &place->pending,
+					  notes)) < 0) {
 			if (VANISHED(r))
 				continue;
 			what = NULL;

@@ -50,6 +50,7 @@ struct mg_session_place {
 	char *user_dir;    /* absolute */
 	char *session_dir; /* absolute */
 	bool user_created;
+	bool pending; /* some cap was left above the policy (noted) */
 };
 
 /* Where logins go once a user has as many session groups as the bound
@@ -126,13 +127,14 @@ int mg_cg_populated(int version, const char *dir);
  * kernel does not report it: peak usage (v2 memory.peak, v1
  * max_usage_in_bytes), times it reached memory.high (v2) and its hard
  * limit (v2 memory.events max, v1 failcnt), and OOM kills in it and
- * below (v1: summed over the groups below that still exist). */
+ * below (v1: summed over the groups below that still exist, unless
+ * subtree is false: a leaf, such as a session group). */
 struct mg_cg_events {
 	bool has_peak, has_high, has_max, has_oom_kills;
 	uint64_t peak, high, max, oom_kills;
 };
 
-int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out);
+int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out);
 
 /* A group's file, relative to the group's directory fd, NUL-terminated
  * into buf (opened O_NOFOLLOW); -errno. For the readers in lib/. */

@@ -35,10 +35,9 @@ static bool keyed(const char *text, const char *key, uint64_t *v)
 	return false;
 }
 
-/* v1 counts an OOM kill only in the victim's own group: the group's
- * kills are those of the groups below it too, as far as they still
- * exist. */
-static uint64_t v1_tree_oom_kills(int dfd, int depth)
+/* v1 counts an OOM kill only in the victim's own group: a group's kills
+ * are those of the groups below it too, as far as they still exist. */
+static uint64_t v1_children_oom_kills(int dfd, int depth)
 {
 	char buf[512];
 	uint64_t sum = 0, v;
@@ -46,13 +45,11 @@ static uint64_t v1_tree_oom_kills(int dfd, int depth)
 	int sub;
 	DIR *d;
 
-	if (mg_cg_read_text_at(dfd, "memory.oom_control", buf, sizeof(buf)) == 0 && keyed(buf, "oom_kill", &v))
-		sum = v;
 	if (depth > 8 || (sub = openat(dfd, ".", DIR_FLAGS)) < 0)
-		return sum;
+		return 0;
 	if (!(d = fdopendir(sub))) {
 		close(sub);
-		return sum;
+		return 0;
 	}
 	while ((de = readdir(d))) {
 		int cfd;
@@ -61,14 +58,16 @@ static uint64_t v1_tree_oom_kills(int dfd, int depth)
 			continue;
 		if ((cfd = openat(dirfd(d), de->d_name, DIR_FLAGS)) < 0)
 			continue;
-		sum += v1_tree_oom_kills(cfd, depth + 1);
+		if (mg_cg_read_text_at(cfd, "memory.oom_control", buf, sizeof(buf)) == 0 && keyed(buf, "oom_kill", &v))
+			sum += v;
+		sum += v1_children_oom_kills(cfd, depth + 1);
 		close(cfd);
 	}
 	closedir(d);
 	return sum;
 }
 
-int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out)
+int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out)
 {
 	char buf[1024];
 	int dfd = open(dir, DIR_FLAGS);
@@ -86,9 +85,13 @@ int mg_cg_read_events(int version, const char *dir, struct mg_cg_events *out)
 	} else {
 		out->has_peak = read_u64(dfd, "memory.max_usage_in_bytes", &out->peak);
 		out->has_max = read_u64(dfd, "memory.failcnt", &out->max);
-		out->has_oom_kills = faccessat(dfd, "memory.oom_control", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-		if (out->has_oom_kills)
-			out->oom_kills = v1_tree_oom_kills(dfd, 0);
+		if (mg_cg_read_text_at(dfd, "memory.oom_control", buf, sizeof(buf)) == 0 &&
+		    keyed(buf, "oom_kill", &out->oom_kills)) {
+			out->has_oom_kills = true;
+			/* A session group has no groups below it to add. */
+			if (subtree)
+				out->oom_kills += v1_children_oom_kills(dfd, 0);
+		}
 	}
 	close(dfd);
 	return 0;

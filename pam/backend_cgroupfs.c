@@ -56,16 +56,28 @@ static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool repor
 	s->in_cgroup = false;
 }
 
-/* " max=96M session.max=64M" as the groups hold them now. */
-static void describe_live(const struct cgroupfs_state *s, const struct mg_settings *set, char *summary, size_t slen)
+/* " max=96M session.max=64M" as the groups hold them now. Read back
+ * only when a cap was left pending: otherwise each group holds what was
+ * just written, and v1 has no memory.low or memory.min. */
+static void as_written(int version, const struct mg_caps *c, struct mg_cg_live *l)
+{
+	memset(l, 0, sizeof(*l));
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		l->has[k] = version == 2 || (k != MG_KEY_MEMORY_LOW && k != MG_KEY_MEMORY_MIN);
+		l->bytes[k] = c->bytes[k];
+	}
+}
+
+static void describe_live(const struct cgroupfs_state *s, const struct mg_settings *set, bool pending, char *summary,
+			  size_t slen)
 {
 	struct mg_cg_live ul, sl;
 
 	snprintf(summary, slen, "group %s:", s->session_dir);
-	if (mg_cg_read_live(s->cg.version, s->user_dir, &ul) < 0)
-		memset(&ul, 0, sizeof(ul));
-	if (mg_cg_read_live(s->cg.version, s->session_dir, &sl) < 0)
-		memset(&sl, 0, sizeof(sl));
+	if (!pending || mg_cg_read_live(s->cg.version, s->user_dir, &ul) < 0)
+		as_written(s->cg.version, &set->user_caps, &ul);
+	if (!pending || mg_cg_read_live(s->cg.version, s->session_dir, &sl) < 0)
+		as_written(s->cg.version, &set->session, &sl);
 	mg_pam_describe_caps(&set->user_caps, "", &ul, summary, slen);
 	mg_pam_describe_caps(&set->session, "session.", &sl, summary, slen);
 }
@@ -125,7 +137,8 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 	s->user_dir = place.user_dir;
 	s->session_dir = place.session_dir;
 	place.user_dir = place.session_dir = NULL;
-	if (mg_cg_read_events(s->cg.version, s->user_dir, &s->user_at_open) < 0)
+	/* A user group this login made has counted nothing yet. */
+	if (place.user_created || mg_cg_read_events(s->cg.version, s->user_dir, true, &s->user_at_open) < 0)
 		memset(&s->user_at_open, 0, sizeof(s->user_at_open));
 	/* Trust what the kernel says, not what was written. */
 	if (s->pid == getpid() && mg_cg_self(&s->cg, &now) == 0) {
@@ -134,7 +147,7 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "the session landed in %s, not in %s", now, want);
 		free(now);
 	}
-	describe_live(s, set, summary, slen);
+	describe_live(s, set, place.pending, summary, slen);
 	mg_cg_place_free(&place);
 	return ret;
 }

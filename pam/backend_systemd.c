@@ -400,7 +400,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		char dir[128];
 
 		slice_dir(set->uid, dir, sizeof(dir));
-		if (mg_cg_read_events(2, dir, &s->user_at_open) < 0)
+		if (mg_cg_read_events(2, dir, true, &s->user_at_open) < 0)
 			memset(&s->user_at_open, 0, sizeof(s->user_at_open));
 	}
 	s->session = set->session;

@@ -115,9 +115,9 @@ void mg_pam_log_close_record(pam_handle_t *pamh, const char *user, uid_t uid, in
 	const struct mg_cg_events *u0 = user_at_open;
 	char line[768];
 
-	if (mg_cg_read_events(version, session_dir, &sess) < 0)
+	if (mg_cg_read_events(version, session_dir, false, &sess) < 0)
 		memset(&sess, 0, sizeof(sess));
-	if (mg_cg_read_events(version, user_dir, &now) < 0)
+	if (mg_cg_read_events(version, user_dir, true, &now) < 0)
 		memset(&now, 0, sizeof(now));
 	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", user, (unsigned)uid, session_dir);
 	/* A shared group's figures are not this session's alone. */
