@@ -61,6 +61,8 @@ count() { grep -c -E -- "$2" "$1" 2>/dev/null || true; }
 field() { grep -m1 -E -- "$2" "$1" | tr ' ' '\n' | sed -n "s/^$3=//p" | head -n 1; }
 meminfo() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/meminfo; }
 
+# The build-id the linker wrote into the probe, as readelf sees it.
+probe_id=$(readelf -n "$PROBE" 2>/dev/null | sed -n 's/^ *Build ID: *//p' | head -n 1)
 funcs="malloc calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc pvalloc mmap mmap64 mremap"
 
 # 1. Only the interposed entry points leave the library.
@@ -87,8 +89,9 @@ for f in $funcs; do
 		echo "$line" | grep -q " result=$res " &&
 		echo "$line" | grep -q " pid=[0-9]* tid=[0-9]* program=preload_probe " &&
 		echo "$line" | grep -Eq '^memguard: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ' &&
-		[ "$nf" -ge 3 ] && case $first in *:preload_probe+0x*) true ;; *) false ;; esac; then
-		ok "large $f(80M): one report with time, pid, tid, program, size, the program's result, $nf frames from the caller"
+		[ "$nf" -ge 3 ] && case $first in *:"$PROBE"+0x*) true ;; *) false ;; esac &&
+		echo "$line" | grep -q " modules=$PROBE@$probe_id"; then
+		ok "large $f(80M): one report with time, pid, tid, program, size, the program's result, $nf frames from the caller (full path, build-id)"
 	else
 		nok "large $f(80M) reported once with its result and >= 3 frames"
 		echo "# program: $f ok $res"
@@ -141,10 +144,41 @@ else nok "failure context fields"; echo "$line" | sed 's/^/# /'; fi
 # The memory cgroup, as /proc/self/cgroup names it.
 memcg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
 if [ -n "$memcg" ] && [ -f "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes" ]; then
-	lim=$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes")
-	if echo "$line" | grep -q " cgroup_version=1 cgroup=$memcg cgroup_limit=$lim cgroup_usage=[0-9]"; then
-		ok "failure context: v1 memory cgroup $memcg, its limit_in_bytes and usage_in_bytes"
-	else nok "failure context: v1 memory cgroup"; echo "$line" | sed 's/^/# /'; fi
+	# The limit in force: the smallest limit_in_bytes from the group up to
+	# the root ("no limit" is v1's page-counter maximum), and who sets it.
+	lim=max by=
+	d=$memcg
+	while :; do
+		v=$(cat "/sys/fs/cgroup/memory${d%/}/memory.limit_in_bytes" 2>/dev/null)
+		if [ -n "$v" ] && [ "$v" -lt 9223372036853727232 ] && { [ "$lim" = max ] || [ "$v" -lt "$lim" ]; }; then
+			lim=$v by=$d
+		fi
+		[ "$d" = / ] && break
+		d=${d%/*}
+		[ -z "$d" ] && d=/
+	done
+	want=" cgroup_version=1 cgroup=$memcg cgroup_limit=$lim${by:+ cgroup_limit_group=$by} cgroup_usage=[0-9]"
+	if echo "$line" | grep -q -- "$want"; then
+		ok "failure context: v1 memory cgroup $memcg, the limit in force over its ancestors ($lim${by:+ set by $by}), usage_in_bytes"
+	else nok "failure context: v1 memory cgroup"; echo "# want:$want"; echo "$line" | sed 's/^/# /'; fi
+	# A group of our own with a cap and a child without one: the child's
+	# own limit is "none", the binding one its parent's.
+	OWNCG=/sys/fs/cgroup/memory$memcg
+	G=$OWNCG/mgpreload-$$
+	if [ "$(id -u)" = 0 ] && mkdir "$G" 2>/dev/null && mkdir "$G/leaf" &&
+		echo 268435456 >"$G/memory.limit_in_bytes"; then
+		(export MEMGUARD_FAIL_ABOVE=1M
+		 timeout -k 5 "$DEADLINE" sh -c 'echo $$ >"$1/cgroup.procs" && LD_PRELOAD="$2" exec "$3" malloc 2M' \
+			sh "$G/leaf" "$SO" "$PROBE" >"$T/cgup.out" 2>"$T/cgup.err")
+		rel=${memcg%/}/mgpreload-$$
+		if grep -q " cgroup=$rel/leaf cgroup_limit=268435456 cgroup_limit_group=$rel cgroup_usage=[0-9]" "$T/cgup.err"; then
+			ok "failure context in a child group without a cap: cgroup_limit is its parent's 256M, cgroup_limit_group names the parent"
+		else nok "effective cgroup limit from the parent"; show "$T/cgup.err"; fi
+		rmdir "$G/leaf" "$G" 2>/dev/null
+	else
+		skip "effective cgroup limit from the parent" "cannot make a memory cgroup under $OWNCG"
+		rmdir "$G/leaf" "$G" 2>/dev/null
+	fi
 elif grep -q '^0::' /proc/self/cgroup; then
 	if echo "$line" | grep -q " cgroup_version=2 cgroup=/"; then ok "failure context: v2 cgroup named"
 	else nok "failure context: v2 cgroup"; echo "$line" | sed 's/^/# /'; fi
@@ -228,7 +262,8 @@ kinds = [o["event"] for o in events]
 assert kinds == ["large", "failure", "large", "summary"], kinds
 big = events[0]
 assert big["function"] == "malloc" and big["size"] == 80 << 20 and big["errno"] == 0, big
-assert len(big["backtrace"]) >= 3 and big["backtrace"][0]["module"] == "preload_probe", big["backtrace"]
+assert len(big["backtrace"]) >= 3 and big["backtrace"][0]["module"] == sys.argv[2], big["backtrace"]
+assert big["backtrace"][0]["build_id"] == sys.argv[3], big["backtrace"]
 assert all(f["addr"].startswith("0x") and f["offset"].startswith("0x") for f in big["backtrace"])
 f = events[1]
 assert f["result"] is None and f["errno"] == 12 and f["error"] == "ENOMEM" and f["injected"] is True, f
@@ -240,13 +275,13 @@ s = events[3]
 assert s["large"] == 2 and s["failures"] == 1 and s["largest"] == 200 << 20, s
 print("ok")
 EOF
-if python3 "$T/check_json.py" "$T/json.err" >"$T/check_check_json.out" 2>&1; then
+if python3 "$T/check_json.py" "$T/json.err" "$PROBE" "$probe_id" >"$T/check_check_json.out" 2>&1; then
 	ok "MEMGUARD_FORMAT=json: each line parses (json.loads); large, failure with context, summary"
 else nok "JSON lines"; show "$T/check_check_json.out" "$T/json.err"; fi
 
 # 14. Rate limit: a loop at one call site gets 10 lines, then one count.
 (export MEMGUARD_THRESHOLD=1M; shim flood "$PROBE" loop 1000 2M)
-if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 backtrace=0x')" = 1 ] &&
+if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 modules=[^ ]+ backtrace=0x')" = 1 ] &&
 	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990 lost=0$'; then
 	ok "1000 large mallocs at one site: 10 reports, one 'suppressed count=990' with the site, summary large=1000"
 else nok "rate limit per call site"; show "$T/flood.err"; fi
@@ -508,7 +543,7 @@ EOF
 		line=$(grep ' event=large function=malloc size=83886080 ' "$T/cxx.err")
 		nf=$(echo "$line" | sed -n 's/.* backtrace=//p' | tr ',' '\n' | grep -c .)
 		if grep -qx 'nothrow null' "$T/cxx.out" && grep -qx bad_alloc "$T/cxx.out" && [ "$nf" -ge 3 ] &&
-			echo "$line" | grep -q 'backtrace=[^,]*:libstdc++[^,]*,[^,]*:newprobe+' &&
+			echo "$line" | grep -q 'backtrace=[^,]*:/[^,]*/libstdc++[^,]*,[^,]*:'"$T"'/newprobe+' &&
 			[ "$(count "$T/cxx.err" ' event=failure function=malloc size=70368744177664 ')" = 2 ]; then
 			ok "C++ new[80M] reported via malloc with operator new (libstdc++) then the caller; both failing news reported"
 		else nok "C++ new"; show "$T/cxx.out" "$T/cxx.err"; fi
@@ -559,7 +594,7 @@ EOF
 	python3 "$T/check_secure.py" "$T/suidaddr.err" "$T/suidaddr.out" >"$T/suidaddr.chk" 2>&1
 	if [ "$(cat "$T/suidaddr.chk")" = clean ] &&
 		[ "$(count "$T/suidaddr.err" ' event=large ')" = 13 ] && [ "$(count "$T/suidaddr.out" ' ok 0x')" -ge 13 ] &&
-		[ "$(count "$T/suidaddr.err" ' event=large function=realloc size=83886080 errno=0 backtrace=suidprobe\+0x| event=large function=mremap size=83886080 old_size=4096 errno=0 ')" = 2 ] &&
+		[ "$(count "$T/suidaddr.err" ' event=large function=realloc size=83886080 errno=0 modules=[^ ]+ backtrace=/[^ ]*/suidprobe\+0x| event=large function=mremap size=83886080 old_size=4096 errno=0 ')" = 2 ] &&
 		[ "$(count "$T/suidaddr.err" ' event=failure function=malloc size=2147483648 result=NULL errno=12 error=ENOMEM overcommit=.* rlimit_as=1073741824 .* backtrace=[^0]')" = 1 ]; then
 		ok "setuid program run by uid 65534, failing under ulimit -v: no address in any line (no result=/old=/addr= pointers, frames module+offset only)"
 	else nok "setuid program: addresses in its reports"; show "$T/suidaddr.chk" "$T/suidaddr.err" "$T/suidaddr.out"; fi
