@@ -160,7 +160,9 @@ static int text_frame(struct symbolized *s, const struct mg_shim_line *l, size_t
 	fprintf(o, "%s%.*s+0x%llx%s", f->has_sym ? "(" : "", (int)f->module.len, f->module.p,
 		(unsigned long long)f->offset, f->has_sym ? ")" : "");
 	if (r && problem_name(r->status))
-		fprintf(o, " [%s]", r->status == MG_SYM_REBUILT ? "rebuilt since the log was written" : problem_name(r->status));
+		fprintf(o, " [%s]", r->status == MG_SYM_REBUILT ? "rebuilt since the log was written"
+				    : r->status == MG_SYM_MISSING ? "not found"
+								   : "unreadable");
 	fputc('\n', o);
 	return 0;
 }

@@ -204,6 +204,15 @@ static void add_scopes(Dwfl_Module *mod, Dwarf_Addr pc, struct mg_sym_result *r)
 	n = dwarf_getscopes(cu, pc - bias, &scopes);
 	if (n <= 0)
 		return;
+	/* From an inlined copy dwarf_getscopes goes on with the scopes of its
+	 * abstract definition; the functions it was inlined into are the
+	 * scopes that hold the innermost DIE itself. */
+	Dwarf_Die innermost = scopes[0];
+	free(scopes);
+	scopes = NULL;
+	n = dwarf_getscopes_die(&innermost, &scopes);
+	if (n <= 0)
+		return;
 	(void)dwarf_getsrcfiles(cu, &files, &nfiles);
 	struct mg_sym_loc at = r->locs[0];
 	size_t k = 0;
