@@ -128,6 +128,8 @@ bench: deps all
 	@echo
 	@sh bench/preload-bench.sh $(BUILD)
 	@echo
+	@sh bench/trace-bench.sh $(BUILD)
+	@echo
 	@sh bench/systemd-bench.sh $(BUILD)
 
 install: all

@@ -1,6 +1,7 @@
 /* Lines of the allocation shim's log (libmemguard-preload(8), text format),
  * read back: on stderr, in a MEMGUARD_LOG file, or carried by syslog
- * ("memguard[PID]: ..."). Everything points into the caller's line; nothing
+ * ("memguard[PID]: ..."). Everything points into the caller's line (but
+ * the key "message", which a warning's text does not spell); nothing
  * is allocated, so a line is parsed in place and the fuzz target can drive
  * it with any bytes. */
 #ifndef MEMGUARD_SHIMLOG_H

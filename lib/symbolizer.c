@@ -9,10 +9,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A function symbol: libdwfl's own address-to-symbol lookup scans the
+ * whole table each time, far too slow for logs with thousands of distinct
+ * frames, so each module's functions are sorted once. */
+struct func_sym {
+	GElf_Addr addr, size;
+	const char *name;
+	bool global;
+};
+
 /* One module file, opened once: its own Dwfl, so that every module sits at
  * its link-time addresses (bias 0) and a log's offsets are used as they
  * are. */
 struct module {
+	struct func_sym *syms;
+	size_t nsyms;
 	char *path;
 	unsigned char *want_id; /* the build-id the first line naming it gave */
 	size_t want_id_len;
@@ -58,6 +69,7 @@ void mg_symbolizer_free(struct mg_symbolizer *s)
 			dwfl_end(s->mods[i].dwfl);
 		free(s->mods[i].path);
 		free(s->mods[i].want_id);
+		free(s->mods[i].syms);
 	}
 	free(s->mods);
 	free(s->slots);
@@ -81,6 +93,8 @@ static int open_module(const char *path, enum mg_sym_status *status)
 	}
 	return fd;
 }
+
+static void index_symbols(struct module *m);
 
 static void module_load(struct module *m)
 {
@@ -120,7 +134,63 @@ static void module_load(struct module *m)
 		m->status = MG_SYM_REBUILT;
 		return;
 	}
+	index_symbols(m);
 	m->status = MG_SYM_FOUND;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct func_sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* Aliases: the global name first. */
+	return (int)y->global - (int)x->global;
+}
+
+/* Both symbol tables as libdwfl merges them (.symtab, else .dynsym). */
+static void index_symbols(struct module *m)
+{
+	int n = dwfl_module_getsymtab(m->mod);
+	size_t k = 0;
+
+	if (n <= 0 || !(m->syms = calloc((size_t)n, sizeof(*m->syms))))
+		return;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+
+		if (!name || !*name || addr == 0 || shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		m->syms[k++] = (struct func_sym){ addr, sym.st_size, name, GELF_ST_BIND(sym.st_info) != STB_LOCAL };
+	}
+	m->nsyms = k;
+	qsort(m->syms, k, sizeof(*m->syms), cmp_sym);
+}
+
+/* The function whose [addr, addr+size) holds pc. */
+static const char *symbol_at(const struct module *m, GElf_Addr pc)
+{
+	size_t lo = 0, hi = m->nsyms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo: the first above pc. Walk back over aliases and nested ones. */
+	for (size_t i = lo; i-- > 0 && lo - i < 8;) {
+		const struct func_sym *f = &m->syms[i];
+		if (pc < f->addr + (f->size ? f->size : 1))
+			return i > 0 && m->syms[i - 1].addr == f->addr && m->syms[i - 1].global ? m->syms[i - 1].name
+												 : f->name;
+	}
+	return NULL;
 }
 
 static struct module *module_get(struct mg_symbolizer *s, const char *path, size_t len, const unsigned char *id,
@@ -242,8 +312,6 @@ static void lookup(struct module *m, uint64_t offset, struct mg_sym_result *r)
 {
 	/* The return address is after the call: look the call up. */
 	Dwarf_Addr pc = offset ? offset - 1 : 0;
-	GElf_Off symoff = 0;
-	GElf_Sym sym;
 	Dwfl_Line *line;
 	const char *name;
 
@@ -256,7 +324,7 @@ static void lookup(struct module *m, uint64_t offset, struct mg_sym_result *r)
 	if (m->status != MG_SYM_FOUND)
 		return;
 	r->status = MG_SYM_NOTHING;
-	name = dwfl_module_addrinfo(m->mod, pc, &symoff, &sym, NULL, NULL, NULL);
+	name = symbol_at(m, pc);
 	line = dwfl_module_getsrc(m->mod, pc);
 	if (line) {
 		int ln = 0, col = 0;

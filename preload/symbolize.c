@@ -64,13 +64,24 @@ static size_t note_align(size_t v, size_t a)
 }
 
 /* The NT_GNU_BUILD_ID note among the module's PT_NOTE segments, read
- * where the loader mapped it. */
-static void read_build_id(const struct dl_phdr_info *info, struct mg_pl_frame *f)
+ * where the loader mapped it. The program headers are found through the
+ * ELF header at the module's start (the first page, mapped with it), not
+ * through dl_iterate_phdr: that takes the loader's write lock, which fork
+ * does not reset, and a child forked while another thread held it would
+ * hang in its first report. */
+static void read_build_id(const void *base, uintptr_t bias, struct mg_pl_frame *f)
 {
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+	const ElfW(Ehdr) *eh = base;
+	const ElfW(Phdr) *phdr;
+
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_phentsize != sizeof(ElfW(Phdr)) ||
+	    eh->e_phnum == 0 || eh->e_phnum > 128 || eh->e_phoff + (size_t)eh->e_phnum * sizeof(ElfW(Phdr)) > 4096)
+		return;
+	phdr = (const ElfW(Phdr) *)((const char *)base + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		const ElfW(Phdr) *ph = &phdr[i];
 		size_t a = ph->p_align == 8 ? 8 : 4, pos = 0;
-		const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		const unsigned char *p = (const unsigned char *)(bias + ph->p_vaddr);
 
 		if (ph->p_type != PT_NOTE)
 			continue;
@@ -92,43 +103,27 @@ static void read_build_id(const struct dl_phdr_info *info, struct mg_pl_frame *f
 	}
 }
 
-/* dl_iterate_phdr: the object whose loaded segment holds the address. */
-static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct mg_pl_frame *f = arg;
-	uintptr_t at = f->addr - 1;
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type != PT_LOAD || at < start || at - start >= ph->p_memsz)
-			continue;
-		f->located = true;
-		f->bias = info->dlpi_addr;
-		f->offset = f->addr - info->dlpi_addr;
-		f->module = info->dlpi_name && *info->dlpi_name ? info->dlpi_name
-			    : exe_path[0]                       ? exe_path
-								: program_invocation_short_name;
-		read_build_id(info, f);
-		return 1;
-	}
-	return 0;
-}
-
 void mg_pl_frame_resolve(uintptr_t addr, struct mg_pl_frame *f)
 {
 	Dl_info info;
+	struct link_map *lm = NULL;
 
 	memset(f, 0, sizeof(*f));
 	f->addr = addr;
 	f->module = "?";
 	/* A return address points after the call; addr - 1 is in the caller,
 	 * even when the call was its last instruction. */
-	if (addr == 0 || !dl_iterate_phdr(find_module, f))
+	if (addr == 0 || !dladdr1((void *)(addr - 1), &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
 		return;
-	if (dladdr((void *)(addr - 1), &info) && info.dli_sname && info.dli_saddr) {
+	f->located = true;
+	f->bias = lm->l_addr;
+	f->offset = addr - lm->l_addr;
+	f->module = lm->l_name && *lm->l_name ? lm->l_name
+		    : exe_path[0]              ? exe_path
+						 : program_invocation_short_name;
+	if (info.dli_fbase)
+		read_build_id(info.dli_fbase, lm->l_addr, f);
+	if (info.dli_sname && info.dli_saddr) {
 		f->sym = info.dli_sname;
 		f->sym_off = addr - (uintptr_t)info.dli_saddr;
 	}

@@ -14,6 +14,7 @@ SO=$TOP/$BUILD/libmemguard-preload.so
 PROBE=$TOP/$BUILD/tests/tools/preload_probe
 BOOT=$TOP/$BUILD/tests/tools/preload_boot
 CTX=$TOP/$BUILD/tests/tools/preload_context
+STRESS=$TOP/$BUILD/tests/tools/preload_stress
 DEADLINE=${PRELOAD_TEST_DEADLINE:-60}
 
 command -v timeout >/dev/null || { echo "timeout(1) not found"; exit 77; }
@@ -22,7 +23,7 @@ MAKEVARS="BUILD=$BUILD"
 [ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
 # Relative names: the Makefile's pattern rules are written that way.
 if ! make -s $MAKEVARS "$BUILD/libmemguard-preload.so" "$BUILD/tests/tools/preload_probe" \
-	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" >&2; then
+	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" "$BUILD/tests/tools/preload_stress" >&2; then
 	echo "Bail out! build failed"
 	exit 1
 fi
@@ -728,6 +729,117 @@ syslog_missing_check() {
 	else nok "MEMGUARD_LOG=syslog without /dev/log: prefix kept"; show "$T/slnone.err" "$T/slnone.sh.out"; fi
 }
 syslog_test
+
+# 24. Real programs: the same output and exit status with the shim as
+# without, with a threshold low enough that they are reported.
+# same NAME CMD...: CMD plain, then under the shim (MEMGUARD_THRESHOLD=1M,
+# log in a file); both within the deadline, outputs and statuses compared.
+same() {
+	_n=$1
+	shift
+	timeout -k 5 "$DEADLINE" "$@" >"$T/$_n.plain.out" 2>"$T/$_n.plain.err" </dev/null
+	_p=$?
+	(export MEMGUARD_THRESHOLD=1M MEMGUARD_LOG="$T/$_n.%p.log"; shim "$_n" "$@" </dev/null)
+	_s=$(rc "$_n")
+	if [ "$_p" = "$_s" ] && [ "$_s" != 124 ] && [ "$_s" -lt 128 ] && cmp -s "$T/$_n.plain.out" "$T/$_n.out" &&
+		cmp -s "$T/$_n.plain.err" "$T/$_n.err"; then
+		return 0
+	fi
+	echo "# $_n: status plain $_p, shim $_s; output $(cmp "$T/$_n.plain.out" "$T/$_n.out" 2>&1 | head -n1)"
+	return 1
+}
+logs() { cat "$T/$1".*.log 2>/dev/null; }
+if command -v python3 >/dev/null; then
+	if same py python3 -c '
+import hashlib, json
+d = {str(i): [i] * 50 for i in range(20000)}
+blob = json.dumps(d).encode() * 8
+big = bytearray(64 << 20)
+print(hashlib.sha256(blob + bytes(big[:1000])).hexdigest(), len(blob))
+try:
+    bytearray(1 << 46)
+except MemoryError:
+    print("MemoryError")
+' && [ "$(logs py | grep -c ' event=large ')" -ge 1 ] && [ "$(logs py | grep -c ' event=failure ')" -ge 1 ]; then
+		ok "python3 workload (json, hashlib, a 64M bytearray, a MemoryError): same output and status, large and failure reported"
+	else nok "python3 workload under the shim"; fi
+else skip "python3 workload under the shim" "python3 not installed"; fi
+if command -v perl >/dev/null; then
+	if same perl perl -e 'my @a = map { $_ * 2 } 1 .. 500000; my $s = "x" x (40 << 20); my %h = map { $_ => 1 } @a;
+		print scalar(@a), " ", length($s), " ", scalar(keys %h), "\n"; exit 7' &&
+		[ "$(rc perl)" = 7 ] && [ "$(logs perl | grep -c ' event=large ')" -ge 1 ]; then
+		ok "perl (arrays, a 40M string, a hash): same output and exit status 7, large allocations reported"
+	else nok "perl under the shim"; fi
+else skip "perl under the shim" "perl not installed"; fi
+awk 'BEGIN { srand(7); for (i = 0; i < 400000; i++) printf "%08d %s\n", int(rand() * 1e8), "line" i }' >"$T/big.txt"
+if same sort sort -S 16M "$T/big.txt" && [ "$(wc -l <"$T/sort.out")" = 400000 ]; then
+	ok "sort of a 400,000-line file ($(wc -c <"$T/big.txt") bytes): output identical, status 0"
+else nok "sort under the shim"; fi
+cat >"$T/vec.cc" <<'EOF'
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+int main()
+{
+	std::vector<std::string> v;
+	std::map<int, std::vector<int> > m;
+	unsigned long sum = 0;
+	for (int i = 0; i < 200000; i++) {
+		v.push_back(std::to_string(i * 7));
+		m[i % 1000].push_back(i);
+	}
+	std::vector<char> *big = new std::vector<char>(96 << 20, 'a');
+	for (auto &s : v)
+		sum += s.size();
+	std::printf("%zu %zu %lu %zu\n", v.size(), m.size(), sum, big->size());
+	delete big;
+	return 5;
+}
+EOF
+if command -v g++ >/dev/null && g++ -O1 -o "$T/vec" "$T/vec.cc" 2>"$T/vec.cc.err"; then
+	if same cxx2 "$T/vec" && [ "$(rc cxx2)" = 5 ] && [ "$(logs cxx2 | grep -c ' event=large ')" -ge 1 ]; then
+		ok "C++ program (new, vector, map, string): same output and exit status 5, the 96M new reported"
+	else nok "C++ program under the shim"; fi
+else skip "C++ program under the shim" "g++ not installed or the program does not build"; fi
+
+# stress-ng's malloc and bigheap stressors under ulimit -v: allocations
+# fail for real; no crash, no hang, the same exit status as without the
+# shim, no line lost. (Their output has timings: not compared.)
+if command -v stress-ng >/dev/null; then
+	for st in malloc bigheap; do
+		opts="--$st 2 --timeout 3s"
+		[ $st = malloc ] && opts="$opts --malloc-bytes 256M"
+		(ulimit -v 1000000; timeout -k 5 "$DEADLINE" stress-ng $opts >"$T/sng-$st.plain" 2>&1)
+		p=$?
+		(ulimit -v 1000000; export MEMGUARD_LOG="$T/sng-$st.%p.log"
+		 timeout -k 5 "$DEADLINE" sh -c 'LD_PRELOAD="$0" exec "$@"' "$SO" stress-ng $opts >"$T/sng-$st.out" 2>&1)
+		s=$?
+		f=$(cat "$T"/sng-$st.*.log 2>/dev/null | grep -c ' event=failure ')
+		lost=$(cat "$T"/sng-$st.*.log 2>/dev/null | sed -n 's/.* lost=\([0-9]*\)$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		if [ "$p" = "$s" ] && [ "$s" -lt 124 ] && [ "$lost" = 0 ] && { [ $st = malloc ] || [ "$f" -ge 1 ]; }; then
+			ok "stress-ng --$st under ulimit -v: exit $s as without the shim, no crash or hang, $f failures logged, none lost"
+		else nok "stress-ng --$st under ulimit -v (plain $p, shim $s, $f failure lines, lost $lost)"
+			tail -n 5 "$T/sng-$st.out" | sed 's/^/# /'; fi
+	done
+else
+	skip "stress-ng --malloc and --bigheap under the shim" "stress-ng not installed (make deps)"
+fi
+
+# 25. Stress: 8 threads failing allocations, 300 forks meanwhile, a 1 kHz
+# SIGALRM interrupting every write: no deadlock (deadline), every failure
+# reported once, none lost.
+(export MEMGUARD_FAIL_ABOVE=1M MEMGUARD_LOG="$T/stress.log"; shim stress "$STRESS" 8 150 300)
+parent=$(grep ' event=summary large=0 failures=1200 ' "$T/stress.log" 2>/dev/null | sed -n 's/.* pid=\([0-9]*\) .*/\1/p')
+pf=$(grep -c " pid=$parent .* event=failure function=malloc size=2097152 " "$T/stress.log" 2>/dev/null)
+cf=$(grep ' event=failure function=malloc size=2097152 ' "$T/stress.log" | grep -vc " pid=$parent ")
+cs=$(grep ' event=summary large=0 failures=1 ' "$T/stress.log" | grep -c ' lost=0$')
+if [ "$(rc stress)" = 0 ] && grep -qx 'failed 1200' "$T/stress.out" && grep -qx 'children 300' "$T/stress.out" &&
+	[ -n "$parent" ] && [ "$pf" = 1200 ] && [ "$cf" = 300 ] && [ "$cs" = 300 ] &&
+	grep -q " pid=$parent .* event=summary large=0 failures=1200 .* lost=0\$" "$T/stress.log"; then
+	ok "8 threads x 150 failing mallocs, 300 forks meanwhile, 1 kHz SIGALRM ($(sed -n 's/^signals //p' "$T/stress.out") signals): 1200 + 300 failure lines, every summary lost=0, no hang"
+else nok "threads, forks and signals (rc $(rc stress), parent '$parent' $pf failure lines, children $cf lines and $cs summaries)"
+	show "$T/stress.out" "$T/stress.err"; fi
 
 echo "# $n tests; shim $SO"
 [ $failed = 0 ]
