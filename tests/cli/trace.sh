@@ -236,3 +236,25 @@ if readelf -d "$CTL" | grep -q 'NEEDED.*libdw' && ! readelf -d "$BUILD/pam_memgu
 	! readelf -d "$SHIM_BUILD" | grep -q 'libdw\|libelf'; then
 	ok "libdw is linked into memguardctl only, not pam_memguard.so nor the shim"
 else notok "libdw only in memguardctl" "$(readelf -d "$BUILD/pam_memguard.so" "$SHIM_BUILD" | grep NEEDED)"; fi
+
+# The policy key trace=: show names it and its line; check warns when the
+# shim it would load is not there (and only then).
+TP=$TR/trace-policy.conf
+printf '* trace=64M\nroot trace=off\n' >"$TP"
+chmod 644 "$TP"
+run "$CTL" --policy "$TP" show root
+expect "show: trace= with the rule that sets it (off beats a broader trace=64M)" 0 out "trace                off        $TP:2 'root'"
+run "$CTL" --policy "$TP" --json show root
+expect "show --json: trace" 0 out '"trace":{"value":"off"'
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && at - true 2>/dev/null; then
+	at - "$CTL" --policy "$TP" --no-names check >"$T/out" 2>"$T/err"
+	RC=$?
+	expect "check: trace= without the shim installed is a warning at the rule" 0 err \
+		"$TP:1:3: warning: trace= has no effect: the allocation shim $SHIM_PATH is not installed"
+	at "$SHIM_BUILD" "$CTL" --policy "$TP" --no-names check >"$T/out" 2>"$T/err"
+	RC=$?
+	if [ "$RC" = 0 ] && ! grep -q 'trace=' "$T/err"; then ok "check: no warning once the shim is installed root-owned"
+	else notok "check with the shim installed" "$(show_io)"; fi
+else
+	ok "check: trace= warnings # SKIP needs root and a private mount namespace"
+fi
