@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "safe_text.h"
 #include "shimlog.h"
 #include "symbolizer.h"
 
@@ -57,24 +58,30 @@ static void warn_module(struct symbolized *s, struct mg_span module, const struc
 	if (!s->warned[s->nwarned])
 		return;
 	s->nwarned++;
+	char *safe = malloc(MG_SAFE_TEXT_SIZE(module.len));
+	if (!safe)
+		return;
+	mg_safe_text(safe, MG_SAFE_TEXT_SIZE(module.len), module.p, module.len);
 	switch (r->status) {
 	case MG_SYM_REBUILT:
 		hex_id(was, logged->build_id, logged->build_id_len);
-		hex_id(now, r->disk_build_id, r->disk_build_id_len);
-		ctl_warn("%.*s was rebuilt after the log was written (build-id %s in the log, %s now): "
+		/* A file's note may be any size: show what fits. */
+		hex_id(now, r->disk_build_id,
+		       r->disk_build_id_len > MG_SHIM_BUILD_ID_MAX ? MG_SHIM_BUILD_ID_MAX : r->disk_build_id_len);
+		ctl_warn("%s was rebuilt after the log was written (build-id %s in the log, %s now): "
 			 "its frames are left as module+offset",
-			 (int)module.len, module.p, was, now[0] ? now : "none");
+			 safe, was, now[0] ? now : "none");
 		break;
 	case MG_SYM_MISSING:
-		ctl_warn("%.*s: not found: its frames are left as module+offset", (int)module.len, module.p);
+		ctl_warn("%s: not found: its frames are left as module+offset", safe);
 		break;
 	case MG_SYM_UNREADABLE:
-		ctl_warn("%.*s: not a readable ELF file: its frames are left as module+offset", (int)module.len,
-			 module.p);
+		ctl_warn("%s: not a readable ELF file: its frames are left as module+offset", safe);
 		break;
 	default:
 		break;
 	}
+	free(safe);
 }
 
 static const struct mg_sym_result *look_up(struct symbolized *s, const struct mg_shim_line *l,
@@ -114,14 +121,47 @@ static const char *problem_name(enum mg_sym_status st)
 
 /* ---- text ---- */
 
+/* A log is written by the programs it traces, DWARF by whoever built the
+ * binary: neither may move the cursor or forge a line on the terminal. */
+static void put_safe(FILE *o, const char *s, size_t len)
+{
+	char buf[MG_SAFE_TEXT_SIZE(256)];
+
+	while (len) {
+		size_t used = mg_safe_text(buf, sizeof(buf), s, len > 256 ? 256 : len);
+		if (used == 0)
+			break;
+		fputs(buf, o);
+		s += used;
+		len -= used;
+	}
+}
+
+static void put_safe_str(FILE *o, const char *s)
+{
+	put_safe(o, s, strlen(s));
+}
+
+static void put_span(FILE *o, struct mg_span sp)
+{
+	put_safe(o, sp.p, sp.len);
+}
+
 static void text_where(FILE *o, const struct mg_sym_loc *l)
 {
-	fputs(l->function ? l->function : "??", o);
+	put_safe_str(o, l->function ? l->function : "??");
 	if (l->file) {
-		fprintf(o, " at %s", l->file);
+		fputs(" at ", o);
+		put_safe_str(o, l->file);
 		if (l->line)
 			fprintf(o, ":%d", l->line);
 	}
+}
+
+static void text_module(FILE *o, const struct mg_shim_frame *f)
+{
+	put_span(o, f->module);
+	fprintf(o, "+0x%llx", (unsigned long long)f->offset);
 }
 
 static int text_frame(struct symbolized *s, const struct mg_shim_line *l, size_t i)
@@ -149,16 +189,21 @@ static int text_frame(struct symbolized *s, const struct mg_shim_line *l, size_t
 		}
 		fprintf(o, "  #%zu ", i);
 		text_where(o, &r->locs[r->nlocs - 1]);
-		fprintf(o, " (%.*s+0x%llx)\n", (int)f->module.len, f->module.p, (unsigned long long)f->offset);
+		fputs(" (", o);
+		text_module(o, f);
+		fputs(")\n", o);
 		return 0;
 	}
 	fprintf(o, "  #%zu ", i);
 	/* What the shim's dladdr found is still true of a rebuilt binary:
 	 * it was read from the running process. */
+	if (f->has_sym) {
+		put_span(o, f->sym);
+		fprintf(o, "+0x%llx (", (unsigned long long)f->sym_off);
+	}
+	text_module(o, f);
 	if (f->has_sym)
-		fprintf(o, "%.*s+0x%llx ", (int)f->sym.len, f->sym.p, (unsigned long long)f->sym_off);
-	fprintf(o, "%s%.*s+0x%llx%s", f->has_sym ? "(" : "", (int)f->module.len, f->module.p,
-		(unsigned long long)f->offset, f->has_sym ? ")" : "");
+		fputc(')', o);
 	if (r && problem_name(r->status))
 		fprintf(o, " [%s]", r->status == MG_SYM_REBUILT ? "rebuilt since the log was written"
 				    : r->status == MG_SYM_MISSING ? "not found"
@@ -172,13 +217,15 @@ static int render_text(struct symbolized *s, const char *line, const struct mg_s
 	FILE *o = s->out;
 
 	/* Everything up to the time stamp as it was (a syslog header too). */
-	fwrite(line, 1, (size_t)(l->time.p + l->time.len - line), o);
+	put_safe(o, line, (size_t)(l->time.p + l->time.len - line));
 	for (size_t i = 0; i < l->nfields; i++) {
 		const struct mg_shim_field *f = &l->fields[i];
-		if (mg_span_eq(f->key, "message"))
-			fprintf(o, " %.*s", (int)f->value.len, f->value.p);
-		else
-			fprintf(o, " %.*s=%.*s", (int)f->key.len, f->key.p, (int)f->value.len, f->value.p);
+		fputc(' ', o);
+		if (!mg_span_eq(f->key, "message")) {
+			put_span(o, f->key);
+			fputc('=', o);
+		}
+		put_span(o, f->value);
 	}
 	fputc('\n', o);
 	for (size_t i = 0; i < l->nframes; i++) {
@@ -342,8 +389,11 @@ int symbolized_stream(struct symbolized *s, FILE *in, const char *name)
 		if (p == -EINVAL)
 			ctl_warn("%s:%lu: a memguard line whose backtrace cannot be read, passed on as it is", name,
 				 s->lines);
-		if (!s->json)
-			fwrite(line, 1, (size_t)n, s->out);
+		if (!s->json) {
+			size_t len = (size_t)n - (line[n - 1] == '\n');
+			put_safe(s->out, line, len);
+			fputc('\n', s->out);
+		}
 	}
 	if (r == 0 && ferror(in)) {
 		ctl_err("%s: read error: %s", name, strerror(errno));

@@ -258,3 +258,12 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && at - true 2>/dev/null;
 else
 	ok "check: trace= warnings # SKIP needs root and a private mount namespace"
 fi
+
+# A log is written by the programs it traces: nothing of it reaches the
+# terminal raw (an ESC sequence in a program name, a path, a passed-on line).
+printf 'x\033[2J\n<11>memguard[77]: 2026-01-01T00:00:00.000Z pid=77 tid=77 program=e\033]0;t\007 event=failure function=malloc size=5 backtrace=/no\033[31m/x+0x10\n' >"$TR/esc.log"
+run "$CTL" symbolize "$TR/esc.log"
+if [ "$RC" = 0 ] && ! od -An -c "$T/out" "$T/err" | grep -q '033\|007' &&
+	grep -qF 'program=e\x1b]0;t\x07 ' "$T/out" && grep -qF '/no\x1b[31m/x: not found' "$T/err" && grep -qxF 'x\x1b[2J' "$T/out"; then
+	ok "symbolize: control bytes of the log escaped on stdout and in warnings"
+else notok "symbolize: control bytes escaped" "$(od -c "$T/out" | head -12)" "$(cat "$T/err")"; fi
