@@ -21,7 +21,7 @@ endif
 
 MG_CFLAGS  := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -fvisibility=hidden -fPIC \
               -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -DMG_SYSCONFDIR='"$(SYSCONFDIR)"' \
-              -DMG_VERSION='"$(VERSION)"' -Ilib
+              -DMG_VERSION='"$(VERSION)"' -DMG_PRELOAD_PATH='"$(LIBDIR)/libmemguard-preload.so"' -Ilib
 ifeq ($(WERROR),1)
 MG_CFLAGS  += -Werror
 endif
@@ -37,7 +37,8 @@ LDFLAGS    += $(SAN_FLAGS)
 endif
 
 LIB_SRC    := $(wildcard lib/*.c)
-CLI_SRC    := $(wildcard cli/*.c)
+# memguardctl trace checks its options with the shim's own parser.
+CLI_SRC    := $(wildcard cli/*.c) preload/settings.c
 PRELOAD_SRC := $(wildcard preload/*.c) lib/size.c
 PAM_SRC    := $(wildcard pam/*.c)
 PAM_OBJ    := $(PAM_SRC:%.c=$(BUILD)/obj/%.o)
@@ -56,7 +57,7 @@ PRELOAD_SO := $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
 
 all: $(BUILD)/memguardctl $(BUILD)/pam_memguard.so $(PRELOAD_SO)
 
-$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h pam/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard lib/*.h cli/*.h pam/*.h preload/settings.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(MG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -64,8 +65,10 @@ $(BUILD)/libmemguard.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+# Only memguardctl links libdw (lib/symbolizer.c): the module and the shim
+# are loaded into other programs and stay small.
 $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
-	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldl $(LDLIBS)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldw -ldl $(LDLIBS)
 
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
 # Neither it nor memguardctl links libsystemd: lib/sdbus.c loads it when a
@@ -124,6 +127,8 @@ bench: deps all
 	@sh bench/pam-bench.sh $(BUILD)
 	@echo
 	@sh bench/preload-bench.sh $(BUILD)
+	@echo
+	@sh bench/trace-bench.sh $(BUILD)
 	@echo
 	@sh bench/systemd-bench.sh $(BUILD)
 

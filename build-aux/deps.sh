@@ -2,11 +2,12 @@
 # Installs what building and testing memguard need, from Debian's packages.
 # As root it runs apt-get; otherwise it prints the command to run.
 # systemd, dbus and libpam-systemd are what the guest boots for the systemd
-# backend's tests (systemd as PID 1 there, never on the host).
+# backend's tests (systemd as PID 1 there, never on the host). libdw-dev is
+# memguardctl's symboliser; stress-ng a program the shim's tests run.
 set -u
-packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libcmocka-dev
+packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libdw-dev libcmocka-dev
 libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client
-systemd dbus libpam-systemd passwd strace"
+systemd dbus libpam-systemd passwd strace stress-ng"
 
 missing=""
 for p in $packages; do

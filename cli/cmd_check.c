@@ -7,6 +7,7 @@
 
 #include "cgroup.h"
 #include "ctl.h"
+#include "shim_path.h"
 
 static int cmp_rule_who(const void *a, const void *b)
 {
@@ -128,6 +129,27 @@ static void note_not_applied(const struct mg_policy *p, int cgv, struct mg_diags
 					    "controller)", mg_key_info((enum mg_key)k)->name);
 }
 
+/* trace= is only as good as the shim it loads: say so at the first rule
+ * that turns it on, once. */
+static void check_trace_shim(const struct mg_policy *p, struct mg_diags *d)
+{
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct mg_value *v = &p->rules[i].v[MG_KEY_TRACE];
+		int r;
+
+		if (!v->set || !v->u.trace.on)
+			continue;
+		r = mg_shim_trusted(MG_PRELOAD_PATH);
+		if (r == 0)
+			return;
+		mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, p->rules[i].file, p->rules[i].line, v->col,
+			    "trace= has no effect: the allocation shim %s %s (pam_memguard sets nothing then)",
+			    MG_PRELOAD_PATH,
+			    r == -EPERM ? "is not root-owned and writable only by root" : r == -ENOENT ? "is not installed" : strerror(-r));
+		return;
+	}
+}
+
 static void print_json(const struct mg_policy *p, const struct mg_diags *d, bool ok)
 {
 	char line[1024];
@@ -177,6 +199,7 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 		return -ENOMEM;
 	}
 	mg_policy_validate(&p, &d);
+	check_trace_shim(&p, &d);
 	if (c->names)
 		check_names(&p, &d);
 	if (argc == 0 && mg_policy_ignored_dropins(c->policy, &d) == -ENOMEM)

@@ -15,6 +15,7 @@ static const enum mg_key shown[] = {
 	MG_KEY_MEMORY_MAX,	   MG_KEY_MEMORY_HIGH,		MG_KEY_MEMORY_SWAP_MAX,
 	MG_KEY_MEMORY_LOW,	   MG_KEY_MEMORY_MIN,		MG_KEY_SESSION_MEMORY_MAX,
 	MG_KEY_SESSION_MEMORY_HIGH, MG_KEY_OOM_SCORE_ADJ,	MG_KEY_OOM_GROUP,
+	MG_KEY_TRACE,
 };
 
 static void bytes_text(enum mg_key k, const struct mg_value *v, uint64_t memtotal, char *buf, size_t len)

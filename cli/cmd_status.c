@@ -72,7 +72,8 @@ static const char *judge_text(const char *state, enum kind kind)
 static void print_group(struct status *s, enum kind kind, const char *name, const char *rel, const char *dir,
 			const struct mg_cg_live *live, const struct mg_caps *want, bool *first)
 {
-	char a[32], b[32];
+	char a[32], b[32], thr[32] = "";
+	int traced = kind == KIND_SESSION ? live_session_trace(dir, thr, sizeof(thr)) : 0;
 
 	if (s->c->json) {
 		printf("%s{\"kind\":\"%s\",\"name\":", *first ? "" : ",", live_kind_name(kind));
@@ -86,6 +87,13 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 			printf(",\"memory_current\":%llu", (unsigned long long)live->current);
 		if (live->has_oom_kills)
 			printf(",\"oom_kills\":%llu", (unsigned long long)live->oom_kills);
+		if (kind == KIND_SESSION) {
+			printf(",\"trace\":");
+			if (traced == 1)
+				json_str(stdout, thr[0] ? thr : "64M");
+			else
+				printf("null");
+		}
 		printf(",\"caps\":{");
 		bool f = true;
 		for (int k = 0; k < MG_KEY_COUNT; k++) {
@@ -113,6 +121,9 @@ static void print_group(struct status *s, enum kind kind, const char *name, cons
 	}
 	if (live->has_oom_kills)
 		printf("  oom kills %llu", (unsigned long long)live->oom_kills);
+	/* Started with trace= (the shim's default threshold when none given). */
+	if (traced == 1)
+		printf("  trace %s", thr[0] ? thr : "64M");
 	printf("\n");
 	for (int k = 0; k < MG_KEY_COUNT; k++) {
 		const char *state;

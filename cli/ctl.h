@@ -47,6 +47,9 @@ int cmd_unset(struct ctl *c, int argc, char **argv);
 int cmd_edit(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_apply(struct ctl *c, int argc, char **argv);
+int cmd_symbolize(struct ctl *c, int argc, char **argv);
+/* Takes its own options: argv[0] is "trace". */
+int cmd_trace(struct ctl *c, int argc, char **argv);
 
 /* Loads the installed policy (or the override); prints nothing. A missing
  * default policy is an empty one; a missing --policy file is an error

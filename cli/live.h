@@ -60,6 +60,11 @@ int live_user(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_
 int live_user_quiet(const char *arg, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who, uid_t *uid,
 		    char *why, size_t whylen);
 
+/* A session group's processes started with the allocation shim
+ * (trace=): 1 and the MEMGUARD_THRESHOLD they got, 0 when none was,
+ * -errno when the group cannot be read. */
+int live_session_trace(const char *dir, char *threshold, size_t len);
+
 /* The same for a uid found live. */
 int live_user_of_uid(uid_t uid, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *who);
 

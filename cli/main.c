@@ -27,6 +27,11 @@ static void usage(FILE *f)
 		"  apply [USER...]          write what the policy says now to the live groups of these\n"
 		"                           users or of every user with live state; a lower limit\n"
 		"                           on a group in use stays pending without --lower\n"
+		"  trace [OPTIONS] -- COMMAND [ARG...]\n"
+		"                           run COMMAND under the allocation shim and print its\n"
+		"                           reports with function, file and line per frame\n"
+		"                           ('%s trace --help' for its options)\n"
+		"  symbolize [LOG...]       the same for a shim log written earlier (or stdin)\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -36,8 +41,8 @@ static void usage(FILE *f)
 		"  --file FILE              set, unset, edit: the file to change: the policy file or a\n"
 		"                           drop-in (a bare name such as 50-lab.conf means one in the\n"
 		"                           drop-in directory); default the policy file\n"
-		"  --json                   check, list, show, status, apply: machine-readable output\n"
-		"                           (show: an error too, as {\"error\":...})\n"
+		"  --json                   check, list, show, status, apply, symbolize: machine-readable\n"
+		"                           output (show: an error too, as {\"error\":...})\n"
 		"  --strict                 check: warnings count as problems\n"
 		"  --no-names               check: do not look users and groups up through NSS\n"
 		"  --meminfo FILE           read MemTotal from FILE (default /proc/meminfo)\n"
@@ -58,9 +63,9 @@ static void usage(FILE *f)
 		"  -V, --version            show the version and exit\n"
 		"\n"
 		"Exit status: 0 success, 1 problems found, the change refused, the live state\n"
-		"unreadable or a write failed, 2 usage error.\n"
+		"unreadable or a write failed, 2 usage error; trace: COMMAND's.\n"
 		"See memguardctl(8) and memguard.conf(5).\n",
-		ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
+		ctl_prog, ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
 }
 
 enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS,
@@ -90,18 +95,50 @@ struct command {
 	int (*run)(struct ctl *c, int argc, char **argv);
 	/* cgroup_root: --cgroup-root alone, to know the hierarchy's version */
 	bool json, file, strict_names, live, apply, cgroup_root, preview;
+	/* Options after the command name are the command's own (trace runs
+	 * another command whose options must reach it untouched). */
+	bool own_options;
 };
 
 static const struct command commands[] = {
-	{ "check", cmd_check, true, false, true, false, false, true, false },
-	{ "list", cmd_list, true, false, false, false, false, false, false },
-	{ "show", cmd_show, true, false, false, false, false, true, true },
-	{ "set", cmd_set, false, true, false, false, false, false, false },
-	{ "unset", cmd_unset, false, true, false, false, false, false, false },
-	{ "edit", cmd_edit, false, true, false, false, false, false, false },
-	{ "status", cmd_status, true, false, false, true, false, true, false },
-	{ "apply", cmd_apply, true, false, false, true, true, true, false },
+	{ "check", cmd_check, true, false, true, false, false, true, false, false },
+	{ "list", cmd_list, true, false, false, false, false, false, false, false },
+	{ "show", cmd_show, true, false, false, false, false, true, true, false },
+	{ "set", cmd_set, false, true, false, false, false, false, false, false },
+	{ "unset", cmd_unset, false, true, false, false, false, false, false, false },
+	{ "edit", cmd_edit, false, true, false, false, false, false, false, false },
+	{ "status", cmd_status, true, false, false, true, false, true, false, false },
+	{ "apply", cmd_apply, true, false, false, true, true, true, false, false },
+	{ "symbolize", cmd_symbolize, true, false, false, false, false, false, false, false },
+	{ "trace", cmd_trace, false, false, false, false, false, false, false, true },
 };
+
+static const struct command *command_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Where the command name is, skipping the options before it (and their
+ * arguments); argc when there is none. */
+static int command_index(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0)
+			return i + 1 < argc ? i + 1 : argc;
+		if (a[0] != '-' || a[1] == '\0')
+			return i;
+		if (a[1] != '-' || strchr(a, '='))
+			continue;
+		for (const struct option *o = options; o->name; o++)
+			if (strcmp(a + 2, o->name) == 0 && o->has_arg == required_argument)
+				i++;
+	}
+	return argc;
+}
 
 static int parse_uid_arg(const char *s, uid_t *out)
 {
@@ -128,11 +165,15 @@ int main(int argc, char **argv)
 	};
 	bool strict_or_names = false, backend_given = false, root_given = false, apply_given = false;
 	const struct command *cmd = NULL;
-	int opt, r;
+	int opt, r, at = command_index(argc, argv), scan = argc;
 
 	/* getopt's own messages name argv[0]: the program, not its path. */
 	argv[0] = (char *)ctl_prog;
-	while ((opt = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
+	/* A command with options of its own: only what precedes it is ours. */
+	if (at < argc && (cmd = command_named(argv[at])) && cmd->own_options)
+		scan = at;
+	cmd = NULL;
+	while ((opt = getopt_long(scan, argv, "hV", options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_POLICY:
 			c.policy = optarg;
@@ -202,9 +243,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_err("no command given");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[optind], commands[i].name) == 0)
-			cmd = &commands[i];
+	cmd = command_named(argv[optind]);
 	if (!cmd)
 		return ctl_usage_err("unknown command '%s'", argv[optind]);
 	if (c.json && !cmd->json)
@@ -223,7 +262,11 @@ int main(int argc, char **argv)
 		return ctl_usage_err("--groups needs --uid: show --uid N --groups a,b NAME");
 	if (apply_given && !cmd->apply)
 		return ctl_usage_err("--dry-run and --lower go with apply, not %s", cmd->name);
-	r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
+	/* Its own options: it gets its name as argv[0] for getopt. */
+	if (cmd->own_options)
+		r = cmd->run(&c, argc - optind, argv + optind);
+	else
+		r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
 	if (c.fatal_signal) {
 		/* Cleaned up: now end as the signal would have ended us. */
 		signal(c.fatal_signal, SIG_DFL);

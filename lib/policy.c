@@ -21,6 +21,7 @@ static const struct mg_key_info keys[MG_KEY_COUNT] = {
 	[MG_KEY_OOM_SCORE_ADJ] = { "oom_score_adj", MG_TYPE_INT, false, false },
 	[MG_KEY_OOM_GROUP] = { "oom.group", MG_TYPE_BOOL, false, false },
 	[MG_KEY_EXEMPT] = { "exempt", MG_TYPE_BOOL, false, false },
+	[MG_KEY_TRACE] = { "trace", MG_TYPE_TRACE, false, false },
 };
 
 const struct mg_key_info *mg_key_info(enum mg_key key)
@@ -248,6 +249,24 @@ static void parse_value(struct line_ctx *c, enum mg_key k, const char *v, size_t
 		else {
 			Q();
 			line_diag(c, MG_ERROR, off, "%s=%s: expected yes or no", ki->name, q);
+		}
+		break;
+	case MG_TYPE_TRACE:
+		/* The shim's MEMGUARD_THRESHOLD: bytes or max, never a share of
+		 * RAM (the shim reads no meminfo), never 0 (every allocation). */
+		out->u.trace.on = !(vlen == 3 && memcmp(v, "off", 3) == 0);
+		if (!out->u.trace.on)
+			break;
+		err = mg_size_parse(v, vlen, &out->u.trace.threshold);
+		if (!err && (out->u.trace.threshold.kind == MG_SIZE_PERCENT ||
+			     (out->u.trace.threshold.kind == MG_SIZE_BYTES && out->u.trace.threshold.value == 0)))
+			err = -EINVAL;
+		if (err) {
+			Q();
+			line_diag(c, MG_ERROR, off,
+				  "%s=%s: expected the size from which allocations are reported (such as 64M), "
+				  "max (failures only) or off",
+				  ki->name, q);
 		}
 		break;
 	}
@@ -543,6 +562,12 @@ void mg_value_format(enum mg_key key, const struct mg_value *v, char *buf, size_
 		break;
 	case MG_TYPE_BOOL:
 		snprintf(buf, buflen, "%s", v->u.flag ? "yes" : "no");
+		break;
+	case MG_TYPE_TRACE:
+		if (v->u.trace.on)
+			mg_size_format(&v->u.trace.threshold, buf, buflen);
+		else
+			snprintf(buf, buflen, "off");
 		break;
 	}
 }

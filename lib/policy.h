@@ -22,6 +22,7 @@ enum mg_key {
 	MG_KEY_OOM_SCORE_ADJ,
 	MG_KEY_OOM_GROUP,
 	MG_KEY_EXEMPT,
+	MG_KEY_TRACE,
 	MG_KEY_COUNT
 };
 
@@ -29,6 +30,7 @@ enum mg_value_type {
 	MG_TYPE_SIZE,
 	MG_TYPE_INT,
 	MG_TYPE_BOOL,
+	MG_TYPE_TRACE, /* a threshold for the allocation shim, or off */
 };
 
 struct mg_key_info {
@@ -57,6 +59,10 @@ struct mg_value {
 		struct mg_size size;
 		long num;
 		bool flag;
+		struct {
+			bool on;
+			struct mg_size threshold; /* bytes or max (failures only) */
+		} trace;
 	} u;
 };
 

@@ -19,6 +19,7 @@
 #include "oom_adj.h"
 #include "policy.h"
 #include "readfile.h"
+#include "shim_path.h"
 
 #define DATA_KEY "memguard.session"
 /* Set by the first pam_memguard line that handles a login, so that a
@@ -198,6 +199,42 @@ static void settings_from(const struct mg_policy *p, const struct mg_resolved *r
 	set->oom_group_set = res->v[MG_KEY_OOM_GROUP].set;
 }
 
+/* trace=SIZE: the allocation shim and its threshold in the session's
+ * environment. The path is the one compiled in, used only when root owns
+ * it and nobody else may write it; never for systemd --user, whose
+ * manager and services are no login session. Never fails the login. */
+static void put_trace_env(pam_handle_t *pamh, const struct mg_resolved *res, const char *service, char *summary,
+			  size_t len)
+{
+	const struct mg_value *v = &res->v[MG_KEY_TRACE];
+	char thr[32], *preload, *kv = NULL;
+	int r;
+
+	if (!v->set || !v->u.trace.on || (service && strcmp(service, "systemd-user") == 0))
+		return;
+	r = mg_shim_trusted(MG_PRELOAD_PATH);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_WARNING, "trace= not applied: the allocation shim %s %s", MG_PRELOAD_PATH,
+			   r == -EPERM ? "is not root-owned and writable only by root" : strerror(-r));
+		return;
+	}
+	mg_size_format(&v->u.trace.threshold, thr, sizeof(thr));
+	preload = mg_shim_preload_value(pam_getenv(pamh, "LD_PRELOAD"), MG_PRELOAD_PATH);
+	if (!preload || asprintf(&kv, "LD_PRELOAD=%s", preload) < 0 || pam_putenv(pamh, kv) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_WARNING, "trace= not applied: cannot set LD_PRELOAD");
+	} else {
+		free(kv);
+		kv = NULL;
+		if (asprintf(&kv, "MEMGUARD_THRESHOLD=%s", thr) < 0 || pam_putenv(pamh, kv) != PAM_SUCCESS)
+			pam_syslog(pamh, LOG_WARNING, "trace= not applied: cannot set MEMGUARD_THRESHOLD");
+		else
+			snprintf(summary + strlen(summary), len - strlen(summary), "%strace=%s", summary[0] ? " " : "",
+				 thr);
+	}
+	free(kv);
+	free(preload);
+}
+
 /* The line after pam_systemd: finish what an earlier line left for it. */
 static int open_post(pam_handle_t *pamh, const struct mg_args *a, bool *done)
 {
@@ -342,6 +379,8 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	if (s->oom_set)
 		snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary), " oom_score_adj=%ld",
 			 res.v[MG_KEY_OOM_SCORE_ADJ].u.num);
+	if (limited)
+		put_trace_env(pamh, &res, service, summary, sizeof(summary));
 	if (limited)
 		pam_syslog(pamh, LOG_INFO, "session of %s (uid %u): %s", user, (unsigned)uid,
 			   summary[0] ? summary : "no limits apply");

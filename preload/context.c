@@ -133,6 +133,46 @@ static bool find_dir(char *dir, size_t cap, const char *mount, const char *path,
 	return false;
 }
 
+/* v1 writes "no limit" as the page counter's maximum in bytes. */
+static bool v1_unlimited(int64_t v)
+{
+	return v >= 0x7ffffffffff00000LL;
+}
+
+/* The limit in force is the smallest on the way to the root: walk up from
+ * the group, reading file in each ancestor. group receives the path of the
+ * one that sets it; MG_PL_UNLIMITED when none does. */
+static void effective_limit(const char *mount, const char *leaf, const char *file, struct mg_pl_context *c)
+{
+	char rel[256], dir[512];
+	size_t len = strlen(leaf);
+
+	if (len >= sizeof(rel))
+		return;
+	memcpy(rel, leaf, len + 1);
+	c->cgroup_limit = MG_PL_UNLIMITED;
+	for (;;) {
+		int64_t v;
+
+		if (join(dir, sizeof(dir), mount, strcmp(rel, "/") ? rel : "", NULL) < 0)
+			return;
+		v = read_value(dir, file);
+		if (v >= 0 && !(c->cgroup_version == 1 && v1_unlimited(v)) &&
+		    (c->cgroup_limit < 0 || v < c->cgroup_limit)) {
+			c->cgroup_limit = v;
+			memcpy(c->cgroup_limit_group, rel, strlen(rel) + 1);
+		}
+		char *slash = strrchr(rel, '/');
+		if (!slash || slash == rel) {
+			if (rel[1] == '\0')
+				return;
+			rel[1] = '\0'; /* the root, last */
+		} else {
+			*slash = '\0';
+		}
+	}
+}
+
 static void read_cgroup(const struct mg_pl_roots *roots, struct mg_pl_context *c)
 {
 	char buf[2048], path[512], v1[256] = "", v2[256] = "", mount[256];
@@ -162,9 +202,12 @@ static void read_cgroup(const struct mg_pl_roots *roots, struct mg_pl_context *c
 	if (have_v1 && join(mount, sizeof(mount), roots->cgroup, "/memory", NULL) == 0) {
 		c->cgroup_version = 1;
 		memcpy(c->cgroup, v1, sizeof(c->cgroup));
-		if (find_dir(path, sizeof(path), mount, v1, "memory.limit_in_bytes") ||
-		    find_dir(path, sizeof(path), mount, "/", "memory.limit_in_bytes")) {
-			c->cgroup_limit = read_value(path, "memory.limit_in_bytes");
+		if (find_dir(path, sizeof(path), mount, v1, "memory.limit_in_bytes")) {
+			effective_limit(mount, v1, "memory.limit_in_bytes", c);
+			c->cgroup_usage = read_value(path, "memory.usage_in_bytes");
+		} else if (find_dir(path, sizeof(path), mount, "/", "memory.limit_in_bytes")) {
+			/* A cgroup namespace: its root is all there is to see. */
+			effective_limit(mount, "/", "memory.limit_in_bytes", c);
 			c->cgroup_usage = read_value(path, "memory.usage_in_bytes");
 		}
 		return;
@@ -172,10 +215,12 @@ static void read_cgroup(const struct mg_pl_roots *roots, struct mg_pl_context *c
 	if (have_v2) {
 		c->cgroup_version = 2;
 		memcpy(c->cgroup, v2, sizeof(c->cgroup));
-		if (find_dir(path, sizeof(path), roots->cgroup, v2, "memory.max") ||
-		    (join(mount, sizeof(mount), roots->cgroup, "/unified", NULL) == 0 &&
-		     find_dir(path, sizeof(path), mount, v2, "memory.max"))) {
-			c->cgroup_limit = read_value(path, "memory.max");
+		if (find_dir(path, sizeof(path), roots->cgroup, v2, "memory.max")) {
+			effective_limit(roots->cgroup, v2, "memory.max", c);
+			c->cgroup_usage = read_value(path, "memory.current");
+		} else if (join(mount, sizeof(mount), roots->cgroup, "/unified", NULL) == 0 &&
+			   find_dir(path, sizeof(path), mount, v2, "memory.max")) {
+			effective_limit(mount, v2, "memory.max", c);
 			c->cgroup_usage = read_value(path, "memory.current");
 		} else if (find_dir(path, sizeof(path), roots->cgroup, v2, "memory.stat")) {
 			/* The root group has usage but no limit file. */

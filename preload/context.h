@@ -18,7 +18,10 @@ struct mg_pl_context {
 	int64_t rlimit_as;         /* bytes, or MG_PL_UNLIMITED */
 	int cgroup_version;        /* 1, 2, or 0 when none found */
 	char cgroup[256];          /* path inside the hierarchy */
-	int64_t cgroup_limit;      /* memory.max / memory.limit_in_bytes */
+	/* The limit in force: the smallest memory.max / memory.limit_in_bytes
+	 * of the group and its ancestors, MG_PL_UNLIMITED when none sets one. */
+	int64_t cgroup_limit;
+	char cgroup_limit_group[256]; /* the group that sets it; "" for none */
 	int64_t cgroup_usage;      /* memory.current / memory.usage_in_bytes */
 };
 

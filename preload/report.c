@@ -4,7 +4,10 @@
  * In secure-execution mode no absolute address is written: the caller of a
  * setuid program reads its stderr, and an address there (of the executable,
  * libc or the heap) defeats ASLR. Frames keep module+offset, which is all
- * addr2line needs; the pointer fields are left out. */
+ * addr2line needs (the offset is the module's own address: of a non-PIE
+ * executable that is where it always loads, which hides nothing); the
+ * pointer fields are left out. Paths and build-ids are not addresses and
+ * stay. */
 #include "preload.h"
 
 #include <errno.h>
@@ -125,10 +128,54 @@ static void head(struct mg_buf *b, const char *event)
 	kv_str(b, "event", event);
 }
 
+static void build_id_hex(struct mg_buf *b, const struct mg_pl_frame *f)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < f->build_id_len; i++) {
+		char two[2] = { digits[f->build_id[i] >> 4], digits[f->build_id[i] & 15] };
+		mg_buf_mem(b, two, 2);
+	}
+}
+
+/* Text: the build-id of every module the frames name, once each, so that
+ * a later symboliser can tell the binary it finds at the path from the one
+ * that ran. JSON carries it in each frame instead. */
+static void modules_out(struct mg_buf *b, const uintptr_t *addr, int n)
+{
+	uintptr_t seen[MG_PL_BT_MAX];
+	int nseen = 0;
+	bool any = false;
+
+	for (int i = 0; i < n; i++) {
+		struct mg_pl_frame f;
+		bool dup = false;
+
+		mg_pl_frame_resolve(addr[i], &f);
+		if (!f.located || !f.build_id_len)
+			continue;
+		for (int j = 0; j < nseen && !dup; j++)
+			dup = seen[j] == f.bias;
+		if (dup || nseen == MG_PL_BT_MAX)
+			continue;
+		seen[nseen++] = f.bias;
+		if (!any)
+			key(b, "modules");
+		else
+			mg_buf_str(b, ",");
+		any = true;
+		mg_buf_word(b, f.module);
+		mg_buf_str(b, "@");
+		build_id_hex(b, &f);
+	}
+}
+
 static void frames_out(struct mg_buf *b, const uintptr_t *addr, int n)
 {
 	bool hide = hide_addresses();
 
+	if (!json())
+		modules_out(b, addr, n);
 	key(b, "backtrace");
 	mg_buf_str(b, json() ? "[" : "");
 	for (int i = 0; i < n; i++) {
@@ -160,6 +207,11 @@ static void frames_out(struct mg_buf *b, const uintptr_t *addr, int n)
 			if (f.located || !hide) {
 				mg_buf_str(b, ",\"offset\":\"");
 				mg_buf_hex(b, f.offset);
+				mg_buf_str(b, "\"");
+			}
+			if (f.build_id_len) {
+				mg_buf_str(b, ",\"build_id\":\"");
+				build_id_hex(b, &f);
 				mg_buf_str(b, "\"");
 			}
 			if (f.sym) {
@@ -230,6 +282,8 @@ static void context_out(struct mg_buf *b)
 		mg_buf_u64(b, (uint64_t)c.cgroup_version);
 		kv_str(b, "cgroup", c.cgroup);
 		kv_limit(b, "cgroup_limit", c.cgroup_limit, "max");
+		if (c.cgroup_limit >= 0 && c.cgroup_limit_group[0])
+			kv_str(b, "cgroup_limit_group", c.cgroup_limit_group);
 		kv_limit(b, "cgroup_usage", c.cgroup_usage, "");
 	}
 	if (json())

@@ -929,6 +929,8 @@ else
 	N=$((N + 1))
 fi
 
+. "$(dirname "$0")/trace.sh"
+
 echo "1..$N"
 [ $FAILED = 0 ] || { echo "# $FAILED of $N failed"; exit 1; }
 exit 0

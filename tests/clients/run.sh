@@ -229,6 +229,16 @@ set +e
 if [ -n "$PRELOAD" ]; then exec env LD_PRELOAD="$PRELOAD" "$@"; fi
 exec "$@"'
 NS=(env S="$S" PRELOAD="$PRELOAD" unshare --mount --propagation private sh -c "$NS_SETUP" sh)
+# trace=: the module puts the allocation shim from the path compiled into it
+# (LIBDIR) into the session's environment; in these namespaces the build's
+# shim is bound there (tests/cli/shim-at.sh), so the real path is used.
+SHIM_BUILD="$BUILD/libmemguard-preload.so"
+SHIM_PATH=$("$BUILD/memguardctl" trace --help 2>/dev/null | sed -n 's/.*the allocation shim (\(.*\)), then.*/\1/p')
+SHIM_OK=0
+if [ -e "$SHIM_BUILD" ] && [ -n "$SHIM_PATH" ] && strings "$MOD" | grep -qxF "$SHIM_PATH"; then
+	SHIM_OK=1
+	NS+=(env TMPDIR="$S" sh "$top/tests/cli/shim-at.sh" "$SHIM_BUILD" "$SHIM_PATH")
+fi
 
 val() { # KEY FILE
 	sed -n "s/^$1=//p" "$2" | tr -d '\r' | head -n 1
@@ -280,6 +290,44 @@ check_gone() {
 	else
 		notok "$t: session and user groups removed after logout" "still there 15 s after logout:$GONE_LEFT" \
 			"procs: $(tr '\n' ' ' <"$CGMNT$cg/cgroup.procs" 2>/dev/null)"
+	fi
+}
+
+# trace_session TAG CLIENT...: CLIENT runs a session command (its last
+# argument) under a policy with trace=1M for the test user and no session
+# cap of its own: the session's environment has the shim and the threshold,
+# a malloc that fails there (ulimit -v) is logged on the session's stderr
+# with the user group's 96M cap as the limit in force, and memguardctl
+# symbolize names the frames of Debian's python3 (non-PIE) from that log.
+trace_session() {
+	local t=$1 out err rel urel
+	shift
+	if [ "$SHIM_OK" != 1 ]; then
+		skip "$t with trace=1M: the shim and MEMGUARD_THRESHOLD in the session" "no shim built, or the module has no shim path"
+		return
+	fi
+	out="$S/trace-$t.out" err="$S/trace-$t.err"
+	cp "$POLICY" "$POLICY.notrace"
+	echo "$TU trace=1M session.memory.max=max" >>"$POLICY"
+	"$@" "printf 'env.preload=%s\nenv.threshold=%s\n' \"\$LD_PRELOAD\" \"\$MEMGUARD_THRESHOLD\"; $S/bin/report $t; (ulimit -v 250000; /usr/bin/python3 -c 'bytearray(300 << 20)'; echo py.status=\$?)" \
+		>"$out" 2>"$err"
+	cp "$POLICY.notrace" "$POLICY"
+	expect_eq "$t with trace=1M: LD_PRELOAD and MEMGUARD_THRESHOLD in the session's environment" \
+		"$(val env.preload "$out") $(val env.threshold "$out")" "$SHIM_PATH 1M" "output:" "$(head -c 1500 "$out")" "stderr: $(head -c 1500 "$err")"
+	rel=$(val "$t.cgroup" "$out")
+	urel=${rel%/*}
+	if grep -q "^memguard: .* program=python3 event=failure function=malloc size=314572801 .* cgroup=$rel cgroup_limit=$WANT_USER cgroup_limit_group=$urel cgroup_usage=[0-9]* modules=/usr/bin/python3[^ ]*@" "$err" &&
+		[ "$(val py.status "$out")" = 1 ]; then
+		ok "$t with trace=1M: python3's failing malloc logged, binding limit the user group's 96M ($urel), not the session's own"
+	else
+		notok "$t with trace=1M: the failure logged with the user's cap as the binding limit" "session group '$rel'" \
+			"stderr: $(grep memguard "$err" | head -c 2500)" "output: $(cat "$out")"
+	fi
+	"$BUILD/memguardctl" symbolize "$err" >"$err.sym" 2>"$err.sym.err"
+	if grep -q '^  #[0-9]* PyByteArray_Resize[^ ]* (/usr/bin/python3[.0-9]*+0x[0-9a-f]*)$' "$err.sym"; then
+		ok "$t with trace=1M: memguardctl symbolize of the session's log names python3's PyByteArray_Resize"
+	else
+		notok "$t with trace=1M: symbolize names python3's frames" "$(head -c 2500 "$err.sym")" "$(cat "$err.sym.err")"
 	fi
 }
 
@@ -400,6 +448,7 @@ else
 		notok "ssh: the session group's oom_kill went from 0 to >= 1" "before='$before' after='$after'"
 	fi
 	check_gone before "$out" "ssh with the OOM kill"
+	trace_session ssh timeout 30 ssh "${SSH_OPTS[@]}" "$TU@127.0.0.1"
 	if kill -0 "$SSHD_PID" 2>/dev/null; then ok "sshd still serves after the sessions"; else
 		notok "sshd still serves after the sessions" "$(tail -n 20 "$S/sshd.log")"
 	fi
@@ -410,6 +459,7 @@ fi
 T_SSH=$((SECONDS - T0))
 
 # ---------------- su -l ----------------
+trace_session su timeout 20 "${NS[@]}" su -l "$TU" -c
 out="$S/su.out"
 timeout 20 "${NS[@]}" su -l "$TU" -c "$S/bin/report su" >"$out" 2>"$S/su.err"
 rc=$?

@@ -14,6 +14,7 @@ SO=$TOP/$BUILD/libmemguard-preload.so
 PROBE=$TOP/$BUILD/tests/tools/preload_probe
 BOOT=$TOP/$BUILD/tests/tools/preload_boot
 CTX=$TOP/$BUILD/tests/tools/preload_context
+STRESS=$TOP/$BUILD/tests/tools/preload_stress
 DEADLINE=${PRELOAD_TEST_DEADLINE:-60}
 
 command -v timeout >/dev/null || { echo "timeout(1) not found"; exit 77; }
@@ -22,7 +23,7 @@ MAKEVARS="BUILD=$BUILD"
 [ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
 # Relative names: the Makefile's pattern rules are written that way.
 if ! make -s $MAKEVARS "$BUILD/libmemguard-preload.so" "$BUILD/tests/tools/preload_probe" \
-	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" >&2; then
+	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" "$BUILD/tests/tools/preload_stress" >&2; then
 	echo "Bail out! build failed"
 	exit 1
 fi
@@ -61,6 +62,8 @@ count() { grep -c -E -- "$2" "$1" 2>/dev/null || true; }
 field() { grep -m1 -E -- "$2" "$1" | tr ' ' '\n' | sed -n "s/^$3=//p" | head -n 1; }
 meminfo() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" /proc/meminfo; }
 
+# The build-id the linker wrote into the probe, as readelf sees it.
+probe_id=$(readelf -n "$PROBE" 2>/dev/null | sed -n 's/^ *Build ID: *//p' | head -n 1)
 funcs="malloc calloc realloc reallocarray posix_memalign aligned_alloc memalign valloc pvalloc mmap mmap64 mremap"
 
 # 1. Only the interposed entry points leave the library.
@@ -87,8 +90,9 @@ for f in $funcs; do
 		echo "$line" | grep -q " result=$res " &&
 		echo "$line" | grep -q " pid=[0-9]* tid=[0-9]* program=preload_probe " &&
 		echo "$line" | grep -Eq '^memguard: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ' &&
-		[ "$nf" -ge 3 ] && case $first in *:preload_probe+0x*) true ;; *) false ;; esac; then
-		ok "large $f(80M): one report with time, pid, tid, program, size, the program's result, $nf frames from the caller"
+		[ "$nf" -ge 3 ] && case $first in *:"$PROBE"+0x*) true ;; *) false ;; esac &&
+		echo "$line" | grep -q " modules=$PROBE@$probe_id"; then
+		ok "large $f(80M): one report with time, pid, tid, program, size, the program's result, $nf frames from the caller (full path, build-id)"
 	else
 		nok "large $f(80M) reported once with its result and >= 3 frames"
 		echo "# program: $f ok $res"
@@ -141,10 +145,41 @@ else nok "failure context fields"; echo "$line" | sed 's/^/# /'; fi
 # The memory cgroup, as /proc/self/cgroup names it.
 memcg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
 if [ -n "$memcg" ] && [ -f "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes" ]; then
-	lim=$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes")
-	if echo "$line" | grep -q " cgroup_version=1 cgroup=$memcg cgroup_limit=$lim cgroup_usage=[0-9]"; then
-		ok "failure context: v1 memory cgroup $memcg, its limit_in_bytes and usage_in_bytes"
-	else nok "failure context: v1 memory cgroup"; echo "$line" | sed 's/^/# /'; fi
+	# The limit in force: the smallest limit_in_bytes from the group up to
+	# the root ("no limit" is v1's page-counter maximum), and who sets it.
+	lim=max by=
+	d=$memcg
+	while :; do
+		v=$(cat "/sys/fs/cgroup/memory${d%/}/memory.limit_in_bytes" 2>/dev/null)
+		if [ -n "$v" ] && [ "$v" -lt 9223372036853727232 ] && { [ "$lim" = max ] || [ "$v" -lt "$lim" ]; }; then
+			lim=$v by=$d
+		fi
+		[ "$d" = / ] && break
+		d=${d%/*}
+		[ -z "$d" ] && d=/
+	done
+	want=" cgroup_version=1 cgroup=$memcg cgroup_limit=$lim${by:+ cgroup_limit_group=$by} cgroup_usage=[0-9]"
+	if echo "$line" | grep -q -- "$want"; then
+		ok "failure context: v1 memory cgroup $memcg, the limit in force over its ancestors ($lim${by:+ set by $by}), usage_in_bytes"
+	else nok "failure context: v1 memory cgroup"; echo "# want:$want"; echo "$line" | sed 's/^/# /'; fi
+	# A group of our own with a cap and a child without one: the child's
+	# own limit is "none", the binding one its parent's.
+	OWNCG=/sys/fs/cgroup/memory$memcg
+	G=$OWNCG/mgpreload-$$
+	if [ "$(id -u)" = 0 ] && mkdir "$G" 2>/dev/null && mkdir "$G/leaf" &&
+		echo 268435456 >"$G/memory.limit_in_bytes"; then
+		(export MEMGUARD_FAIL_ABOVE=1M
+		 timeout -k 5 "$DEADLINE" sh -c 'echo $$ >"$1/cgroup.procs" && LD_PRELOAD="$2" exec "$3" malloc 2M' \
+			sh "$G/leaf" "$SO" "$PROBE" >"$T/cgup.out" 2>"$T/cgup.err")
+		rel=${memcg%/}/mgpreload-$$
+		if grep -q " cgroup=$rel/leaf cgroup_limit=268435456 cgroup_limit_group=$rel cgroup_usage=[0-9]" "$T/cgup.err"; then
+			ok "failure context in a child group without a cap: cgroup_limit is its parent's 256M, cgroup_limit_group names the parent"
+		else nok "effective cgroup limit from the parent"; show "$T/cgup.err"; fi
+		rmdir "$G/leaf" "$G" 2>/dev/null
+	else
+		skip "effective cgroup limit from the parent" "cannot make a memory cgroup under $OWNCG"
+		rmdir "$G/leaf" "$G" 2>/dev/null
+	fi
 elif grep -q '^0::' /proc/self/cgroup; then
 	if echo "$line" | grep -q " cgroup_version=2 cgroup=/"; then ok "failure context: v2 cgroup named"
 	else nok "failure context: v2 cgroup"; echo "$line" | sed 's/^/# /'; fi
@@ -228,7 +263,8 @@ kinds = [o["event"] for o in events]
 assert kinds == ["large", "failure", "large", "summary"], kinds
 big = events[0]
 assert big["function"] == "malloc" and big["size"] == 80 << 20 and big["errno"] == 0, big
-assert len(big["backtrace"]) >= 3 and big["backtrace"][0]["module"] == "preload_probe", big["backtrace"]
+assert len(big["backtrace"]) >= 3 and big["backtrace"][0]["module"] == sys.argv[2], big["backtrace"]
+assert big["backtrace"][0]["build_id"] == sys.argv[3], big["backtrace"]
 assert all(f["addr"].startswith("0x") and f["offset"].startswith("0x") for f in big["backtrace"])
 f = events[1]
 assert f["result"] is None and f["errno"] == 12 and f["error"] == "ENOMEM" and f["injected"] is True, f
@@ -240,13 +276,13 @@ s = events[3]
 assert s["large"] == 2 and s["failures"] == 1 and s["largest"] == 200 << 20, s
 print("ok")
 EOF
-if python3 "$T/check_json.py" "$T/json.err" >"$T/check_check_json.out" 2>&1; then
+if python3 "$T/check_json.py" "$T/json.err" "$PROBE" "$probe_id" >"$T/check_check_json.out" 2>&1; then
 	ok "MEMGUARD_FORMAT=json: each line parses (json.loads); large, failure with context, summary"
 else nok "JSON lines"; show "$T/check_check_json.out" "$T/json.err"; fi
 
 # 14. Rate limit: a loop at one call site gets 10 lines, then one count.
 (export MEMGUARD_THRESHOLD=1M; shim flood "$PROBE" loop 1000 2M)
-if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 backtrace=0x')" = 1 ] &&
+if [ "$(count "$T/flood.err" ' event=large ')" = 10 ] && [ "$(count "$T/flood.err" ' event=suppressed count=990 window_s=60 modules=[^ ]+ backtrace=0x')" = 1 ] &&
 	tail -n 1 "$T/flood.err" | grep -q ' event=summary large=1000 failures=0 .* suppressed=990 lost=0$'; then
 	ok "1000 large mallocs at one site: 10 reports, one 'suppressed count=990' with the site, summary large=1000"
 else nok "rate limit per call site"; show "$T/flood.err"; fi
@@ -508,7 +544,7 @@ EOF
 		line=$(grep ' event=large function=malloc size=83886080 ' "$T/cxx.err")
 		nf=$(echo "$line" | sed -n 's/.* backtrace=//p' | tr ',' '\n' | grep -c .)
 		if grep -qx 'nothrow null' "$T/cxx.out" && grep -qx bad_alloc "$T/cxx.out" && [ "$nf" -ge 3 ] &&
-			echo "$line" | grep -q 'backtrace=[^,]*:libstdc++[^,]*,[^,]*:newprobe+' &&
+			echo "$line" | grep -q 'backtrace=[^,]*:/[^,]*/libstdc++[^,]*,[^,]*:'"$T"'/newprobe+' &&
 			[ "$(count "$T/cxx.err" ' event=failure function=malloc size=70368744177664 ')" = 2 ]; then
 			ok "C++ new[80M] reported via malloc with operator new (libstdc++) then the caller; both failing news reported"
 		else nok "C++ new"; show "$T/cxx.out" "$T/cxx.err"; fi
@@ -559,7 +595,7 @@ EOF
 	python3 "$T/check_secure.py" "$T/suidaddr.err" "$T/suidaddr.out" >"$T/suidaddr.chk" 2>&1
 	if [ "$(cat "$T/suidaddr.chk")" = clean ] &&
 		[ "$(count "$T/suidaddr.err" ' event=large ')" = 13 ] && [ "$(count "$T/suidaddr.out" ' ok 0x')" -ge 13 ] &&
-		[ "$(count "$T/suidaddr.err" ' event=large function=realloc size=83886080 errno=0 backtrace=suidprobe\+0x| event=large function=mremap size=83886080 old_size=4096 errno=0 ')" = 2 ] &&
+		[ "$(count "$T/suidaddr.err" ' event=large function=realloc size=83886080 errno=0 modules=[^ ]+ backtrace=/[^ ]*/suidprobe\+0x| event=large function=mremap size=83886080 old_size=4096 errno=0 ')" = 2 ] &&
 		[ "$(count "$T/suidaddr.err" ' event=failure function=malloc size=2147483648 result=NULL errno=12 error=ENOMEM overcommit=.* rlimit_as=1073741824 .* backtrace=[^0]')" = 1 ]; then
 		ok "setuid program run by uid 65534, failing under ulimit -v: no address in any line (no result=/old=/addr= pointers, frames module+offset only)"
 	else nok "setuid program: addresses in its reports"; show "$T/suidaddr.chk" "$T/suidaddr.err" "$T/suidaddr.out"; fi
@@ -693,6 +729,117 @@ syslog_missing_check() {
 	else nok "MEMGUARD_LOG=syslog without /dev/log: prefix kept"; show "$T/slnone.err" "$T/slnone.sh.out"; fi
 }
 syslog_test
+
+# 24. Real programs: the same output and exit status with the shim as
+# without, with a threshold low enough that they are reported.
+# same NAME CMD...: CMD plain, then under the shim (MEMGUARD_THRESHOLD=1M,
+# log in a file); both within the deadline, outputs and statuses compared.
+same() {
+	_n=$1
+	shift
+	timeout -k 5 "$DEADLINE" "$@" >"$T/$_n.plain.out" 2>"$T/$_n.plain.err" </dev/null
+	_p=$?
+	(export MEMGUARD_THRESHOLD=1M MEMGUARD_LOG="$T/$_n.%p.log"; shim "$_n" "$@" </dev/null)
+	_s=$(rc "$_n")
+	if [ "$_p" = "$_s" ] && [ "$_s" != 124 ] && [ "$_s" -lt 128 ] && cmp -s "$T/$_n.plain.out" "$T/$_n.out" &&
+		cmp -s "$T/$_n.plain.err" "$T/$_n.err"; then
+		return 0
+	fi
+	echo "# $_n: status plain $_p, shim $_s; output $(cmp "$T/$_n.plain.out" "$T/$_n.out" 2>&1 | head -n1)"
+	return 1
+}
+logs() { cat "$T/$1".*.log 2>/dev/null; }
+if command -v python3 >/dev/null; then
+	if same py python3 -c '
+import hashlib, json
+d = {str(i): [i] * 50 for i in range(20000)}
+blob = json.dumps(d).encode() * 8
+big = bytearray(64 << 20)
+print(hashlib.sha256(blob + bytes(big[:1000])).hexdigest(), len(blob))
+try:
+    bytearray(1 << 46)
+except MemoryError:
+    print("MemoryError")
+' && [ "$(logs py | grep -c ' event=large ')" -ge 1 ] && [ "$(logs py | grep -c ' event=failure ')" -ge 1 ]; then
+		ok "python3 workload (json, hashlib, a 64M bytearray, a MemoryError): same output and status, large and failure reported"
+	else nok "python3 workload under the shim"; fi
+else skip "python3 workload under the shim" "python3 not installed"; fi
+if command -v perl >/dev/null; then
+	if same perl perl -e 'my @a = map { $_ * 2 } 1 .. 500000; my $s = "x" x (40 << 20); my %h = map { $_ => 1 } @a;
+		print scalar(@a), " ", length($s), " ", scalar(keys %h), "\n"; exit 7' &&
+		[ "$(rc perl)" = 7 ] && [ "$(logs perl | grep -c ' event=large ')" -ge 1 ]; then
+		ok "perl (arrays, a 40M string, a hash): same output and exit status 7, large allocations reported"
+	else nok "perl under the shim"; fi
+else skip "perl under the shim" "perl not installed"; fi
+awk 'BEGIN { srand(7); for (i = 0; i < 400000; i++) printf "%08d %s\n", int(rand() * 1e8), "line" i }' >"$T/big.txt"
+if same sort sort -S 16M "$T/big.txt" && [ "$(wc -l <"$T/sort.out")" = 400000 ]; then
+	ok "sort of a 400,000-line file ($(wc -c <"$T/big.txt") bytes): output identical, status 0"
+else nok "sort under the shim"; fi
+cat >"$T/vec.cc" <<'EOF'
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+int main()
+{
+	std::vector<std::string> v;
+	std::map<int, std::vector<int> > m;
+	unsigned long sum = 0;
+	for (int i = 0; i < 200000; i++) {
+		v.push_back(std::to_string(i * 7));
+		m[i % 1000].push_back(i);
+	}
+	std::vector<char> *big = new std::vector<char>(96 << 20, 'a');
+	for (auto &s : v)
+		sum += s.size();
+	std::printf("%zu %zu %lu %zu\n", v.size(), m.size(), sum, big->size());
+	delete big;
+	return 5;
+}
+EOF
+if command -v g++ >/dev/null && g++ -O1 -o "$T/vec" "$T/vec.cc" 2>"$T/vec.cc.err"; then
+	if same cxx2 "$T/vec" && [ "$(rc cxx2)" = 5 ] && [ "$(logs cxx2 | grep -c ' event=large ')" -ge 1 ]; then
+		ok "C++ program (new, vector, map, string): same output and exit status 5, the 96M new reported"
+	else nok "C++ program under the shim"; fi
+else skip "C++ program under the shim" "g++ not installed or the program does not build"; fi
+
+# stress-ng's malloc and bigheap stressors under ulimit -v: allocations
+# fail for real; no crash, no hang, the same exit status as without the
+# shim, no line lost. (Their output has timings: not compared.)
+if command -v stress-ng >/dev/null; then
+	for st in malloc bigheap; do
+		opts="--$st 2 --timeout 3s"
+		[ $st = malloc ] && opts="$opts --malloc-bytes 256M"
+		(ulimit -v 1000000; timeout -k 5 "$DEADLINE" stress-ng $opts >"$T/sng-$st.plain" 2>&1)
+		p=$?
+		(ulimit -v 1000000; export MEMGUARD_LOG="$T/sng-$st.%p.log"
+		 timeout -k 5 "$DEADLINE" sh -c 'LD_PRELOAD="$0" exec "$@"' "$SO" stress-ng $opts >"$T/sng-$st.out" 2>&1)
+		s=$?
+		f=$(cat "$T"/sng-$st.*.log 2>/dev/null | grep -c ' event=failure ')
+		lost=$(cat "$T"/sng-$st.*.log 2>/dev/null | sed -n 's/.* lost=\([0-9]*\)$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+		if [ "$p" = "$s" ] && [ "$s" -lt 124 ] && [ "$lost" = 0 ] && { [ $st = malloc ] || [ "$f" -ge 1 ]; }; then
+			ok "stress-ng --$st under ulimit -v: exit $s as without the shim, no crash or hang, $f failures logged, none lost"
+		else nok "stress-ng --$st under ulimit -v (plain $p, shim $s, $f failure lines, lost $lost)"
+			tail -n 5 "$T/sng-$st.out" | sed 's/^/# /'; fi
+	done
+else
+	skip "stress-ng --malloc and --bigheap under the shim" "stress-ng not installed (make deps)"
+fi
+
+# 25. Stress: 8 threads failing allocations, 300 forks meanwhile, a 1 kHz
+# SIGALRM interrupting every write: no deadlock (deadline), every failure
+# reported once, none lost.
+(export MEMGUARD_FAIL_ABOVE=1M MEMGUARD_LOG="$T/stress.log"; shim stress "$STRESS" 8 150 300)
+parent=$(grep ' event=summary large=0 failures=1200 ' "$T/stress.log" 2>/dev/null | sed -n 's/.* pid=\([0-9]*\) .*/\1/p')
+pf=$(grep -c " pid=$parent .* event=failure function=malloc size=2097152 " "$T/stress.log" 2>/dev/null)
+cf=$(grep ' event=failure function=malloc size=2097152 ' "$T/stress.log" | grep -vc " pid=$parent ")
+cs=$(grep ' event=summary large=0 failures=1 ' "$T/stress.log" | grep -c ' lost=0$')
+if [ "$(rc stress)" = 0 ] && grep -qx 'failed 1200' "$T/stress.out" && grep -qx 'children 300' "$T/stress.out" &&
+	[ -n "$parent" ] && [ "$pf" = 1200 ] && [ "$cf" = 300 ] && [ "$cs" = 300 ] &&
+	grep -q " pid=$parent .* event=summary large=0 failures=1200 .* lost=0\$" "$T/stress.log"; then
+	ok "8 threads x 150 failing mallocs, 300 forks meanwhile, 1 kHz SIGALRM ($(sed -n 's/^signals //p' "$T/stress.out") signals): 1200 + 300 failure lines, every summary lost=0, no hang"
+else nok "threads, forks and signals (rc $(rc stress), parent '$parent' $pf failure lines, children $cf lines and $cs summaries)"
+	show "$T/stress.out" "$T/stress.err"; fi
 
 echo "# $n tests; shim $SO"
 [ $failed = 0 ]

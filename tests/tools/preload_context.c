@@ -102,8 +102,42 @@ int main(int argc, char **argv)
 	put("ns/cg/memory/memory.usage_in_bytes", "4096\n");
 	mg_pl_context_read(&r, &c);
 	expect("namespace falls back to the mount root", c.cgroup_version == 1 &&
-							      c.cgroup_limit == 9223372036854771712LL && c.cgroup_usage == 4096,
-	       "root of the v1 mount not used");
+							      c.cgroup_limit == MG_PL_UNLIMITED && c.cgroup_usage == 4096,
+	       "root of the v1 mount not used, or v1's 'no limit' shown as a number");
+
+	/* The binding limit is an ancestor's: a memguard session group has
+	 * none of its own under the user's cap. */
+	layout("v1up", &r, proc, cg);
+	put("v1up/proc/self/cgroup", "5:memory:/mg/user-1000/session-7\n");
+	put("v1up/cg/memory/memory.limit_in_bytes", "9223372036854771712\n");
+	put("v1up/cg/memory/mg/memory.limit_in_bytes", "1073741824\n");
+	put("v1up/cg/memory/mg/user-1000/memory.limit_in_bytes", "536870912\n");
+	put("v1up/cg/memory/mg/user-1000/session-7/memory.limit_in_bytes", "9223372036854771712\n");
+	put("v1up/cg/memory/mg/user-1000/session-7/memory.usage_in_bytes", "8192\n");
+	mg_pl_context_read(&r, &c);
+	expect("v1 effective limit from an ancestor", c.cgroup_version == 1 && c.cgroup_limit == 536870912 &&
+							   !strcmp(c.cgroup_limit_group, "/mg/user-1000") &&
+							   !strcmp(c.cgroup, "/mg/user-1000/session-7") && c.cgroup_usage == 8192,
+	       "the leaf's own limit reported, not the smallest on the way up");
+	layout("v2up", &r, proc, cg);
+	put("v2up/proc/self/cgroup", "0::/user.slice/user-1000.slice/session-3.scope\n");
+	put("v2up/cg/user.slice/memory.max", "max\n");
+	put("v2up/cg/user.slice/user-1000.slice/memory.max", "268435456\n");
+	put("v2up/cg/user.slice/user-1000.slice/session-3.scope/memory.max", "536870912\n");
+	put("v2up/cg/user.slice/user-1000.slice/session-3.scope/memory.current", "1\n");
+	mg_pl_context_read(&r, &c);
+	expect("v2 effective limit from an ancestor", c.cgroup_version == 2 && c.cgroup_limit == 268435456 &&
+							   !strcmp(c.cgroup_limit_group, "/user.slice/user-1000.slice"),
+	       "a larger leaf limit reported over the user slice's");
+	put("v2up/cg/user.slice/user-1000.slice/session-3.scope/memory.max", "1048576\n");
+	mg_pl_context_read(&r, &c);
+	expect("v2 leaf limit when it is the smallest", c.cgroup_limit == 1048576 &&
+							     !strcmp(c.cgroup_limit_group, "/user.slice/user-1000.slice/session-3.scope"),
+	       "leaf limit not taken");
+	put("v2up/cg/user.slice/user-1000.slice/session-3.scope/memory.max", "max\n");
+	put("v2up/cg/user.slice/user-1000.slice/memory.max", "max\n");
+	mg_pl_context_read(&r, &c);
+	expect("v2 no limit anywhere is max", c.cgroup_limit == MG_PL_UNLIMITED, "a limit invented");
 
 	/* v2 mounted at /unified (hybrid without v1 memory). */
 	layout("unified", &r, proc, cg);

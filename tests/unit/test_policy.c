@@ -83,6 +83,15 @@ static const struct parse_case cases[] = {
 	  "t.conf:1:16: warning: memory.min=17G is more than this machine's RAM\n"
 	  "t.conf:2:6: warning: the other settings of an exempt rule are ignored\n"
 	  "t.conf:3:5: warning: session.memory.max=2G is above memory.max=1G: the user's total caps every session first\n" },
+	{ "trace= takes a size, max or off; never a share of RAM, 0, or %all",
+	  "bob trace=64M\nbob trace=max\nbob trace=off\nbob trace=25%\nbob trace=0\nbob trace=lots\n%all trace=1M\n", 3,
+	  "t.conf:4:11: error: trace=25%: expected the size from which allocations are reported (such as 64M), max "
+	  "(failures only) or off\n"
+	  "t.conf:5:11: error: trace=0: expected the size from which allocations are reported (such as 64M), max "
+	  "(failures only) or off\n"
+	  "t.conf:6:11: error: trace=lots: expected the size from which allocations are reported (such as 64M), max "
+	  "(failures only) or off\n"
+	  "t.conf:7:6: error: trace cannot be set on %all (it takes memory.max, memory.high and memory.swap.max)\n" },
 	{ "every error of a line, and of the next", "bob memory.maxx=3G memory.high=5G memory.max=4G memory.max=1\nx y\n", 0,
 	  "t.conf:1:5: error: unknown key 'memory.maxx' (did you mean memory.max?)\n"
 	  "t.conf:1:49: error: memory.max is set twice on this line (first at column 35)\n"
@@ -168,6 +177,18 @@ static void test_rule_fields(void **state)
 	assert_true(p.rules[1].v[MG_KEY_EXEMPT].u.flag);
 	assert_int_equal(p.rules[2].line, 3);
 	assert_int_equal(p.rules[2].v[MG_KEY_OOM_SCORE_ADJ].u.num, -200);
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+
+	text = "bob trace=256M\ncarol trace=off\ndan trace=max\n";
+	mg_policy_init(&p, RAM);
+	assert_int_equal(mg_policy_parse_buffer(&p, "f", text, strlen(text), &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_true(p.rules[0].v[MG_KEY_TRACE].u.trace.on);
+	assert_int_equal(p.rules[0].v[MG_KEY_TRACE].u.trace.threshold.value, 256ull << 20);
+	assert_false(p.rules[1].v[MG_KEY_TRACE].u.trace.on);
+	assert_true(p.rules[2].v[MG_KEY_TRACE].u.trace.on);
+	assert_int_equal(p.rules[2].v[MG_KEY_TRACE].u.trace.threshold.kind, MG_SIZE_MAX);
 	mg_policy_free(&p);
 	mg_diags_free(&d);
 }

@@ -27,7 +27,9 @@ static const char policy_main[] =
 static const char policy_dropin[] =
 	"@staff       memory.max=5G\n"                                      /* 1 */
 	"carol        exempt=no memory.max=2G\n"                           /* 2 */
-	"*            exempt\n";                                            /* 3 */
+	"*            exempt\n"                                             /* 3 */
+	"*            trace=64M\n"                                          /* 4 */
+	"alice        trace=off\n";                                         /* 5 */
 
 struct expect {
 	enum mg_key key;
@@ -48,6 +50,10 @@ struct resolve_case {
 };
 
 static const struct resolve_case cases[] = {
+	{ "trace=off on a user beats a broader trace=SIZE", "alice", 1500, { "alice" },
+	  { { MG_KEY_TRACE, "off", "drop", 5 }, { MG_KEY_MEMORY_MAX, "16G", "main", 4 } } },
+	{ "trace=SIZE from * reaches a user with no rule of their own", "zed", 5000, { "zed" },
+	  { { MG_KEY_TRACE, "64M", "drop", 4 } } },
 	{ "only * applies to a regular user outside every range", "zed", 5000, { "zed" },
 	  { { MG_KEY_MEMORY_MAX, "1G", "main", 9 }, { MG_KEY_MEMORY_HIGH, "20%", "main", 1 },
 	    { MG_KEY_OOM_SCORE_ADJ, "100", "main", 1 }, { MG_KEY_EXEMPT, "yes", "drop", 3 } } },
