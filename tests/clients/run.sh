@@ -531,7 +531,7 @@ if command -v strace >/dev/null 2>&1; then
 		out="$S/exact-$sc-$k.out"
 		# In a subshell: the shell's "Killed" note about strace stays out of the log.
 		(timeout 30 "${NSK[@]}" strace -f -qq -o "$out.trace" -e trace="$sc" -e inject="$sc:signal=KILL:when=$k" \
-			setpriv --reuid="$TUID" --regid="$TUID" --clear-groups -- su -l "$TU" -c true >"$out" 2>&1) 2>/dev/null
+			setpriv --reuid="$TUID" --regid="$TUID" --clear-groups -- su -l "$TU" -c true >"$out" 2>&1; :) 2>/dev/null
 		grep -q 'killed by SIGKILL' "$out.trace" || continue
 		exact_n=$((exact_n + 1))
 		after="$S/exact-$sc-$k.next"
