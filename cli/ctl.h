@@ -35,6 +35,9 @@ struct ctl {
 	uid_t preview_uid;
 	const char *preview_groups; /* comma-separated, NULL: none */
 	int fatal_signal; /* edit: ended by this signal; main() dies of it after cleanup */
+	/* oom-report: time window, one user, one line per event */
+	const char *since, *until, *user;
+	bool brief;
 };
 
 /* Command entry points: return 0 or -errno after printing what went
@@ -47,6 +50,7 @@ int cmd_unset(struct ctl *c, int argc, char **argv);
 int cmd_edit(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_apply(struct ctl *c, int argc, char **argv);
+int cmd_oom_report(struct ctl *c, int argc, char **argv);
 int cmd_symbolize(struct ctl *c, int argc, char **argv);
 /* Takes its own options: argv[0] is "trace". */
 int cmd_trace(struct ctl *c, int argc, char **argv);

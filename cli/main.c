@@ -32,6 +32,9 @@ static void usage(FILE *f)
 		"                           reports with function, file and line per frame\n"
 		"                           ('%s trace --help' for its options)\n"
 		"  symbolize [LOG...]       the same for a shim log written earlier (or stdin)\n"
+		"  oom-report [FILE...]     what the OOM killers did, to whom and why: the kernel log\n"
+		"                           (/dev/kmsg) or these files (- for stdin): dmesg, journalctl,\n"
+		"                           syslog; exit 1 when no event is found\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -41,8 +44,9 @@ static void usage(FILE *f)
 		"  --file FILE              set, unset, edit: the file to change: the policy file or a\n"
 		"                           drop-in (a bare name such as 50-lab.conf means one in the\n"
 		"                           drop-in directory); default the policy file\n"
-		"  --json                   check, list, show, status, apply, symbolize: machine-readable\n"
-		"                           output (show: an error too, as {\"error\":...})\n"
+		"  --json                   check, list, show, status, apply, symbolize, oom-report:\n"
+		"                           machine-readable output (show: an error too, as\n"
+		"                           {\"error\":...})\n"
 		"  --strict                 check: warnings count as problems\n"
 		"  --no-names               check: do not look users and groups up through NSS\n"
 		"  --meminfo FILE           read MemTotal from FILE (default /proc/meminfo)\n"
@@ -52,13 +56,19 @@ static void usage(FILE *f)
 		"                           status, apply: where the live state is; auto (default) as\n"
 		"                           pam_memguard: systemd when /run/systemd/system exists\n"
 		"                           and no --cgroup-root is given\n"
-		"  --cgroup-root DIR        status, apply: memguard's cgroup tree, as pam_memguard's\n"
-		"                           cgroup_root=DIR (cgroupfs backend); check, show: the\n"
-		"                           hierarchy whose version says what is not applied on v1\n"
+		"  --cgroup-root DIR        status, apply, oom-report: memguard's cgroup tree, as\n"
+		"                           pam_memguard's cgroup_root=DIR (cgroupfs backend); check,\n"
+		"                           show: the hierarchy whose version says what is not\n"
+		"                           applied on v1\n"
 		"  --uid N, --groups A,B    show: preview NAME with this uid and these groups\n"
 		"  --dry-run                apply: print what would change, write nothing\n"
 		"  --lower                  apply: also lower limits of groups that hold processes\n"
 		"                           (the kernel reclaims, then may OOM-kill)\n"
+		"  --since TIME, --until TIME\n"
+		"                           oom-report: only events in this window (today, yesterday,\n"
+		"                           -1h, -30min, 2026-12-01, 2026-12-01 10:00, 10:00)\n"
+		"  --user WHO               oom-report: only events of this user (name or uid)\n"
+		"  --brief                  oom-report: one line per event\n"
 		"  -h, --help               show this help and exit\n"
 		"  -V, --version            show the version and exit\n"
 		"\n"
@@ -69,7 +79,8 @@ static void usage(FILE *f)
 }
 
 enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS,
-       OPT_BACKEND, OPT_CGROUP_ROOT, OPT_DRY_RUN, OPT_LOWER, OPT_UID, OPT_GROUPS };
+       OPT_BACKEND, OPT_CGROUP_ROOT, OPT_DRY_RUN, OPT_LOWER, OPT_UID, OPT_GROUPS,
+       OPT_SINCE, OPT_UNTIL, OPT_USER, OPT_BRIEF };
 
 static const struct option options[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
@@ -85,6 +96,10 @@ static const struct option options[] = {
 	{ "lower", no_argument, NULL, OPT_LOWER },
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "groups", required_argument, NULL, OPT_GROUPS },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "until", required_argument, NULL, OPT_UNTIL },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "brief", no_argument, NULL, OPT_BRIEF },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -111,6 +126,7 @@ static const struct command commands[] = {
 	{ "apply", cmd_apply, true, false, false, true, true, true, false, false },
 	{ "symbolize", cmd_symbolize, true, false, false, false, false, false, false, false },
 	{ "trace", cmd_trace, false, false, false, false, false, false, false, true },
+	{ "oom-report", cmd_oom_report, true, false, false, false, false, true, false, false },
 };
 
 static const struct command *command_named(const char *name)
@@ -163,7 +179,8 @@ int main(int argc, char **argv)
 		.meminfo = "/proc/meminfo",
 		.names = true,
 	};
-	bool strict_or_names = false, backend_given = false, root_given = false, apply_given = false;
+	bool strict_or_names = false, backend_given = false, root_given = false, apply_given = false,
+	     oom_given = false;
 	const struct command *cmd = NULL;
 	int opt, r, at = command_index(argc, argv), scan = argc;
 
@@ -230,6 +247,22 @@ int main(int argc, char **argv)
 			c.lower = true;
 			apply_given = true;
 			break;
+		case OPT_SINCE:
+			c.since = optarg;
+			oom_given = true;
+			break;
+		case OPT_UNTIL:
+			c.until = optarg;
+			oom_given = true;
+			break;
+		case OPT_USER:
+			c.user = optarg;
+			oom_given = true;
+			break;
+		case OPT_BRIEF:
+			c.brief = true;
+			oom_given = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -255,13 +288,15 @@ int main(int argc, char **argv)
 	if (backend_given && !cmd->live)
 		return ctl_usage_err("--backend goes with status and apply, not %s", cmd->name);
 	if (root_given && !cmd->cgroup_root)
-		return ctl_usage_err("--cgroup-root goes with check, show, status and apply, not %s", cmd->name);
+		return ctl_usage_err("--cgroup-root goes with check, show, status, apply and oom-report, not %s", cmd->name);
 	if ((c.preview || c.preview_groups) && !cmd->preview)
 		return ctl_usage_err("--uid and --groups go with show, not %s", cmd->name);
 	if (c.preview_groups && !c.preview)
 		return ctl_usage_err("--groups needs --uid: show --uid N --groups a,b NAME");
 	if (apply_given && !cmd->apply)
 		return ctl_usage_err("--dry-run and --lower go with apply, not %s", cmd->name);
+	if (oom_given && cmd->run != cmd_oom_report)
+		return ctl_usage_err("--since, --until, --user and --brief go with oom-report, not %s", cmd->name);
 	/* Its own options: it gets its name as argv[0] for getopt. */
 	if (cmd->own_options)
 		r = cmd->run(&c, argc - optind, argv + optind);
