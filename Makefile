@@ -131,6 +131,8 @@ bench: deps all
 	@sh bench/trace-bench.sh $(BUILD)
 	@echo
 	@sh bench/systemd-bench.sh $(BUILD)
+	@echo
+	@sh bench/oom-report-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

@@ -54,16 +54,33 @@ static int64_t now_usec(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The name of a uid through NSS, "" when it has none. A log names the
+ * same few uids in every event: they are asked once. */
 static void uid_name(int64_t uid, char *buf, size_t len)
 {
+	static struct {
+		int64_t uid;
+		char name[64];
+	} cache[64];
+	static size_t ncache, next;
 	struct passwd pw, *res = NULL;
 	char tmp[4096];
 
 	buf[0] = '\0';
 	if (uid < 0 || uid == MG_OOM_NONE || uid > (int64_t)(uid_t)-2)
 		return;
+	for (size_t i = 0; i < ncache; i++)
+		if (cache[i].uid == uid) {
+			snprintf(buf, len, "%s", cache[i].name);
+			return;
+		}
 	if (getpwuid_r((uid_t)uid, &pw, tmp, sizeof(tmp), &res) == 0 && res)
 		snprintf(buf, len, "%s", res->pw_name);
+	cache[next].uid = uid;
+	snprintf(cache[next].name, sizeof(cache[next].name), "%s", buf);
+	next = (next + 1) % 64;
+	if (ncache < 64)
+		ncache++;
 }
 
 /* A uid written as digits: the whole of s[0..n). */

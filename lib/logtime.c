@@ -75,13 +75,52 @@ static int64_t fraction(const char *s, size_t len, size_t *i)
 	return us;
 }
 
+/* mktime stats the zone file on every call, and a log has a stamp on
+ * every line: remember the start of the last hour asked for (zones change
+ * their offset on the hour). Not thread-safe: memguardctl has one thread. */
 static int64_t local_usec(struct tm *tm)
 {
-	time_t t;
+	static struct {
+		bool valid;
+		int year, mon, mday, hour;
+		int64_t usec;
+	} last;
+	struct tm hour = *tm;
+	int secs = tm->tm_min * 60 + tm->tm_sec;
 
-	tm->tm_isdst = -1;
-	t = mktime(tm);
-	return (int64_t)t * USEC;
+	if (tm->tm_min < 0 || tm->tm_min > 59 || tm->tm_sec < 0 || tm->tm_sec > 60 || tm->tm_mday < 1 || tm->tm_mday > 31 ||
+	    tm->tm_mon < 0 || tm->tm_mon > 11 || tm->tm_hour < 0 || tm->tm_hour > 23) {
+		tm->tm_isdst = -1;
+		return (int64_t)mktime(tm) * USEC;
+	}
+	if (!last.valid || last.year != tm->tm_year || last.mon != tm->tm_mon || last.mday != tm->tm_mday ||
+	    last.hour != tm->tm_hour) {
+		hour.tm_min = hour.tm_sec = 0;
+		hour.tm_isdst = -1;
+		last.usec = (int64_t)mktime(&hour) * USEC;
+		last.valid = true;
+		last.year = tm->tm_year;
+		last.mon = tm->tm_mon;
+		last.mday = tm->tm_mday;
+		last.hour = tm->tm_hour;
+	}
+	return last.usec + (int64_t)secs * USEC;
+}
+
+/* The local year of now, remembered for the same now. */
+static int year_of(int64_t now_usec)
+{
+	static int64_t last_now = INT64_MIN;
+	static int year;
+	time_t now = (time_t)(now_usec / USEC);
+	struct tm tm;
+
+	if (now_usec != last_now) {
+		localtime_r(&now, &tm);
+		year = tm.tm_year;
+		last_now = now_usec;
+	}
+	return year;
 }
 
 static bool hms(const char *s, size_t len, size_t *i, struct tm *tm)
@@ -117,8 +156,7 @@ static size_t skip_blanks(const char *s, size_t len, size_t i)
 
 size_t mg_logtime_syslog(const char *s, size_t len, int64_t now_usec, int64_t *usec)
 {
-	struct tm tm = { 0 }, now_tm;
-	time_t now = (time_t)(now_usec / USEC);
+	struct tm tm = { 0 };
 	size_t i = 0, w = word(s, len, 0);
 	int mon = w && w <= 12 ? mg_logtime_month(s, w) : 0, day;
 	int64_t frac;
@@ -133,8 +171,7 @@ size_t mg_logtime_syslog(const char *s, size_t len, int64_t now_usec, int64_t *u
 	frac = fraction(s, len, &i);
 	if (i < len && s[i] != ' ')
 		return 0;
-	localtime_r(&now, &now_tm);
-	tm.tm_year = now_tm.tm_year;
+	tm.tm_year = year_of(now_usec);
 	tm.tm_mon = mon - 1;
 	tm.tm_mday = day;
 	struct tm copy = tm;

@@ -1098,7 +1098,18 @@ static int classify(struct mg_oom_parser *p, const char *s, size_t len, const st
 {
 	unsigned src = src_of(ll);
 	struct cap caps[MAX_CAPS];
+	static const char pam[] = "pam_memguard(";
 
+	/* pam_syslog writes "pam_memguard(su-l:session): ..." under the
+	 * program's own name (su[171]:, sshd[9]:). */
+	if (len > sizeof(pam) && memcmp(s, pam, sizeof(pam) - 1) == 0) {
+		const char *end = memmem(s, len, "): ", 3);
+		if (end) {
+			len -= (size_t)(end + 3 - s);
+			s = end + 3;
+			src = S_PAM;
+		}
+	}
 	if (!src)
 		return 0;
 	if (len > LINE_MAX_CLASSIFY)
