@@ -78,10 +78,8 @@ function memcg_event(e,   i, pid, g) {
 BEGIN {
 	# one event of each kind is about 12.4 kB + 1.3 kB; the rest is noise
 	per_event = mb * 1048576 / events
-	noise_lines = int((per_event - (e % 2 ? 1400 : 12800)) / 115)
-	if (noise_lines < 0) noise_lines = 0
 	for (e = 0; e < events; e++) {
-		noise(int((per_event - (e % 2 ? 1450 : 13100)) / 112))
+		noise(int((per_event - (e % 2 ? 1450 : 13100)) / 128))
 		if (e % 2) memcg_event(e); else global_event(e)
 	}
 }'

@@ -25,6 +25,13 @@ static const char *const month_names[][12] = {
 
 int mg_logtime_month(const char *s, size_t len)
 {
+	/* English first, without a call per name: every line of a log asks */
+	if (len == 3) {
+		char l[3] = { (char)(s[0] | 0x20), (char)(s[1] | 0x20), (char)(s[2] | 0x20) };
+		for (int m = 0; m < 12; m++)
+			if (memcmp(month_names[0][m], l, 3) == 0)
+				return m + 1;
+	}
 	if (len && s[len - 1] == '.')
 		len--;
 	for (size_t l = 0; l < sizeof(month_names) / sizeof(month_names[0]); l++)

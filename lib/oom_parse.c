@@ -1136,7 +1136,7 @@ static int classify(struct mg_oom_parser *p, const char *s, size_t len, const st
 			const struct row *r = &gens[g].rows[i];
 			const struct row_filter *f = &p->filters[g][i];
 
-			if (f->start_len && (len < f->start_len || memcmp(s, f->start, f->start_len) != 0))
+			if (f->start_len && (len < f->start_len || s[0] != f->start[0] || memcmp(s, f->start, f->start_len) != 0))
 				continue;
 			if (f->needle >= 0 && !needle_hit(p, f->needle, s, len))
 				continue;
@@ -1157,7 +1157,9 @@ static int feed_split(struct mg_oom_parser *p, struct mg_logline *ll)
 	p->lineno++;
 	/* rsyslog writes a message's newlines as "#012" */
 	while (r == 0) {
-		const char *cut = memmem(s, (size_t)(e - s), "#012", 4);
+		const char *cut = s;
+		while ((cut = memchr(cut, '#', (size_t)(e - cut))) && (e - cut < 4 || memcmp(cut, "#012", 4) != 0))
+			cut++;
 		const char *end = cut ? cut : e;
 		const char *b = s;
 		while (b < end && blank(*b))
