@@ -328,8 +328,12 @@ static void on_event(const struct mg_oom_event *ev, void *data)
 	struct oomrep *r = data;
 	struct oom_view v = { .ev = ev, .source = r->source, .victim_rss_bytes = MG_OOM_NONE };
 
-	if (ev->type == MG_OOM_SESSION_CLOSE && !(ev->oom_kills != MG_OOM_NONE && ev->oom_kills > 0))
-		return; /* a logout without OOM kills in the session */
+	/* A logout without OOM kills is no event. A shared session group's
+	 * record carries only the user's counts. */
+	if (ev->type == MG_OOM_SESSION_CLOSE &&
+	    !(ev->oom_kills != MG_OOM_NONE ? ev->oom_kills > 0
+					   : ev->user_oom_kills != MG_OOM_NONE && ev->user_oom_kills > 0))
+		return;
 	if (r->has_since || r->has_until) {
 		if (!ev->has_time) {
 			r->untimed++;

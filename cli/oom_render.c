@@ -1,11 +1,13 @@
 /* memguardctl oom-report: the text and JSON renderers of one event. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgroup.h"
 #include "ctl.h"
 #include "logtime.h"
 #include "oom_report.h"
+#include "safe_text.h"
 
 #define TOP_ROWS 10
 #define NONE MG_OOM_NONE
@@ -319,10 +321,14 @@ static void text_session(FILE *f, const struct oom_view *v, const char *t, bool 
 	const struct mg_oom_event *ev = v->ev;
 	char a[32], b[64];
 
-	fprintf(f, "%s%s  pam_memguard: session of %s (uid %" PRId64 ") closed after OOM kills: %" PRId64, brief ? "" : "== ",
-		t, ev->user ? ev->user : "?", ev->uid, ev->oom_kills != NONE ? ev->oom_kills : 0);
+	fprintf(f, "%s%s  pam_memguard: session of %s (uid %" PRId64 ") closed", brief ? "" : "== ", t,
+		ev->user ? ev->user : "?", ev->uid);
+	if (ev->oom_kills != NONE)
+		fprintf(f, " after OOM kills: %" PRId64, ev->oom_kills);
+	else
+		fprintf(f, ", its own OOM kills not logged (a shared group)");
 	if (ev->user_oom_kills != NONE)
-		fprintf(f, " (the user's total %" PRId64 ")", ev->user_oom_kills);
+		fprintf(f, " (the user's during the session: %" PRId64 ")", ev->user_oom_kills);
 	if (brief) {
 		fprintf(f, "\n");
 		return;
@@ -344,7 +350,7 @@ static void text_session(FILE *f, const struct oom_view *v, const char *t, bool 
 		fprintf(f, "  kernel:     no OOM event of this group in the log read before this line\n");
 }
 
-void oom_render_text(FILE *f, const struct oom_view *v, bool brief)
+static void render_text(FILE *f, const struct oom_view *v, bool brief)
 {
 	char t[64];
 
@@ -366,6 +372,42 @@ void oom_render_text(FILE *f, const struct oom_view *v, bool brief)
 	}
 	if (!brief)
 		fprintf(f, "\n");
+}
+
+/* Names, paths and reasons come from a log anyone may have written to:
+ * each line goes out through the sanitizer, so none of it can move the
+ * cursor or forge a line. */
+void oom_render_text(FILE *f, const struct oom_view *v, bool brief)
+{
+	char *text = NULL, *safe = NULL;
+	size_t len = 0, cap = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		return;
+	render_text(m, v, brief);
+	if (fclose(m) != 0) {
+		free(text);
+		return;
+	}
+	for (const char *s = text, *e = text + len; s < e;) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(e - s);
+		if (MG_SAFE_TEXT_SIZE(n) > cap) {
+			char *grown = realloc(safe, MG_SAFE_TEXT_SIZE(n));
+			if (!grown)
+				break;
+			safe = grown;
+			cap = MG_SAFE_TEXT_SIZE(n);
+		}
+		mg_safe_text(safe, cap, s, n);
+		fputs(safe, f);
+		if (nl)
+			fputc('\n', f);
+		s += n + (nl ? 1 : 0);
+	}
+	free(safe);
+	free(text);
 }
 
 /* ---- JSON: one object per line, keys always present (null when the

@@ -84,6 +84,19 @@ static bool tag(const char *s, size_t i, size_t e, bool strict, struct mg_loglin
 	return true;
 }
 
+/* "authpriv.info", "kern.warn": the word busybox syslogd adds */
+static bool prio_word(const char *s, size_t i, size_t e)
+{
+	const char *dot = memchr(s + i, '.', e - i);
+
+	if (!dot || dot == s + i || dot + 1 == s + e)
+		return false;
+	for (size_t k = i; k < e; k++)
+		if (s + k != dot && !(s[k] >= 'a' && s[k] <= 'z'))
+			return false;
+	return true;
+}
+
 void mg_logline_split(const char *s, size_t len, int64_t now_usec, struct mg_logline *out)
 {
 	size_t i = 0, n, e;
@@ -124,7 +137,12 @@ void mg_logline_split(const char *s, size_t len, int64_t now_usec, struct mg_log
 		if (!tag(s, i, e, false, out)) {
 			size_t h = i, he = e, j = blanks(s, len, e);
 			e = word_end(s, len, j);
-			if (he > h && tag(s, j, e, false, out)) {
+			/* busybox syslogd writes "facility.priority" before the tag */
+			if (he > h && !tag(s, j, e, false, out) && prio_word(s, j, e)) {
+				j = blanks(s, len, e);
+				e = word_end(s, len, j);
+			}
+			if (he > h && (out->ident || tag(s, j, e, false, out))) {
 				out->host = s + h;
 				out->host_len = he - h;
 			} else

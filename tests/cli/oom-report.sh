@@ -128,6 +128,13 @@ else
 fi
 
 ########## oom-report: bad input
+printf '[1.0] Out of memory: Killed process 5 (\033[31mx\302\233) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:4kB oom_score_adj:0\n' >"$T/esc.log"
+orun oom-report "$T/esc.log"
+expect "a name from the log with control characters is shown escaped" 0 out 'victim:     \x1b[31mx\u009b (pid 5'
+if LC_ALL=C grep -q "$(printf '\033')" "$T/out"; then notok "no raw escape byte on stdout" "$(show_io | cat -v)"; else ok "no raw escape byte on stdout"; fi
+orun oom-report --json "$T/esc.log"
+got=$(jcount 'e["victim"]["comm"] == "\x1b[31mx\x9b"')
+[ "$got" = 1 ] && ok "--json: the same name escaped as JSON, intact" || notok "--json: the same name escaped as JSON" "got $got" "$(show_io | cat -v)"
 head -c 1000000 /dev/urandom >"$T/random.bin"
 orun oom-report "$T/random.bin"
 [ "$RC" = 1 ] && [ ! -s "$T/out" ] && ok "1 MB of random bytes: no event, exit 1, nothing on stdout" ||

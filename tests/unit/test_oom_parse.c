@@ -403,6 +403,35 @@ static void test_fixture_details(void **state)
 	free(t);
 }
 
+/* The module's line as pam_syslog writes it, under any program's name and
+ * behind busybox's priority word; a shared group's record has no
+ * session counts; keys added later are ignored. */
+static void test_close_records(void **state)
+{
+	const char *t =
+		"Dec  1 22:55:45 (none) authpriv.info su[171]: pam_memguard(su-l:session): session closed for mgb (uid 2002): "
+		"group=/sys/fs/cgroup/memguard/user-2002/session-171-941 peak=67108864 oom_kills=1 user_oom_kills=1 "
+		"user_max_events=0 user_high_events=3 user_peak=98304000\n"
+		"Dec  1 22:56:00 lab sshd[9]: pam_memguard(sshd:session): session closed for x (uid 3): "
+		"group=/sys/fs/cgroup/memguard/user-3/session-shared user_oom_kills=2\n"
+		"Dec  1 22:57:00 lab sshd[9]: pam_memguard(sshd:session): session of x (uid 3): group /a: max=1G\n";
+	struct collected c;
+
+	(void)state;
+	parse_text(t, strlen(t), &c);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.ev[0].type, MG_OOM_SESSION_CLOSE);
+	assert_int_equal(c.ev[0].uid, 2002);
+	assert_int_equal(c.ev[0].oom_kills, 1);
+	assert_int_equal(c.ev[0].user_high_events, 3);
+	assert_int_equal(c.ev[0].peak_bytes, 67108864);
+	assert_string_equal(c.host[0], "(none)");
+	assert_int_equal(c.ev[1].oom_kills, NONE);
+	assert_int_equal(c.ev[1].peak_bytes, NONE);
+	assert_int_equal(c.ev[1].user_oom_kills, 2);
+	collected_free(&c);
+}
+
 /* Bad input: never a crash, never a made-up field. */
 static void test_garbage(void **state)
 {
@@ -532,6 +561,14 @@ static void test_logline(void **state)
 	assert_int_equal(l.ident_len, 12);
 	assert_memory_equal(l.msg, "session closed", 14);
 
+	/* busybox syslogd's "facility.priority" before the tag */
+	s = "Dec  1 22:55:45 (none) authpriv.info su[171]: pam_memguard(su-l:session): x";
+	mg_logline_split(s, strlen(s), now, &l);
+	assert_int_equal(l.host_len, 6);
+	assert_memory_equal(l.ident, "su", 2);
+	assert_int_equal(l.ident_len, 2);
+	assert_memory_equal(l.msg, "pam_memguard(", 13);
+
 	{
 		const char rec[] = "6,1234,5678901,-;hog invoked oom-killer\n SUBSYSTEM=x\n";
 		const char *msg;
@@ -596,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures),     cmocka_unit_test(test_fixture_details),
 		cmocka_unit_test(test_garbage),	     cmocka_unit_test(test_cut_reports),
 		cmocka_unit_test(test_logline),	     cmocka_unit_test(test_logtime),
+		cmocka_unit_test(test_close_records),
 	};
 
 	setenv("TZ", "UTC", 1);

@@ -75,6 +75,20 @@ grep -q "oom.group:  every task of $rel_a killed" "$W/text.out" || { cat "$W/tex
 grep -q "pid $hog_b" "$W/text.out" && fail "oom-report --user mga shows mgb's kill"
 info "ok: --user mga: the group kill in text, mgb's kill left out"
 
+# mgb logged out after the kill: the module's close-session line, read
+# from the syslog file beside the kernel log, names the same group.
+mg_until 10 grep -q "session closed for mgb" "$MG_SYSLOG" || fail "no close-session line of mgb in $MG_SYSLOG"
+grep -a "session closed for mgb" "$MG_SYSLOG" | sed 's/^/    /'
+dmesg >"$W/kernel.log" || fail "dmesg failed"
+"$CTL" --policy "$POLICY" oom-report --user mgb "$W/kernel.log" "$MG_SYSLOG" >"$W/link.out" 2>&1 ||
+	{ cat "$W/link.out"; fail "oom-report of the kernel log and the syslog file failed"; }
+grep -q "pam_memguard: session of mgb (uid $MG_UID_B) closed after OOM kills: 1" "$W/link.out" &&
+	grep -q "group:      /sys/fs/cgroup$rel_b\$" "$W/link.out" &&
+	grep -q "kernel:     1 OOM event of this group above" "$W/link.out" &&
+	grep -q "victim:     hog (pid $hog_b, uid $MG_UID_B mgb)" "$W/link.out" ||
+	{ cat "$W/link.out"; fail "the close-session record is not shown beside mgb's kernel event"; }
+info "ok: mgb's close-session record (oom_kills=1) beside the kernel's event of the same group"
+
 # --- a global OOM: no cap, more than the guest's RAM ---
 ram_mb=$(awk '/^MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
 mg_su_bg c mgc "$HOG $((ram_mb * 2)) >/dev/null & h=\$!; up \"hog \$h\"; wait \$h; up \"after-hog \$?\""
