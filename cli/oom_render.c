@@ -7,7 +7,6 @@
 #include "ctl.h"
 #include "logtime.h"
 #include "oom_report.h"
-#include "safe_text.h"
 
 #define TOP_ROWS 10
 #define NONE MG_OOM_NONE
@@ -338,9 +337,16 @@ static void text_session(FILE *f, const struct oom_view *v, const char *t, bool 
 		fprintf(f, "  group:      %s\n", ev->group);
 	if (ev->peak_bytes != NONE)
 		fprintf(f, "  peak:       %s\n", size_str((uint64_t)ev->peak_bytes, a, sizeof(a)));
-	if (ev->user_max_events != NONE || ev->user_high_events != NONE)
-		fprintf(f, "  user group: %" PRId64 " max events, %" PRId64 " high events\n",
-			ev->user_max_events != NONE ? ev->user_max_events : 0, ev->user_high_events != NONE ? ev->user_high_events : 0);
+	if (ev->user_max_events != NONE || ev->user_high_events != NONE || ev->user_peak_bytes != NONE) {
+		fprintf(f, "  user group:");
+		if (ev->user_max_events != NONE)
+			fprintf(f, " %" PRId64 " max events,", ev->user_max_events);
+		if (ev->user_high_events != NONE)
+			fprintf(f, " %" PRId64 " high events,", ev->user_high_events);
+		if (ev->user_peak_bytes != NONE)
+			fprintf(f, " peak %s", size_str((uint64_t)ev->user_peak_bytes, a, sizeof(a)));
+		fprintf(f, " (during the session; the peak since the group was made)\n");
+	}
 	if (v->linked_events) {
 		if (v->linked_has_time)
 			mg_logtime_format(v->linked_last_usec, b, sizeof(b));
@@ -375,12 +381,12 @@ static void render_text(FILE *f, const struct oom_view *v, bool brief)
 }
 
 /* Names, paths and reasons come from a log anyone may have written to:
- * each line goes out through the sanitizer, so none of it can move the
- * cursor or forge a line. */
+ * each line goes out through the sanitizer every command's text uses, so
+ * none of it can move the cursor or forge a line. */
 void oom_render_text(FILE *f, const struct oom_view *v, bool brief)
 {
-	char *text = NULL, *safe = NULL;
-	size_t len = 0, cap = 0;
+	char *text = NULL;
+	size_t len = 0;
 	FILE *m = open_memstream(&text, &len);
 
 	if (!m)
@@ -390,23 +396,14 @@ void oom_render_text(FILE *f, const struct oom_view *v, bool brief)
 		free(text);
 		return;
 	}
-	for (const char *s = text, *e = text + len; s < e;) {
-		const char *nl = memchr(s, '\n', (size_t)(e - s));
-		size_t n = nl ? (size_t)(nl - s) : (size_t)(e - s);
-		if (MG_SAFE_TEXT_SIZE(n) > cap) {
-			char *grown = realloc(safe, MG_SAFE_TEXT_SIZE(n));
-			if (!grown)
-				break;
-			safe = grown;
-			cap = MG_SAFE_TEXT_SIZE(n);
+	for (char *s = text, *nl; *s; s = nl + 1) {
+		if (!(nl = strchr(s, '\n'))) {
+			fputs(ctl_safe(s), f);
+			break;
 		}
-		mg_safe_text(safe, cap, s, n);
-		fputs(safe, f);
-		if (nl)
-			fputc('\n', f);
-		s += n + (nl ? 1 : 0);
+		*nl = '\0';
+		fprintf(f, "%s\n", ctl_safe(s));
 	}
-	free(safe);
 	free(text);
 }
 
@@ -683,6 +680,7 @@ void oom_render_json(FILE *f, const struct oom_view *v)
 		jnum(f, "user_oom_kills", ev->user_oom_kills, &first);
 		jnum(f, "user_max_events", ev->user_max_events, &first);
 		jnum(f, "user_high_events", ev->user_high_events, &first);
+		jnum(f, "user_peak_bytes", ev->user_peak_bytes, &first);
 		jnum(f, "kernel_events_before", (int64_t)v->linked_events, &first);
 		break;
 	}

@@ -104,6 +104,17 @@ void mg_logline_split(const char *s, size_t len, int64_t now_usec, struct mg_log
 	int64_t t;
 
 	memset(out, 0, sizeof(*out));
+	/* "<6>": the priority of a syslog datagram as a listener on /dev/log
+	 * receives it, and of dmesg -r */
+	if (len > 2 && s[0] == '<') {
+		size_t k = 1;
+		while (k < len && k < 5 && isdigit((unsigned char)s[k]))
+			k++;
+		if (k > 1 && k < len && s[k] == '>') {
+			s += k + 1;
+			len -= k + 1;
+		}
+	}
 	if (len && s[0] == '[') {
 		n = mono(s, len, 0, true, &out->mono_usec);
 		if (n) {
@@ -119,7 +130,10 @@ void mg_logline_split(const char *s, size_t len, int64_t now_usec, struct mg_log
 			out->has_time = true;
 			out->usec = t;
 			i = blanks(s, len, n);
-			syslog_like = true;
+			/* dmesg --time-format iso ("...T10:00:00,123456+01:00 msg")
+			 * writes neither host nor program: "memory:" and
+			 * "oom_reaper:" start kernel messages there */
+			syslog_like = !memchr(s, ',', n);
 		} else if ((n = mono(s, len, 0, false, &out->mono_usec))) {
 			out->has_mono = true;
 			i = n;

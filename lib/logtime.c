@@ -71,7 +71,8 @@ static int64_t fraction(const char *s, size_t len, size_t *i)
 {
 	int64_t us = 0, scale = 100000;
 
-	if (*i + 1 >= len || s[*i] != '.' || !isdigit((unsigned char)s[*i + 1]))
+	/* dmesg --time-format iso writes a comma */
+	if (*i + 1 >= len || (s[*i] != '.' && s[*i] != ',') || !isdigit((unsigned char)s[*i + 1]))
 		return 0;
 	(*i)++;
 	while (*i < len && isdigit((unsigned char)s[*i])) {

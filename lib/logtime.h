@@ -17,7 +17,8 @@ int mg_logtime_month(const char *s, size_t len);
 size_t mg_logtime_syslog(const char *s, size_t len, int64_t now_usec, int64_t *usec);
 
 /* "2024-02-09T12:34:56[.frac][Z|+01:00|+0100]" (also with a space for the
- * T): without an offset, local time. Returns the bytes used, or 0. */
+ * T, and ",frac" as dmesg --time-format iso writes it): without an offset,
+ * local time. Returns the bytes used, or 0. */
 size_t mg_logtime_iso(const char *s, size_t len, int64_t *usec);
 
 /* "Thu Dec  7 00:05:14 2017", as dmesg -T prints it (any weekday word). */

@@ -438,7 +438,7 @@ static void event_init(struct mg_oom_event *ev)
 		&ev->selected_score, &ev->victim_pid, &ev->victim_uid, &ev->victim_oom_score_adj, &ev->total_vm_kb,
 		&ev->anon_rss_kb, &ev->file_rss_kb, &ev->shmem_rss_kb, &ev->pgtables_kb, &ev->reaped_anon_kb,
 		&ev->reaped_file_kb, &ev->reaped_shmem_kb, &ev->vmrss_mib, &ev->badness, &ev->uid, &ev->peak_bytes,
-		&ev->oom_kills, &ev->user_oom_kills, &ev->user_max_events, &ev->user_high_events,
+		&ev->oom_kills, &ev->user_oom_kills, &ev->user_max_events, &ev->user_high_events, &ev->user_peak_bytes,
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
 		*nums[i] = MG_OOM_NONE;
@@ -580,6 +580,7 @@ static int parse_session_kv(struct mg_oom_event *ev, const struct cap *c)
 		{ "user_oom_kills", offsetof(struct mg_oom_event, user_oom_kills) },
 		{ "user_max_events", offsetof(struct mg_oom_event, user_max_events) },
 		{ "user_high_events", offsetof(struct mg_oom_event, user_high_events) },
+		{ "user_peak", offsetof(struct mg_oom_event, user_peak_bytes) },
 	};
 	const char *s = c->s, *e = c->s + c->n;
 

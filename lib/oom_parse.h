@@ -112,11 +112,14 @@ struct mg_oom_event {
 	int64_t vmrss_mib;   /* earlyoom */
 	int64_t badness;     /* earlyoom before 1.8, or its oom_score */
 
-	/* pam_memguard close-session record */
+	/* pam_memguard close-session record: "session closed for USER (uid N):
+	 * group=DIR peak=N oom_kills=N user_oom_kills=N user_max_events=N
+	 * user_high_events=N user_peak=N", a key absent when the module could
+	 * not read it (a shared group: no peak, no oom_kills) */
 	char *user;
 	int64_t uid;
 	char *group;
-	int64_t peak_bytes, oom_kills, user_oom_kills, user_max_events, user_high_events;
+	int64_t peak_bytes, oom_kills, user_oom_kills, user_max_events, user_high_events, user_peak_bytes;
 };
 
 struct mg_oom_parser;

@@ -414,13 +414,19 @@ static void test_close_records(void **state)
 		"user_max_events=0 user_high_events=3 user_peak=98304000\n"
 		"Dec  1 22:56:00 lab sshd[9]: pam_memguard(sshd:session): session closed for x (uid 3): "
 		"group=/sys/fs/cgroup/memguard/user-3/session-shared user_oom_kills=2\n"
-		"Dec  1 22:57:00 lab sshd[9]: pam_memguard(sshd:session): session of x (uid 3): group /a: max=1G\n";
+		"Dec  1 22:57:00 lab sshd[9]: pam_memguard(sshd:session): session of x (uid 3): group /a: max=1G\n"
+		/* as a listener on /dev/log receives it: priority, no host; a
+		 * key a later module may add is skipped */
+		"<86>Dec  1 22:58:00 pamdrive[77]: pam_memguard(mgoom:session): session closed for mgoomu (uid 1990): "
+		"group=/sys/fs/cgroup/memory/t/memguard/user-1990/session-77-5 peak=50331648 oom_kills=1 user_oom_kills=1 "
+		"user_max_events=2 user_high_events=0 user_peak=50335744 later_key=9 user_peak=1\n";
 	struct collected c;
 
 	(void)state;
 	parse_text(t, strlen(t), &c);
-	assert_int_equal(c.n, 2);
+	assert_int_equal(c.n, 3);
 	assert_int_equal(c.ev[0].type, MG_OOM_SESSION_CLOSE);
+	assert_int_equal(c.ev[0].user_peak_bytes, 98304000);
 	assert_int_equal(c.ev[0].uid, 2002);
 	assert_int_equal(c.ev[0].oom_kills, 1);
 	assert_int_equal(c.ev[0].user_high_events, 3);
@@ -429,6 +435,16 @@ static void test_close_records(void **state)
 	assert_int_equal(c.ev[1].oom_kills, NONE);
 	assert_int_equal(c.ev[1].peak_bytes, NONE);
 	assert_int_equal(c.ev[1].user_oom_kills, 2);
+	assert_int_equal(c.ev[1].user_peak_bytes, NONE);
+	assert_int_equal(c.ev[2].type, MG_OOM_SESSION_CLOSE);
+	assert_true(c.ev[2].has_time);
+	assert_null(c.host[2]);
+	assert_int_equal(c.ev[2].uid, 1990);
+	assert_int_equal(c.ev[2].peak_bytes, 50331648);
+	assert_int_equal(c.ev[2].oom_kills, 1);
+	assert_int_equal(c.ev[2].user_max_events, 2);
+	assert_int_equal(c.ev[2].user_high_events, 0);
+	assert_int_equal(c.ev[2].user_peak_bytes, 50335744); /* the first of a key given twice */
 	collected_free(&c);
 }
 
@@ -560,6 +576,24 @@ static void test_logline(void **state)
 	assert_memory_equal(l.ident, "pam_memguard", 12);
 	assert_int_equal(l.ident_len, 12);
 	assert_memory_equal(l.msg, "session closed", 14);
+
+	/* dmesg --time-format iso: no host, no program; "memory:" starts the
+	 * kernel's message */
+	s = "2026-12-01T23:58:06,900721+00:00 memory: usage 49152kB, limit 49152kB, failcnt 12";
+	mg_logline_split(s, strlen(s), now, &l);
+	assert_true(l.has_time);
+	assert_int_equal(l.usec, (int64_t)1796169486 * 1000000 + 900721);
+	assert_null(l.host);
+	assert_null(l.ident);
+	assert_memory_equal(l.msg, "memory: usage", 13);
+
+	/* dmesg -r: the priority before the kernel's stamp */
+	s = "<4>[ 1234.567890] oom_reaper: reaped process 5 (x)";
+	mg_logline_split(s, strlen(s), now, &l);
+	assert_true(l.has_mono);
+	assert_int_equal(l.mono_usec, 1234567890ll);
+	assert_null(l.ident);
+	assert_memory_equal(l.msg, "oom_reaper: reaped", 18);
 
 	/* busybox syslogd's "facility.priority" before the tag */
 	s = "Dec  1 22:55:45 (none) authpriv.info su[171]: pam_memguard(su-l:session): x";
