@@ -38,7 +38,7 @@ systemd_src="lib/systemd_props.c"
 # The shim log reader alone: no libdw, no files.
 shimlog_src="lib/shimlog.c"
 # The OOM report parser with its log line and time helpers.
-oom_src="lib/oom_parse.c lib/logline.c lib/logtime.c"
+oom_src="lib/oom_parse.c lib/oom_lines.c lib/logline.c lib/logtime.c"
 
 case "${1:-}" in
 smoke) seconds=15 ;;

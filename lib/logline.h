@@ -1,8 +1,10 @@
 /* One line of a log as the tools write it: raw dmesg ("[  12.345] msg"),
  * dmesg -T ("[Thu Dec  7 00:05:14 2017] msg"), journalctl -k (short,
  * short-iso, short-precise, short-monotonic: "Dec 18 19:34:56 host
- * kernel: msg"), syslog files ("... host kernel: [ 12.3] msg",
- * "... host ident[pid]: msg") or a paste without any prefix. Split into its
+ * kernel: msg"), dmesg --time-format iso ("2026-12-01T10:00:00,123456+01:00
+ * msg"), syslog files ("... host kernel: [ 12.3] msg", "... host
+ * ident[pid]: msg"), a "<PRI>" before any of them (dmesg -r, a datagram
+ * received on /dev/log) or a paste without any prefix. Split into its
  * time, host, program and message, without copying. */
 #ifndef MEMGUARD_LOGLINE_H
 #define MEMGUARD_LOGLINE_H

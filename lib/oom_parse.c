@@ -1,3 +1,5 @@
+/* Assembling events from classified lines (oom_lines.c): which report a
+ * line belongs to, when a report is complete, what it lacks. */
 #include "oom_parse.h"
 
 #include <ctype.h>
@@ -6,38 +8,14 @@
 #include <string.h>
 
 #include "logline.h"
+#include "oom_lines.h"
 
-/* ---- line kinds and where they stand in a report ---- */
-
-enum kind {
-	K_HEADER,      /* "X invoked oom-killer: gfp_mask=..." */
-	K_CPUSET,      /* "X cpuset=/ mems_allowed=0" (up to 4.19) */
-	K_CPU,	       /* "CPU: 3 PID: 23793 Comm: leaker ..." */
-	K_TASK_IN,     /* "Task in A killed as a result of limit of B" (up to 4.19) */
-	K_MEMCG_USAGE, /* "memory: usage 524288kB, limit 524288kB, failcnt 1" */
-	K_SWAP,	       /* "memory+swap: usage ..." (v1) or "swap: usage ..." (v2) */
-	K_MEMCG_STATS, /* "Memory cgroup stats for G:" */
-	K_TASKS_TITLE, /* "Tasks state (memory values in pages):" */
-	K_TABLE_HEADER,
-	K_TABLE_ROW,
-	K_SELECT,      /* "...: Kill process N (c) score S or sacrifice child" (up to 5.0) */
-	K_SUMMARY,     /* "oom-kill:constraint=...,task=c,pid=N,uid=U" (5.0+) */
-	K_KILLED,
-	K_NO_KILLABLE,
-	K_PANIC,
-	K_OOM_GROUP,   /* "Tasks in G are going to be killed due to memory.oom.group set" */
-	K_REAPED,
-	K_REAP_FAILED,
-	K_OOMD_ATTEMPT, /* systemd-oomd: "oomd attempting to kill N with KILL" */
-	K_OOMD_KILLED,
-	K_EARLYOOM,
-	K_SESSION_CLOSE,
-	K_COUNT
-};
-
-/* stage: the order of parts in a report; a line of an earlier stage than
+/* ---- where each kind of line stands in a report ----
+ *
+ * stage: the order of parts in a report; a line of an earlier stage than
  * an event has reached belongs to another report. starts: a line that can
  * open a report whose beginning the log lost (rate limit, ring buffer). */
+
 static const struct kind_info {
 	unsigned char stage;
 	bool starts, repeats;
@@ -51,23 +29,6 @@ static const struct kind_info {
 	[K_KILLED] = { 6, true, false },	[K_NO_KILLABLE] = { 6, true, false },
 	[K_PANIC] = { 6, true, false },		[K_OOM_GROUP] = { 7, false, false },
 	[K_REAPED] = { 8, false, true },	[K_REAP_FAILED] = { 8, false, true },
-};
-
-/* ---- fields a capture fills ---- */
-
-enum field {
-	F_NONE,
-	F_TRIG_COMM, F_GFP, F_NODEMASK, F_ORDER, F_TRIG_ADJ, F_CPUSET, F_MEMS, F_CPU_PID, F_CPU_UID,
-	F_TASK_MEMCG, F_LIMIT_OF, F_USAGE, F_LIMIT, F_FAILCNT, F_SWAP_USAGE, F_SWAP_LIMIT, F_STATS_MEMCG,
-	F_SEL_PREFIX, F_SEL_PID, F_SEL_COMM, F_SEL_SCORE,
-	F_SUMMARY,
-	F_KILL_PREFIX, F_VPID, F_VCOMM, F_VUID, F_TOTAL_VM, F_ANON, F_FILE, F_SHMEM, F_PGTABLES, F_VADJ,
-	F_GROUP,
-	F_REAP_PID, F_REAP_COMM, F_REAP_ANON, F_REAP_FILE, F_REAP_SHMEM,
-	F_OOMD_CGROUP, F_OOMD_REASON, F_OOMD_PID,
-	F_EO_SIGNAL, F_EO_PID, F_EO_UID, F_EO_COMM, F_EO_BADNESS, F_EO_ADJ, F_EO_RSS,
-	F_PAM_USER, F_PAM_UID, F_PAM_KV,
-	F_COUNT
 };
 
 enum ftype { T_NONE, T_NUM, T_STR };
@@ -95,268 +56,6 @@ static const struct field_desc {
 	STR(F_PAM_USER, user),		 NUM(F_PAM_UID, uid),
 };
 
-/* ---- the task table's columns ---- */
-
-enum col { C_SKIP, C_UID, C_TGID, C_TOTAL_VM, C_RSS, C_RSS_ANON, C_RSS_FILE, C_RSS_SHMEM, C_PGTABLES, C_SWAPENTS, C_ADJ };
-#define MAX_COLS 12
-
-struct layout {
-	unsigned char n;
-	unsigned char c[MAX_COLS];
-};
-
-static const struct layout lay_3_10 = { 7, { C_UID, C_TGID, C_TOTAL_VM, C_RSS, C_SKIP, C_SWAPENTS, C_ADJ } };
-static const struct layout lay_4_0 = { 8, { C_UID, C_TGID, C_TOTAL_VM, C_RSS, C_SKIP, C_SKIP, C_SWAPENTS, C_ADJ } };
-static const struct layout lay_4_15 = { 7, { C_UID, C_TGID, C_TOTAL_VM, C_RSS, C_PGTABLES, C_SWAPENTS, C_ADJ } };
-static const struct layout lay_6_8 = { 10, { C_UID, C_TGID, C_TOTAL_VM, C_RSS, C_RSS_ANON, C_RSS_FILE, C_RSS_SHMEM,
-					     C_PGTABLES, C_SWAPENTS, C_ADJ } };
-
-/* ---- the tables: one per format generation ----
- *
- * Patterns: literal text; ' ' matches one or more blanks; %n an integer,
- * %t a token (to a blank or ','), %w a word (to a blank), %s text up to
- * what follows (tried at every place it can end; at the end of the
- * pattern: the rest of the line), %* the same without capture. A pattern
- * need not reach the end of the line: the newest generation is tried
- * first, so a longer line matches its own row, and a line with fields a
- * later kernel adds still matches the last row known. */
-
-struct row {
-	enum kind kind;
-	const char *pattern;
-	enum field f[10];
-	const struct layout *layout; /* K_TABLE_HEADER */
-};
-
-#define KILLED_TAIL "total-vm:%nkB, anon-rss:%nkB, file-rss:%nkB"
-#define KILLED_F F_TOTAL_VM, F_ANON, F_FILE
-
-static const struct row rows_3_10[] = {
-	{ .kind = K_HEADER, .pattern = "%s invoked oom-killer: gfp_mask=%t, order=%n, oom_score_adj=%n", .f = { F_TRIG_COMM, F_GFP, F_ORDER, F_TRIG_ADJ } },
-	{ .kind = K_CPUSET, .pattern = "%* cpuset=%w mems_allowed=%w", .f = { F_CPUSET, F_MEMS } },
-	{ .kind = K_CPU, .pattern = "CPU: %n PID: %n Comm: ", .f = { F_NONE, F_CPU_PID } },
-	{ .kind = K_TASK_IN, .pattern = "Task in %s killed as a result of limit of %s", .f = { F_TASK_MEMCG, F_LIMIT_OF } },
-	{ .kind = K_MEMCG_USAGE, .pattern = "memory: usage %nkB, limit %nkB, failcnt %n", .f = { F_USAGE, F_LIMIT, F_FAILCNT } },
-	{ .kind = K_SWAP, .pattern = "memory+swap: usage %nkB, limit %nkB,", .f = { F_SWAP_USAGE, F_SWAP_LIMIT } },
-	{ .kind = K_MEMCG_STATS, .pattern = "Memory cgroup stats for %s:", .f = { F_STATS_MEMCG } },
-	{ .kind = K_TABLE_HEADER, .pattern = "[ pid ] uid tgid total_vm rss nr_ptes swapents oom_score_adj name", .f = { F_NONE }, .layout = &lay_3_10 },
-	{ .kind = K_SELECT, .pattern = "%s: Kill process %n (%s) score %n or sacrifice child", .f = { F_SEL_PREFIX, F_SEL_PID, F_SEL_COMM, F_SEL_SCORE } },
-	{ .kind = K_KILLED, .pattern = "Killed process %n (%s) " KILLED_TAIL, .f = { F_VPID, F_VCOMM, KILLED_F } },
-	{ .kind = K_PANIC, .pattern = "Kernel panic - not syncing: Out of memory", .f = { F_NONE } },
-};
-
-/* RHEL 7.6+ backported the uid; RHEL 6 (2.6.32) printed it first. */
-static const struct row rows_rhel[] = {
-	{ .kind = K_KILLED, .pattern = "Killed process %n (%s), UID %n, " KILLED_TAIL ", shmem-rss:%nkB", .f = { F_VPID, F_VCOMM, F_VUID, KILLED_F, F_SHMEM } },
-	{ .kind = K_KILLED, .pattern = "Killed process %n, UID %n, (%s) " KILLED_TAIL, .f = { F_VPID, F_VUID, F_VCOMM, KILLED_F } },
-};
-
-static const struct row rows_4_0[] = {
-	{ .kind = K_TABLE_HEADER, .pattern = "[ pid ] uid tgid total_vm rss nr_ptes nr_pmds swapents oom_score_adj name", .f = { F_NONE },
-	  &lay_4_0 },
-};
-
-static const struct row rows_4_5[] = {
-	{ .kind = K_KILLED, .pattern = "Killed process %n (%s) " KILLED_TAIL ", shmem-rss:%nkB", .f = { F_VPID, F_VCOMM, KILLED_F, F_SHMEM } },
-};
-
-static const struct row rows_4_6[] = {
-	{ .kind = K_REAPED, .pattern = "oom_reaper: reaped process %n (%s), now anon-rss:%nkB, file-rss:%nkB, shmem-rss:%nkB", .f = { F_REAP_PID, F_REAP_COMM, F_REAP_ANON, F_REAP_FILE, F_REAP_SHMEM } },
-	{ .kind = K_REAP_FAILED, .pattern = "oom_reaper: unable to reap pid:%n (%s)", .f = { F_REAP_PID, F_REAP_COMM } },
-};
-
-static const struct row rows_4_8[] = {
-	{ .kind = K_HEADER, .pattern = "%s invoked oom-killer: gfp_mask=%t, nodemask=%s, order=%n, oom_score_adj=%n", .f = { F_TRIG_COMM, F_GFP, F_NODEMASK, F_ORDER, F_TRIG_ADJ } },
-	{ .kind = K_NO_KILLABLE, .pattern = "Out of memory and no killable processes", .f = { F_NONE } },
-};
-
-static const struct row rows_4_15[] = {
-	{ .kind = K_TABLE_HEADER, .pattern = "[ pid ] uid tgid total_vm rss pgtables_bytes swapents oom_score_adj name", .f = { F_NONE },
-	  &lay_4_15 },
-};
-
-static const struct row rows_4_19[] = {
-	{ .kind = K_TASKS_TITLE, .pattern = "Tasks state (memory values in pages):", .f = { F_NONE } },
-	{ .kind = K_OOM_GROUP, .pattern = "Tasks in %s are going to be killed due to memory.oom.group set", .f = { F_GROUP } },
-};
-
-static const struct row rows_5_0[] = {
-	{ .kind = K_SUMMARY, .pattern = "oom-kill:%s", .f = { F_SUMMARY } },
-};
-
-static const struct row rows_5_1[] = {
-	{ .kind = K_KILLED, .pattern = "%s: Killed process %n (%s) " KILLED_TAIL ", shmem-rss:%nkB", .f = { F_KILL_PREFIX, F_VPID, F_VCOMM, KILLED_F, F_SHMEM } },
-};
-
-static const struct row rows_5_3[] = {
-	{ .kind = K_SWAP, .pattern = "swap: usage %nkB, limit %nkB,", .f = { F_SWAP_USAGE, F_SWAP_LIMIT } },
-};
-
-static const struct row rows_5_4[] = {
-	{ .kind = K_KILLED, .pattern = "%s: Killed process %n (%s) " KILLED_TAIL ", shmem-rss:%nkB, UID:%n pgtables:%nkB oom_score_adj:%n", .f = { F_KILL_PREFIX, F_VPID, F_VCOMM, KILLED_F, F_SHMEM, F_VUID, F_PGTABLES, F_VADJ } },
-};
-
-static const struct row rows_6_8[] = {
-	{ K_TABLE_HEADER,
-	  "[ pid ] uid tgid total_vm rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name",
-	  { F_NONE }, .layout = &lay_6_8 },
-};
-
-static const struct row rows_6_11[] = {
-	{ .kind = K_CPU, .pattern = "CPU: %n UID: %n PID: %n Comm: ", .f = { F_NONE, F_CPU_UID, F_CPU_PID } },
-};
-
-static const struct row rows_oomd[] = {
-	{ .kind = K_OOMD_ATTEMPT, .pattern = "oomd attempting to kill %n with ", .f = { F_OOMD_PID } },
-	{ .kind = K_OOMD_KILLED, .pattern = "Killed %s due to %s", .f = { F_OOMD_CGROUP, F_OOMD_REASON } },
-	{ .kind = K_OOMD_KILLED, .pattern = "Marked %s for killing due to %s", .f = { F_OOMD_CGROUP, F_OOMD_REASON } },
-	{ .kind = K_OOMD_KILLED, .pattern = "Killed %w", .f = { F_OOMD_CGROUP } },
-};
-
-static const struct row rows_earlyoom[] = {
-	{ .kind = K_EARLYOOM, .pattern = "sending %w to process %n uid %n \"%s\": oom_score %n, oom_score_adj %n, VmRSS %n MiB", .f = { F_EO_SIGNAL, F_EO_PID, F_EO_UID, F_EO_COMM, F_EO_BADNESS, F_EO_ADJ, F_EO_RSS } },
-	{ .kind = K_EARLYOOM, .pattern = "sending %w to process %n uid %n \"%s\": oom_score %n, VmRSS %n MiB", .f = { F_EO_SIGNAL, F_EO_PID, F_EO_UID, F_EO_COMM, F_EO_BADNESS, F_EO_RSS } },
-	{ .kind = K_EARLYOOM, .pattern = "sending %w to process %n uid %n \"%s\": badness %n, VmRSS %n MiB", .f = { F_EO_SIGNAL, F_EO_PID, F_EO_UID, F_EO_COMM, F_EO_BADNESS, F_EO_RSS } },
-	{ .kind = K_EARLYOOM, .pattern = "killing process %n \"%s\" with signal %n: badness %n, VmRSS %n MiB", .f = { F_EO_PID, F_EO_COMM, F_EO_SIGNAL, F_EO_BADNESS, F_EO_RSS } },
-};
-
-static const struct row rows_pam[] = {
-	{ .kind = K_SESSION_CLOSE, .pattern = "session closed for %w (uid %n): %s", .f = { F_PAM_USER, F_PAM_UID, F_PAM_KV } },
-};
-
-enum src { S_KERNEL = 1, S_OOMD = 2, S_EARLYOOM = 4, S_PAM = 8 };
-
-#define GEN(name, src, rows) { name, src, rows, sizeof(rows) / sizeof(rows[0]) }
-/* Newest first: the first row that matches wins. */
-static const struct generation {
-	const char *name;
-	unsigned src;
-	const struct row *rows;
-	size_t n;
-} gens[] = {
-	GEN("6.11", S_KERNEL, rows_6_11), GEN("6.8", S_KERNEL, rows_6_8), GEN("5.4", S_KERNEL, rows_5_4),
-	GEN("5.3", S_KERNEL, rows_5_3),	  GEN("5.1", S_KERNEL, rows_5_1), GEN("5.0", S_KERNEL, rows_5_0),
-	GEN("4.19", S_KERNEL, rows_4_19), GEN("4.15", S_KERNEL, rows_4_15), GEN("4.8", S_KERNEL, rows_4_8),
-	GEN("4.6", S_KERNEL, rows_4_6),	  GEN("4.5", S_KERNEL, rows_4_5), GEN("4.0", S_KERNEL, rows_4_0),
-	GEN("rhel", S_KERNEL, rows_rhel), GEN("3.10", S_KERNEL, rows_3_10),
-	GEN("systemd-oomd", S_OOMD, rows_oomd), GEN("earlyoom", S_EARLYOOM, rows_earlyoom),
-	GEN("pam_memguard", S_PAM, rows_pam),
-};
-#define NGENS (sizeof(gens) / sizeof(gens[0]))
-/* How new a generation is, for an event's format: the rank of its newest line. */
-static const char *const gen_label[NGENS] = { "6.11+", "6.8+", "5.4+", "5.3+", "5.1+", "5.0+", "4.19+", "4.15+",
-					      "4.8+", "4.6+",  "4.5+", "4.0+", "3.10 (RHEL)", "3.10+",
-					      "systemd-oomd", "earlyoom", "pam_memguard" };
-
-/* ---- matching ---- */
-
-#define MAX_CAPS 10
-#define LINE_MAX_CLASSIFY 4096
-
-struct cap {
-	const char *s;
-	size_t n;
-};
-
-static bool blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool match(const char *p, const char *s, const char *e, struct cap *c, int k)
-{
-	for (;;) {
-		const char *b = s;
-
-		if (!*p)
-			return true;
-		if (*p == ' ') {
-			if (s >= e || !blank(*s))
-				return false;
-			while (s < e && blank(*s))
-				s++;
-			p++;
-			continue;
-		}
-		if (*p != '%') {
-			if (s >= e || *s != *p)
-				return false;
-			s++;
-			p++;
-			continue;
-		}
-		switch (p[1]) {
-		case 'n':
-			if (s < e && *s == '-')
-				s++;
-			if (s >= e || !isdigit((unsigned char)*s))
-				return false;
-			while (s < e && isdigit((unsigned char)*s))
-				s++;
-			break;
-		case 't':
-			while (s < e && !blank(*s) && *s != ',')
-				s++;
-			break;
-		case 'w':
-			while (s < e && !blank(*s))
-				s++;
-			break;
-		case 's':
-		case '*': {
-			bool capture = p[1] == 's';
-			const char *t;
-
-			p += 2;
-			if (!*p) {
-				for (t = e; t > s && blank(t[-1]); t--)
-					;
-				if (t == s)
-					return false;
-				if (capture && k < MAX_CAPS) {
-					c[k].s = s;
-					c[k].n = (size_t)(t - s);
-				}
-				return true;
-			}
-			for (t = s + 1; t <= e; t++) {
-				if (*p == ' ' ? t == e || !blank(*t) : *p != '%' && (t == e || *t != *p))
-					continue;
-				if (capture && k < MAX_CAPS) {
-					c[k].s = s;
-					c[k].n = (size_t)(t - s);
-				}
-				if (match(p, t, e, c, k + capture))
-					return true;
-			}
-			return false;
-		}
-		default:
-			return false;
-		}
-		if (s == b)
-			return false;
-		if (k < MAX_CAPS) {
-			c[k].s = b;
-			c[k].n = (size_t)(s - b);
-		}
-		k++;
-		p += 2;
-	}
-}
-
-/* A row is tried only when the line starts with the pattern's leading
- * literal, or, for a pattern that starts with a capture, contains its
- * longest literal: most lines of a log are ruled out by a memcmp. */
-struct row_filter {
-	const char *start;
-	size_t start_len;
-	int needle; /* index into the parser's needles, -1: none */
-	int ncaps;  /* placeholders that capture */
-};
-
-#define MAX_NEEDLES 16
-
 struct inflight {
 	struct mg_oom_event ev;
 	unsigned char stage;
@@ -380,16 +79,17 @@ struct mg_oom_parser {
 	unsigned long lineno;
 	struct inflight *q[MAX_INFLIGHT];
 	size_t nq;
-	struct row_filter filters[NGENS][16];
-	const char *needles[MAX_NEEDLES];
-	size_t needle_len[MAX_NEEDLES];
-	size_t nneedles;
-	signed char needle_hit[MAX_NEEDLES]; /* per line: -1 unknown */
+	struct mg_oom_lines lines;
 	int64_t oomd_pid;
 	unsigned long oomd_line;
 };
 
 /* ---- small helpers ---- */
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
 
 static int64_t num(const struct cap *c)
 {
@@ -597,7 +297,7 @@ static int parse_session_kv(struct mg_oom_event *ev, const struct cap *c)
 			for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 				int64_t *dst = (int64_t *)((char *)ev + keys[i].off);
 				if (strlen(keys[i].key) == klen && memcmp(keys[i].key, s, klen) == 0 && *dst == MG_OOM_NONE) {
-					int64_t x = num(&v);
+					int64_t x = mg_oom_num(&v);
 					*dst = x >= 0 ? x : MG_OOM_NONE;
 				}
 			}
@@ -609,81 +309,11 @@ static int parse_session_kv(struct mg_oom_event *ev, const struct cap *c)
 	return 0;
 }
 
-/* ---- the task table's rows ---- */
-
-struct parsed_row {
-	int64_t pid;
-	int64_t v[MAX_COLS + 4];
-	size_t nv;
-	const char *name;
-	size_t name_len;
-};
-
-/* "[  1234]  1000  1234   12345   678 ... name": at least seven numbers. */
-static bool parse_row(const char *s, const char *e, size_t want, struct parsed_row *r)
-{
-	const char *t;
-	struct cap c;
-
-	if (s >= e || *s != '[')
-		return false;
-	s++;
-	while (s < e && blank(*s))
-		s++;
-	for (t = s; t < e && isdigit((unsigned char)*t); t++)
-		;
-	if (t == s || t >= e || *t != ']')
-		return false;
-	c.s = s;
-	c.n = (size_t)(t - s);
-	r->pid = num(&c);
-	s = t + 1;
-	r->nv = 0;
-	for (;;) {
-		const char *w;
-		while (s < e && blank(*s))
-			s++;
-		w = s;
-		if (w < e && *w == '-')
-			w++;
-		for (t = w; t < e && isdigit((unsigned char)*t); t++)
-			;
-		if (t == w || (t < e && !blank(*t)) || (want && r->nv == want) || r->nv == MAX_COLS + 4)
-			break;
-		c.s = s;
-		c.n = (size_t)(t - s);
-		r->v[r->nv++] = num(&c);
-		s = t;
-	}
-	if (r->nv < 7 || r->pid == MG_OOM_NONE)
-		return false;
-	for (t = e; t > s && blank(t[-1]); t--)
-		;
-	r->name = s;
-	r->name_len = (size_t)(t - s);
-	return true;
-}
-
-/* Without a header line the count of numbers tells the layout. */
 static const struct layout *layout_for(const struct inflight *in, size_t nv, struct layout *tmp)
 {
 	if (in && in->has_layout && in->layout.n == nv)
 		return &in->layout;
-	if (nv == lay_3_10.n)
-		return &lay_3_10;
-	if (nv == lay_4_0.n)
-		return &lay_4_0;
-	if (nv == lay_6_8.n)
-		return &lay_6_8;
-	memset(tmp, 0, sizeof(*tmp));
-	tmp->n = (unsigned char)(nv > MAX_COLS ? MAX_COLS : nv);
-	tmp->c[0] = C_UID;
-	tmp->c[1] = C_TGID;
-	tmp->c[2] = C_TOTAL_VM;
-	tmp->c[3] = C_RSS;
-	tmp->c[tmp->n - 2] = C_SWAPENTS;
-	tmp->c[tmp->n - 1] = C_ADJ;
-	return tmp;
+	return mg_oom_layout_by_count(nv, tmp);
 }
 
 static int add_row(struct mg_oom_parser *p, struct inflight *in, const struct parsed_row *r)
@@ -802,7 +432,7 @@ static void emit_one(struct mg_oom_parser *p, struct inflight *in)
 		if (ev->outcome == MG_OOM_OUTCOME_UNKNOWN)
 			ev->missing |= MG_OOM_MISSING_VICTIM;
 	}
-	ev->format = in->gen_rank < (int)NGENS ? gen_label[in->gen_rank] : NULL;
+	ev->format = in->gen_rank >= 0 ? mg_oom_gen_label((size_t)in->gen_rank) : NULL;
 	p->emit(ev, p->data);
 	event_free(ev);
 	free(in);
@@ -860,7 +490,7 @@ static struct inflight *new_event(struct mg_oom_parser *p, enum mg_oom_type type
 	event_init(&in->ev);
 	in->ev.type = type;
 	in->ev.first_line = in->ev.last_line = p->lineno;
-	in->gen_rank = (int)NGENS;
+	in->gen_rank = (int)mg_oom_ngens();
 	in->touched = p->lineno;
 	if (ll->host && !(in->ev.host = dupn(ll->host, ll->host_len))) {
 		free(in);
@@ -876,7 +506,7 @@ static int64_t line_pid(const struct row *r, const struct cap *caps, int ncaps)
 {
 	for (int i = 0; i < ncaps && i < 10; i++)
 		if (r->f[i] == F_VPID || r->f[i] == F_SEL_PID || r->f[i] == F_REAP_PID || r->f[i] == F_CPU_PID)
-			return num(&caps[i]);
+			return mg_oom_num(&caps[i]);
 	return MG_OOM_NONE;
 }
 
@@ -893,7 +523,7 @@ static int fill(struct mg_oom_parser *p, struct inflight *in, enum kind k, const
 
 		for (int i = 0; i < ncaps; i++) {
 			if (r->f[i] == F_VPID)
-				pid = num(&caps[i]);
+				pid = mg_oom_num(&caps[i]);
 			if (r->f[i] == F_VCOMM)
 				comm = &caps[i];
 		}
@@ -992,7 +622,7 @@ static int assemble(struct mg_oom_parser *p, size_t gi, const struct row *r, con
 	int ret;
 
 	if (k == K_OOMD_ATTEMPT) {
-		p->oomd_pid = num(&caps[0]);
+		p->oomd_pid = mg_oom_num(&caps[0]);
 		p->oomd_line = p->lineno;
 		return 0;
 	}
@@ -1068,86 +698,19 @@ static int assemble(struct mg_oom_parser *p, size_t gi, const struct row *r, con
 
 /* ---- classifying ---- */
 
-static unsigned src_of(const struct mg_logline *ll)
-{
-	static const struct {
-		const char *ident;
-		unsigned src;
-	} idents[] = {
-		{ "kernel", S_KERNEL },
-		{ "systemd-oomd", S_OOMD },
-		{ "earlyoom", S_EARLYOOM },
-		{ "pam_memguard", S_PAM },
-	};
-
-	if (!ll->ident)
-		return S_KERNEL | S_EARLYOOM | S_PAM;
-	for (size_t i = 0; i < sizeof(idents) / sizeof(idents[0]); i++)
-		if (strlen(idents[i].ident) == ll->ident_len && memcmp(idents[i].ident, ll->ident, ll->ident_len) == 0)
-			return idents[i].src;
-	return 0;
-}
-
-static bool needle_hit(struct mg_oom_parser *p, int n, const char *s, size_t len)
-{
-	if (p->needle_hit[n] < 0)
-		p->needle_hit[n] = memmem(s, len, p->needles[n], p->needle_len[n]) != NULL;
-	return p->needle_hit[n];
-}
-
 static int classify(struct mg_oom_parser *p, const char *s, size_t len, const struct mg_logline *ll)
 {
-	unsigned src = src_of(ll);
-	struct cap caps[MAX_CAPS];
-	static const char pam[] = "pam_memguard(";
+	struct oom_line line;
+	size_t want = 0;
 
-	/* pam_syslog writes "pam_memguard(su-l:session): ..." under the
-	 * program's own name (su[171]:, sshd[9]:). */
-	if (len > sizeof(pam) && memcmp(s, pam, sizeof(pam) - 1) == 0) {
-		const char *end = memmem(s, len, "): ", 3);
-		if (end) {
-			len -= (size_t)(end + 3 - s);
-			s = end + 3;
-			src = S_PAM;
+	for (size_t i = p->nq; i-- > 0;)
+		if (p->q[i]->has_layout && p->q[i]->stage == 4 && same_host(&p->q[i]->ev, ll)) {
+			want = p->q[i]->layout.n;
+			break;
 		}
-	}
-	if (!src)
+	if (!mg_oom_lines_classify(&p->lines, s, len, ll, want, &line))
 		return 0;
-	if (len > LINE_MAX_CLASSIFY)
-		len = LINE_MAX_CLASSIFY;
-	memset(p->needle_hit, -1, sizeof(p->needle_hit));
-	/* The task table is most of a report: rows first, cheaply. */
-	if ((src & S_KERNEL) && len && s[0] == '[') {
-		struct parsed_row pr;
-		size_t want = 0;
-		for (size_t i = p->nq; i-- > 0;)
-			if (p->q[i]->has_layout && p->q[i]->stage == 4 && same_host(&p->q[i]->ev, ll)) {
-				want = p->q[i]->layout.n;
-				break;
-			}
-		if (parse_row(s, s + len, want, &pr)) {
-			static const struct row row_row = { .kind = K_TABLE_ROW };
-			return assemble(p, NGENS, &row_row, NULL, 0, ll, &pr);
-		}
-	}
-	for (size_t g = 0; g < NGENS; g++) {
-		if (!(gens[g].src & src))
-			continue;
-		for (size_t i = 0; i < gens[g].n; i++) {
-			const struct row *r = &gens[g].rows[i];
-			const struct row_filter *f = &p->filters[g][i];
-
-			if (f->start_len && (len < f->start_len || s[0] != f->start[0] || memcmp(s, f->start, f->start_len) != 0))
-				continue;
-			if (f->needle >= 0 && !needle_hit(p, f->needle, s, len))
-				continue;
-			memset(caps, 0, sizeof(caps));
-			if (match(r->pattern, s, s + len, caps, 0)) {
-				return assemble(p, g, r, caps, f->ncaps, ll, NULL);
-			}
-		}
-	}
-	return 0;
+	return assemble(p, line.gen, line.row, line.caps, line.ncaps, ll, line.table_row ? &line.prow : NULL);
 }
 
 static int feed_split(struct mg_oom_parser *p, struct mg_logline *ll)
@@ -1199,52 +762,6 @@ int mg_oom_finish(struct mg_oom_parser *p)
 	return 0;
 }
 
-/* The leading literal and the longest literal run of a pattern. */
-static void make_filter(struct mg_oom_parser *p, const char *pat, struct row_filter *f)
-{
-	const char *best = NULL, *q = pat;
-	size_t best_len = 0;
-
-	f->ncaps = 0;
-	for (const char *c = pat; *c; c++)
-		if (*c == '%' && c[1]) {
-			f->ncaps += c[1] != '*';
-			c++;
-		}
-	if (f->ncaps > MAX_CAPS)
-		f->ncaps = MAX_CAPS;
-	f->start = pat;
-	f->start_len = strcspn(pat, "% ");
-	f->needle = -1;
-	if (f->start_len)
-		return;
-	while (*q) {
-		size_t n;
-		if (*q == '%') {
-			q += q[1] ? 2 : 1;
-			continue;
-		}
-		n = strcspn(q, "% ");
-		if (n > best_len) {
-			best = q;
-			best_len = n;
-		}
-		q += n ? n : 1;
-	}
-	if (!best)
-		return;
-	for (size_t i = 0; i < p->nneedles; i++)
-		if (p->needle_len[i] == best_len && memcmp(p->needles[i], best, best_len) == 0) {
-			f->needle = (int)i;
-			return;
-		}
-	if (p->nneedles < MAX_NEEDLES) {
-		p->needles[p->nneedles] = best;
-		p->needle_len[p->nneedles] = best_len;
-		f->needle = (int)p->nneedles++;
-	}
-}
-
 int mg_oom_parser_new(const struct mg_oom_options *opt, mg_oom_emit_fn emit, void *data, struct mg_oom_parser **out)
 {
 	struct mg_oom_parser *p = calloc(1, sizeof(*p));
@@ -1256,9 +773,7 @@ int mg_oom_parser_new(const struct mg_oom_options *opt, mg_oom_emit_fn emit, voi
 	p->emit = emit;
 	p->data = data;
 	p->oomd_pid = MG_OOM_NONE;
-	for (size_t g = 0; g < NGENS; g++)
-		for (size_t i = 0; i < gens[g].n && i < 16; i++)
-			make_filter(p, gens[g].rows[i].pattern, &p->filters[g][i]);
+	mg_oom_lines_init(&p->lines);
 	*out = p;
 	return 0;
 }
