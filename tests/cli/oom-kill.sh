@@ -102,6 +102,24 @@ EOF
 		ok "oom-report on /dev/kmsg: victim pid $hogpid, hog, uid 0, memcg"
 		ok "oom-report on /dev/kmsg: session $(basename "$sd") of mgoomu, cap session.memory.max=48M from p.conf:2 ($(grep '^limit' "$T/kill/verdict"))"
 	fi
+	# The same kill in dmesg --time-format iso (no host, no program; the
+	# group's "memory: usage" line must stay the kernel's), by --since.
+	if dmesg --time-format iso >"$T/kill/dmesg-iso.log" 2>/dev/null; then
+		env $env TZ=UTC "$CTL" --policy "$T/kill/p.conf" --cgroup-root "$base" oom-report --json --since "$since" \
+			"$T/kill/dmesg-iso.log" >"$T/out" 2>"$T/err"
+		if python3 -c '
+import json, sys
+evs = [json.loads(l) for l in open(sys.argv[1])]
+e = [e for e in evs if e["type"] == "kernel" and e["victim"] and e["victim"]["pid"] == int(sys.argv[2])]
+ok = len(e) == 1 and e[0]["time"] is not None and e[0]["constraint"] == "memcg" and e[0]["victim"]["comm"] == "hog"
+# the header part (usage line, summary) may be rate-limited; when it is there it must be read
+ok = ok and (e[0]["oom_memcg"] is None or (e[0]["oom_memcg"] == sys.argv[3] and e[0]["memcg_usage_bytes"] is not None))
+sys.exit(not ok)' "$T/out" "$hogpid" "$sd"; then
+			ok "oom-report of dmesg --time-format iso, --since: the kill, its time, group and usage line"
+		else notok "oom-report of dmesg --time-format iso: the kill" "$(show_io | tail -20)"; fi
+	else
+		ok "oom-report of dmesg --time-format iso # SKIP dmesg --time-format iso failed"
+	fi
 	env $env TZ=UTC "$CTL" --policy "$T/kill/p.conf" --cgroup-root "$base" oom-report --since "$since" --user mgoomu >"$T/out" 2>"$T/err"
 	if [ $? = 0 ] && grep -q "victim:     hog (pid $hogpid, uid 0" "$T/out" &&
 		grep -q "group:      user mgoomu (uid 1990), session $(basename "$sd") (memguard's tree)" "$T/out"; then
