@@ -89,6 +89,11 @@ EOF
 orun oom-report --brief --since 2025-01-02 "$T/iso.log"
 expect "--since a date" 0 out "2025-01-02 10:00:00  kernel global: killed b (pid 22" "2025-01-03 09:00:00  kernel global: killed c (pid 33"
 expect_not "--since leaves out the earlier event" out "killed a (pid 11"
+# times are shown absolute, in local time (a POSIX zone one hour east)
+run env TZ=MGT-1 "$CTL" --meminfo "$MI" --login-defs "$LD" oom-report --brief --since 2025-01-02 "$T/iso.log"
+expect "times shown in local time (TZ one hour east)" 0 out "2025-01-02 11:00:00  kernel global: killed b (pid 22"
+run env TZ=MGT-1 "$CTL" --meminfo "$MI" --login-defs "$LD" oom-report --json --since 2025-01-02 "$T/iso.log"
+expect "--json: the local time with its offset" 0 out '"time":"2025-01-02T11:00:00+01:00"'
 orun oom-report --brief --since "2025-01-01 09:00" --until "2025-01-02T12:00:00Z" "$T/iso.log"
 [ "$(wc -l <"$T/out")" = 2 ] && ok "--since and --until together: 2 of 3" || notok "--since and --until together: 2 of 3" "$(show_io)"
 orun oom-report --brief --since -1h "$T/iso.log"
