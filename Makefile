@@ -5,6 +5,8 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 LIBDIR     ?= $(PREFIX)/lib
 MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR     ?= $(PREFIX)/share/doc/memguard
 SYSCONFDIR ?= /etc
 PAMDIR     ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib)/security
 # The PAM stacks that may load the module: uninstall looks there first.
@@ -50,7 +52,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC   := $(wildcard tests/tools/*.c tests/pam/*.c)
 TOOL_BIN   := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TOOL_SRC))
 
-.PHONY: all deps demo check fuzz bench install uninstall clean
+.PHONY: all deps demo check fuzz bench install uninstall deb clean
 .DEFAULT_GOAL := all
 
 PRELOAD_SO := $(if $(wildcard preload/*.c),$(BUILD)/libmemguard-preload.so)
@@ -146,6 +148,9 @@ install: all
 	install -m 0644 man/memguard.conf.5 $(DESTDIR)$(MANDIR)/man5/memguard.conf.5
 	install -m 0644 man/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/memguardctl.8
 	install -m 0644 man/libmemguard-preload.8 $(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 etc/bash-completion/memguardctl $(DESTDIR)$(BASHCOMPDIR)/memguardctl
+	install -m 0644 etc/examples/*.conf $(DESTDIR)$(DOCDIR)/examples/
 	@# Never overwrite an admin's policy.
 	test -e $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf || \
 		install -m 0644 etc/memguard.conf $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf
@@ -164,8 +169,19 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/memguardctl $(DESTDIR)$(MANDIR)/man5/memguard.conf.5 \
 		$(DESTDIR)$(MANDIR)/man8/memguardctl.8 $(DESTDIR)$(MANDIR)/man8/pam_memguard.8 \
 		$(DESTDIR)$(MANDIR)/man8/libmemguard-preload.8 \
-		$(DESTDIR)$(PAMDIR)/pam_memguard.so $(DESTDIR)$(LIBDIR)/libmemguard-preload.so
+		$(DESTDIR)$(PAMDIR)/pam_memguard.so $(DESTDIR)$(LIBDIR)/libmemguard-preload.so \
+		$(DESTDIR)$(BASHCOMPDIR)/memguardctl
+	rm -rf $(DESTDIR)$(DOCDIR)/examples
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/security/memguard.conf and memguard.d/: they are the admin's"
+
+# Debian packages into build/deb/, built from a copy of the sources there so
+# that the checkout stays clean (dpkg-buildpackage writes to the parent).
+deb:
+	rm -rf build/deb
+	mkdir -p build/deb/memguard-$(VERSION)
+	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C build/deb/memguard-$(VERSION)
+	cd build/deb/memguard-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls build/deb/*.deb
 
 clean:
 	rm -rf build
