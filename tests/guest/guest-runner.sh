@@ -44,16 +44,20 @@ for c in "$@"; do
 	fi
 	mark "case $name: start"
 	if [ -x "$c" ]; then cmd=("$c"); else cmd=(/bin/bash "$c"); fi
+	# A case may ask for a longer deadline: "# memguard-guest: timeout=N".
+	case_t=$(head -n 5 "$c" | sed -n 's/^# memguard-guest: timeout=\([0-9][0-9]*\)$/\1/p' | head -n1)
+	t=$timeout_s
+	[ -n "$case_t" ] && [ "$case_t" -gt "$t" ] && t=$case_t
 	(
 		cd "$scratch" || exit 1
 		export MEMGUARD_SCRATCH=$scratch MEMGUARD_ARTIFACTS=$art MEMGUARD_CASE=$name
 		export MEMGUARD_IN_GUEST=1 TMPDIR=$scratch BUILD=${BUILD:-build}
-		exec timeout -k 5 "$timeout_s" "${cmd[@]}"
+		exec timeout -k 5 "$t" "${cmd[@]}"
 	) </dev/null >"$res/cases/$name.out" 2>&1
 	rc=$?
 	t1=$(now)
-	if { [ $rc = 124 ] || [ $rc = 137 ]; } && [ "$(awk -v a="$t0" -v b="$t1" -v t="$timeout_s" 'BEGIN{print (b-a>=t)?1:0}')" = 1 ]; then
-		echo "(case exceeded its ${timeout_s}s deadline)" >>"$res/cases/$name.out"
+	if { [ $rc = 124 ] || [ $rc = 137 ]; } && [ "$(awk -v a="$t0" -v b="$t1" -v t="$t" 'BEGIN{print (b-a>=t)?1:0}')" = 1 ]; then
+		echo "(case exceeded its ${t}s deadline)" >>"$res/cases/$name.out"
 		rc=124
 	fi
 	awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f\n", b-a}' >"$res/cases/$name.time"
