@@ -11,30 +11,44 @@ packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-de
 libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client
 systemd dbus libpam-systemd passwd strace stress-ng dpkg-dev debhelper lintian rpm"
 
-missing=""
-for p in $packages; do
-	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
-	case "$status" in
-	*"install ok installed"*) ;;
-	*) missing="$missing $p" ;;
-	esac
-done
-[ -z "$missing" ] && exit 0
+top=$(cd "$(dirname "$0")/.." && pwd)
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "memguard needs these packages:$missing" >&2
-	echo "run as root: apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+install_packages() {
+	missing=""
+	for p in $packages; do
+		status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+		case "$status" in
+		*"install ok installed"*) ;;
+		*) missing="$missing $p" ;;
+		esac
+	done
+	[ -z "$missing" ] && return 0
+
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "memguard needs these packages:$missing" >&2
+		echo "run as root: apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+		return 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# The tests run their own sshd on 127.0.0.1; installing openssh-server must
+	# not start the system's sshd on every address.
+	guard=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1
+	fi
+	rc=0
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
+	[ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+	return $rc
+}
+
+install_packages || exit $?
+# The guest stage's kernel (Debian's package, unpacked into build/guest):
+# fetched here so that the set-up step does all of the set-up.
+if ! out=$(bash "$top/tests/guest/fetch-assets.sh" 2>&1); then
+	printf '%s\n' "$out" >&2
+	echo "memguard: cannot fetch the guest's kernel (above); the guest stage needs it" >&2
 	exit 1
 fi
-echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-# The tests run their own sshd on 127.0.0.1; installing openssh-server must
-# not start the system's sshd on every address.
-guard=""
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1
-fi
-rc=0
-apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null || rc=$?
-[ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
-exit $rc
+exit 0

@@ -111,6 +111,18 @@ die() {
 	exit 1
 }
 
+# mount_top ROOT RESULTS: a checkout under /tmp or /run, hidden by the
+# guest's own tmpfs there, comes as the 9p export "top"; run names its path
+# in RESULTS/top-path.
+mount_top() {
+	[ -s "$2/top-path" ] || return 0
+	t=$(cat "$2/top-path")
+	mkdir -p "$1$t" || die "cannot make $t for the checkout"
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose top "$1$t" \
+		|| die "cannot mount the checkout's share at $t"
+	mark "checkout mounted at $t"
+}
+
 mark "loading modules"
 # Retry loop: the order file is dependency-sorted but loading is cheap to retry.
 for round in 1 2 3 4 5; do
@@ -155,6 +167,12 @@ if [ $systemd_mode = 1 ]; then
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results $N/memguard-results \
 		|| die "cannot mount the results share"
 	[ -r $N/memguard-results/start ] || die "no start script in the results share"
+	# systemd mounts a fresh /run unless one is there: give it one, so that
+	# a checkout under /run stays visible.
+	case $(cat $N/memguard-results/top-path 2>/dev/null) in
+	/run/*) mount -t tmpfs -o mode=755,nosuid,nodev tmpfs $N/run || die "tmpfs /run" ;;
+	esac
+	mount_top $N $N/memguard-results
 	U=$N/etc/systemd/system
 	mkdir -p $U $N/etc/tmpfiles.d $N/etc/systemd/journald.conf.d
 	# Units that cannot work here or only cost boot time under emulation.
@@ -214,6 +232,7 @@ R=$H/run/memguard-guest
 mkdir -p $R
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 results $R || die "cannot mount the results share"
 [ -r $R/start ] || die "no start script in the results share"
+mount_top $H $R
 mark "starting runner"
 
 chroot $H /bin/bash /run/memguard-guest/start
