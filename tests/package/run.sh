@@ -133,6 +133,13 @@ if [ $have_build = 1 ]; then
 	lost=$(grep -v '^[[:space:]]*\(#\|$\)' etc/memguard.conf | while IFS= read -r l; do
 		grep -qxF "# $l" "$R/etc/security/memguard.conf" || echo "$l"; done)
 	check "the packaged policy keeps the shipped rules as '# ' comments" "${lost:-all kept}" "all kept"
+	# trace= hands the session the shim's path compiled into the module:
+	# it must be where the memguard package puts the shim.
+	shim=/usr/lib/$MA/memguard/libmemguard-preload.so
+	if grep -q "trace" lib/policy.c; then
+		check "the packaged module names the packaged shim ($shim)" \
+			"$(grep -c -a -F "$shim" "$R/usr/lib/$MA/security/pam_memguard.so")" 1
+	fi
 	PKGCTL=$R/usr/sbin/memguardctl
 	check "the packaged memguardctl: the packaged policy passes check" \
 		"$("$PKGCTL" --policy "$R/etc/security/memguard.conf" --no-names check >/dev/null 2>&1; echo $?)" 0
