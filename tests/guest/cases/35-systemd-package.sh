@@ -37,7 +37,7 @@ status_of() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null | tr -d ' 
 lines() { grep -c 'pam_memguard' "$1"; }
 lineno() { grep -n -E "$2" "$1" | head -n1 | cut -d: -f1; }
 
-useradd -u 2201 -m -s /bin/bash mgp || fail "useradd mgp"
+useradd -u 2701 -m -s /bin/bash mgp || fail "useradd mgp"
 usermod -p '*' mgp
 # man-db's trigger would index every manual page over 9p: the admin's own
 # switch for it (Debian's man-db reads /var/lib/man-db/auto-update).
@@ -85,10 +85,10 @@ su_l() {
 }
 su_l on
 check "su -l mgp (enabled): status" "$RC" 0
-[[ $CG =~ ^/user\.slice/user-2201\.slice/session-[^/]+\.scope$ ]] || fail "su -l mgp ran in '$CG', not a session scope"
-check "user-2201.slice MemoryMax (the conffile's rule)" "$(prop user-2201.slice MemoryMax)" $((120 * M))
-check "user-2201.slice MemoryHigh (the drop-in's)" "$(prop user-2201.slice MemoryHigh)" $((100 * M))
-check "$U/user-2201.slice/memory.max" "$(cat $U/user-2201.slice/memory.max)" $((120 * M))
+[[ $CG =~ ^/user\.slice/user-2701\.slice/session-[^/]+\.scope$ ]] || fail "su -l mgp ran in '$CG', not a session scope"
+check "user-2701.slice MemoryMax (the conffile's rule)" "$(prop user-2701.slice MemoryMax)" $((120 * M))
+check "user-2701.slice MemoryHigh (the drop-in's)" "$(prop user-2701.slice MemoryHigh)" $((100 * M))
+check "$U/user-2701.slice/memory.max" "$(cat $U/user-2701.slice/memory.max)" $((120 * M))
 check "su -l session scope memory.max (via pam_systemd)" "$MAX" $((64 * M))
 check "su -l session scope memory.high (the phase=post line)" "$HIGH" $((48 * M))
 check "su -l oom_score_adj" "$ADJ" 200
@@ -138,7 +138,7 @@ ssh_in() {	# ssh_in TAG: one ssh -tt login of mgp; RC, CG, MAX
 }
 ssh_in sshon
 check "ssh -tt mgp (enabled): status" "$RC" 0
-[[ $CG =~ ^/user\.slice/user-2201\.slice/session-[^/]+\.scope$ ]] || { tail -n 20 $S/sshd.log; fail "ssh -tt mgp ran in '$CG', not a session scope"; }
+[[ $CG =~ ^/user\.slice/user-2701\.slice/session-[^/]+\.scope$ ]] || { tail -n 20 $S/sshd.log; fail "ssh -tt mgp ran in '$CG', not a session scope"; }
 check "ssh session scope memory.max" "$MAX" $((64 * M))
 
 # --- a non-interactive stack, as cron's: common-session-noninteractive ---
@@ -151,7 +151,7 @@ if [ -x "$DRIVE" ] && [ ${#PRE[@]} = 0 ]; then
 	# No pam_systemd there, so no scope: the job stays in the calling
 	# service's cgroup (README.Debian says so); the user's slice caps hold.
 	info "non-interactive job: $(grep '^cgroup=' $S/cron.out)"
-	check "user-2201.slice MemoryMax after the non-interactive session" "$(prop user-2201.slice MemoryMax)" $((120 * M))
+	check "user-2701.slice MemoryMax after the non-interactive session" "$(prop user-2701.slice MemoryMax)" $((120 * M))
 else
 	info "non-interactive stack not tried (no $DRIVE or a sanitizer build)"
 fi
@@ -170,11 +170,11 @@ info "ok: common-session is as before the install"
 info "ok: the changed conffile stays after dpkg -r"
 su_l removed
 check "su -l mgp after dpkg -r: status" "$RC" 0
-[[ $CG == /user.slice/user-2201.slice/session-*.scope ]] || fail "su -l after removal ran in '$CG'"
+[[ $CG == /user.slice/user-2701.slice/session-*.scope ]] || fail "su -l after removal ran in '$CG'"
 check "su -l after dpkg -r: the session scope has no cap" "$MAX" max
 # What the module set on the user's slice is a runtime property: it stays
 # until reboot (README.Debian says how to reset it).
-info "user-2201.slice MemoryMax after dpkg -r: $(prop user-2201.slice MemoryMax) (runtime, until reboot)"
+info "user-2701.slice MemoryMax after dpkg -r: $(prop user-2701.slice MemoryMax) (runtime, until reboot)"
 ssh_in sshremoved
 check "ssh -tt mgp after dpkg -r: status" "$RC" 0
 
