@@ -173,6 +173,10 @@ if [ $systemd_mode = 1 ]; then
 	/run/*) mount -t tmpfs -o mode=755,nosuid,nodev tmpfs $N/run || die "tmpfs /run" ;;
 	esac
 	mount_top $N $N/memguard-results
+	# The pristine host root, read-only, for a case that needs a file as the
+	# host has it after earlier cases changed the overlay's copy.
+	mkdir -p $N/memguard-lower
+	mount --bind /host $N/memguard-lower || die "cannot bind the host root to /memguard-lower"
 	U=$N/etc/systemd/system
 	mkdir -p $U $N/etc/tmpfiles.d $N/etc/systemd/journald.conf.d
 	# Units that cannot work here or only cost boot time under emulation.
