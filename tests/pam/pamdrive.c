@@ -4,8 +4,9 @@
  *   pamdrive CONFDIR SERVICE USER [CMD ARGS...]
  *
  * Prints "open=N", the caller's cgroup and oom_score_adj inside the
- * session, "child=exit:N" or "child=signal:N" as waitpid saw it, and
- * "close=N" (N: the PAM return code, 0 is PAM_SUCCESS). Exits 0 when both
+ * session, "child=exit:N" or "child=signal:N" as waitpid saw it,
+ * "close=N" (N: the PAM return code, 0 is PAM_SUCCESS), and its cgroup and
+ * oom_score_adj after close ("after=", "oom_after="). Exits 0 when both
  * PAM calls returned PAM_SUCCESS. */
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 		printf("close=%d\n", cc);
 	}
 	print_file("after", "/proc/self/cgroup");
+	print_file("oom_after", "/proc/self/oom_score_adj");
 	pam_end(pamh, PAM_SUCCESS);
 	return oc == PAM_SUCCESS && cc == PAM_SUCCESS ? 0 : 1;
 }

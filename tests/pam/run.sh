@@ -589,6 +589,9 @@ $(cat "$T/vg.out")" ;;
 	else notok "valgrind: no definite leaks or errors in 7 pamdrive runs" "$vbad"; fi
 fi
 
+# ===== 11. the matrix: tests/pam/matrix.sh =====
+. "$(dirname "$0")/matrix.sh"
+
 # Any sanitizer or PAM module complaint in any run's output is a failure.
 san=$(grep -l -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error:' -e 'PAM unable to dlopen' "$T"/*.out "$T"/s.u* 2>/dev/null)
 check "no sanitizer report or module load error in any run" "$san" "" "$(echo $san | awk '{print $1}')"
