@@ -850,6 +850,23 @@ out:
 	return r;
 }
 
+/* The user's last session ended and their group is gone: BASE carries the
+ * sum of the remaining groups' protections, not theirs any more. Only
+ * where a sum was written: most hosts set none. */
+static void drop_protections(const struct mg_cg *cg, struct mg_diags *notes)
+{
+	static const char *const files[] = { "memory.min", "memory.low" };
+	uint64_t v;
+	int dfd;
+
+	if (cg->version != 2 || (dfd = open(cg->base, DIR_FLAGS)) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (read_limit_at(dfd, files[i], &v) == 0 && v != 0)
+			sum_protection(cg, dfd, files[i], notes);
+	close(dfd);
+}
+
 int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const char *orig_rel,
 			pid_t pid, struct mg_diags *notes)
 {
@@ -884,7 +901,9 @@ int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_n
 		}
 		close(dfd);
 		/* Fails while another session of the user is open: as it should. */
-		if (rmdir(user_dir) < 0 && errno != EBUSY && errno != ENOTEMPTY && errno != ENOENT)
+		if (rmdir(user_dir) == 0)
+			drop_protections(cg, notes);
+		else if (errno != EBUSY && errno != ENOTEMPTY && errno != ENOENT)
 			mg_diag_add(notes, MG_WARNING, MG_DIAG_ACCESS, NULL, 0, 0, "cannot remove %s: %s", user_dir,
 				    strerror(errno));
 	}

@@ -248,8 +248,26 @@ static bool is_user_slice(const char *name)
 	return strncmp(name, "user-", 5) == 0 && n > 11 && strcmp(name + n - 6, ".slice") == 0;
 }
 
-int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key, uint64_t *cur, uint64_t *sum,
-			    sd_bus_error *e)
+/* Whether a user slice's cgroup holds a session scope: one without any is
+ * on its way out (the user's manager lingers a few seconds). */
+static bool holds_session(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		found = strncmp(de->d_name, "session-", 8) == 0 && n > 14 && strcmp(de->d_name + n - 6, ".scope") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+static int protection_sum(struct mg_sdbus_conn *c, const char *fresh, const char *gone, int key, uint64_t *cur,
+			  uint64_t *sum, sd_bus_error *e)
 {
 	const char *prop = mg_sd_property((enum mg_key)key);
 	const char *file = key == MG_KEY_MEMORY_MIN ? "memory.min" : "memory.low";
@@ -273,7 +291,10 @@ int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key,
 		*sum = one;
 	c->api->error_free(e);
 	while ((de = readdir(d))) {
-		if (!is_user_slice(de->d_name) || (fresh && strcmp(de->d_name, fresh) == 0))
+		if (!is_user_slice(de->d_name) || (fresh && strcmp(de->d_name, fresh) == 0) ||
+		    (gone && strcmp(de->d_name, gone) == 0))
+			continue;
+		if (gone && (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= (int)sizeof(sub) || !holds_session(sub)))
 			continue;
 		if (!fresh)
 			r = slice_get_u64(c, de->d_name, prop, &one, e);
@@ -290,6 +311,18 @@ int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key,
 	if (r < 0)
 		return r;
 	return !(*cur == *sum || (*cur > *sum && !mg_sd_has_control_dropin("user.slice", prop)));
+}
+
+int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key, uint64_t *cur, uint64_t *sum,
+			    sd_bus_error *e)
+{
+	return protection_sum(c, fresh, NULL, key, cur, sum, e);
+}
+
+int mg_sdbus_protection_sum_without(struct mg_sdbus_conn *c, const char *gone, int key, uint64_t *cur, uint64_t *sum,
+				    sd_bus_error *e)
+{
+	return protection_sum(c, NULL, gone, key, cur, sum, e);
 }
 
 const char *mg_sdbus_error_text(const sd_bus_error *e, int r)

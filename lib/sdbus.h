@@ -100,6 +100,12 @@ int mg_sdbus_set_property(struct mg_sdbus_conn *c, const char *unit, const char 
 int mg_sdbus_protection_sum(struct mg_sdbus_conn *c, const char *fresh, int key, uint64_t *cur, uint64_t *sum,
 			    sd_bus_error *e);
 
+/* The same sum over the user slices that hold a session scope, without the
+ * slice gone (every value from the manager): for the end of a user's last
+ * session, while that slice and those of users who just left still exist. */
+int mg_sdbus_protection_sum_without(struct mg_sdbus_conn *c, const char *gone, int key, uint64_t *cur, uint64_t *sum,
+				    sd_bus_error *e);
+
 /* The error's message, else strerror(-r). */
 const char *mg_sdbus_error_text(const sd_bus_error *e, int r);
 

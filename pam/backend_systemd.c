@@ -43,6 +43,7 @@ struct systemd_state {
 	bool limited;
 	char user[256];
 	struct mg_cg_events user_at_open;
+	bool protections; /* user.slice got this user's MemoryMin/MemoryLow in its sum */
 };
 
 /* systemd keeps the unified hierarchy here; a hybrid host's v1 memory
@@ -435,8 +436,10 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 
 		r = apply_unit(pamh, bus, slice, "org.freedesktop.systemd1.Slice", &set->user_caps,
 			       MG_KEY_MEMORY_MIN + 1, new_id, summary, slen);
-		if (r >= 0 && protections)
+		if (r >= 0 && protections) {
 			sum_user_protections(pamh, bus, slice, summary, slen);
+			s->protections = true;
+		}
 		if (r >= 0)
 			r = apply_unit(pamh, bus, "user.slice", "org.freedesktop.systemd1.Slice", &set->all,
 				       MG_KEY_MEMORY_SWAP_MAX + 1, new_id, summary, slen);
@@ -582,6 +585,50 @@ static void log_close(pam_handle_t *pamh, const struct systemd_state *s)
 	mg_pam_log_close_record(pamh, s->user, s->uid, 2, scope, slice, &s->user_at_open, false);
 }
 
+/* At the end of the user's last session user.slice carries the sum of the
+ * other user slices' protections: theirs go with their sessions, as the
+ * cgroupfs backend's base group loses them with the user group. The user
+ * slice keeps its own values for the next login. Never fails a logout. */
+static void drop_user_protections(pam_handle_t *pamh, const struct systemd_state *s)
+{
+	static const enum mg_key keys[] = { MG_KEY_MEMORY_MIN, MG_KEY_MEMORY_LOW };
+	struct mg_sdbus_conn conn = { 0 };
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	char slice[64], why[256], v[32];
+	int r;
+
+	mg_sd_user_slice(s->uid, slice, sizeof(slice));
+	if (mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why)) < 0) {
+		pam_syslog(pamh, LOG_WARNING, "cannot lower user.slice's protections at logout: %s", why);
+		return;
+	}
+	/* Another session of the user still counts on them; unknown: keep. */
+	r = unit_has_other_sessions(&conn, slice, pam_getenv(pamh, "XDG_SESSION_ID"), &e);
+	conn.api->error_free(&e);
+	for (size_t i = 0; r == 0 && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *prop = mg_sd_property(keys[i]);
+		uint64_t cur, sum;
+		int q = mg_sdbus_protection_sum_without(&conn, slice, keys[i], &cur, &sum, &e);
+
+		if (q < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot sum the other user slices' %s for user.slice: %s", prop,
+				   mg_sdbus_error_text(&e, q));
+		conn.api->error_free(&e);
+		if (q <= 0)
+			continue;
+		human(sum, v, sizeof(v));
+		q = mg_sdbus_set_property(&conn, "user.slice", prop, 't', &sum, &e);
+		if (q < 0)
+			pam_syslog(pamh, LOG_WARNING, "cannot set %s=%s on user.slice (the sum of the other user slices'): %s",
+				   prop, v, mg_sdbus_error_text(&e, q));
+		else
+			pam_syslog(pamh, LOG_INFO, "last session of uid %u ended: user.slice %s=%s (sum of the other user slices')",
+				   (unsigned)s->uid, prop, v);
+		conn.api->error_free(&e);
+	}
+	mg_sdbus_close(&conn);
+}
+
 static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *state)
 {
 	struct systemd_state *s = state;
@@ -595,6 +642,8 @@ static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *sta
 			   "after pam_systemd");
 	if (s && s->limited)
 		log_close(pamh, s);
+	if (s && s->protections)
+		drop_user_protections(pamh, s);
 }
 
 const struct mg_backend mg_backend_systemd = {
