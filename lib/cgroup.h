@@ -132,6 +132,10 @@ int mg_cg_populated(int version, const char *dir);
 struct mg_cg_events {
 	bool has_peak, has_high, has_max, has_oom_kills;
 	uint64_t peak, high, max, oom_kills;
+	/* v2 memory.events oom: the group hit its limit and the kernel went
+	 * for an OOM kill (v1 has no count of these) */
+	bool has_oom;
+	uint64_t oom;
 };
 
 int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out);

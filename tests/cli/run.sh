@@ -934,6 +934,8 @@ fi
 ########## oom-report (its own file: fixtures, and a real kill as root)
 . "$(dirname "$0")/oom-report.sh"
 
+. "$(dirname "$0")/liveops.sh"
+
 echo "1..$N"
 [ $FAILED = 0 ] || { echo "# $FAILED of $N failed"; exit 1; }
 exit 0

@@ -1,0 +1,55 @@
+# Sourced by tests/cli/run.sh (its helpers, $T, $CTL, $H, $NSSW, $V1PARENT):
+# the live operations commands: the module's configuration read from a
+# private pam.d, status, gc, metrics, doctor and top.
+
+########## 20. the module's configuration from pam.d
+PD=$T/pamd
+mkdir -p "$PD" "$T/notcg"
+# A Debian-like layout: services include common-session.
+printf 'session required pam_unix.so\nsession required pam_memguard.so cgroup_root=%s [policy=%s]\n-session optional pam_systemd.so\n' \
+	"$T/notcg/fromPAM" "$T/none.conf" >"$PD/common-session"
+printf '@include common-session\n' >"$PD/su-l"
+printf 'session include common-session\n' >"$PD/sshd"
+# systemd-user is skipped by the module unless told: its line does not count.
+printf 'session required pam_memguard.so cgroup_root=/elsewhere\n' >"$PD/systemd-user"
+# A line for another service only (service=) does not count for this one.
+printf 'session required pam_memguard.so service=login cgroup_root=/other\n' >"$PD/cron"
+mg --pam-dir "$PD" status alice
+expect "status takes cgroup_root= from the pam_memguard line that logins run (@include followed)" 1 err \
+	"no cgroup memory controller at $T/notcg/fromPAM"
+mg --pam-dir "$PD" apply --dry-run alice
+expect "apply takes cgroup_root= from pam.d too" 1 err "no cgroup memory controller at $T/notcg/fromPAM"
+mg --pam-dir "$PD" --cgroup-root "$T/notcg/given" status alice
+expect "an explicit --cgroup-root wins over pam.d" 1 err "no cgroup memory controller at $T/notcg/given"
+mg --pam-dir "$PD" list
+expect "--pam-dir with list exits 2" 2 err "--pam-dir goes with status, apply, gc, metrics, top and doctor, not list" \
+	"Try 'memguardctl --help'"
+mg --pam-dir "$T/no-such-pamd" status
+expect "a --pam-dir that cannot be read exits 1" 1 err "memguardctl: cannot read the PAM configuration $T/no-such-pamd"
+# Two services that disagree: reported with both places, not guessed.
+printf 'session required pam_memguard.so cgroup_root=%s policy=%s\n' "$T/notcg/other" "$T/none.conf" >"$PD/login"
+mg --pam-dir "$PD" status alice
+expect "services that disagree on cgroup_root= are reported with file:line:column, exit 1" 1 err \
+	"memguardctl: the PAM services disagree on cgroup_root=: login ($PD/login:1:34): cgroup_root=$T/notcg/other" \
+	"sshd ($PD/common-session:2:34): cgroup_root=$T/notcg/fromPAM" "name the one to use with --cgroup-root"
+[ -s "$T/out" ] && notok "a disagreement prints nothing on stdout" "$(show_io)" || ok "a disagreement prints nothing on stdout"
+mg --pam-dir "$PD" --cgroup-root "$T/notcg/given" status alice
+expect "--cgroup-root settles a disagreement" 1 err "no cgroup memory controller at $T/notcg/given"
+printf 'session required pam_memguard.so cgroup_root=%s\n' "$T/notcg/fromPAM" >"$PD/login"
+mg --pam-dir "$PD" status alice
+expect "services that disagree on policy= are reported too" 1 err \
+	"memguardctl: the PAM services disagree on policy=: login ($PD/login:1): not given" "name the one to use with --policy"
+rm "$PD/login"
+# policy= is taken too: a missing one is an error, as for the module.
+mkdir -p "$T/pamd2"
+if [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ "$(id -u)" = 0 ]; then
+	LCG=$V1PARENT/mgcli-live-$$
+	mkdir -p "$LCG/memguard"
+	printf 'session required pam_memguard.so cgroup_root=%s policy=%s\n' "$LCG/memguard" "$T/pamd2/missing.conf" >"$T/pamd2/sshd"
+	mg --pam-dir "$T/pamd2" status
+	expect "status reads the policy= of the pam_memguard line (a missing one is an error)" 0 err "$T/pamd2/missing.conf"
+	expect "status names where the module's configuration comes from" 0 out "$T/pamd2/sshd:1" "memguard's tree at $LCG/memguard"
+	rmdir "$LCG/memguard" "$LCG"
+else
+	echo "# SKIP policy= from pam.d: needs root and a cgroup v1 memory controller"
+fi

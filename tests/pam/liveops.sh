@@ -1,0 +1,85 @@
+# Sourced by tests/pam/run.sh (its helpers, $T, $BASE, $CGT, $SO, $DRIVE,
+# users through nss_wrapper): memguardctl's live commands over sessions
+# opened through the module. What they report is compared with the
+# kernel's own files.
+
+CTL=$TOP/$BUILD/memguardctl
+LV=$CGT/lv/memguard
+mkdir -p "$CGT/lv"
+policy lv '* memory.max=64M memory.high=48M memory.swap.max=0 session.memory.max=32M'
+service lvs "policy=$T/lv.conf cgroup_root=$LV on_error=deny"
+# memguardctl reads a pam.d of its own: the one service whose line it takes.
+mkdir -p "$T/lvpamd"
+cp "$T/pam.d/lvs" "$T/lvpamd/lvs"
+ctl() { env $RUNENV "$CTL" --pam-dir "$T/lvpamd" "$@" >"$T/ctl.out" 2>"$T/ctl.err"; CRC=$?; }
+# py EXPR: EXPR over the JSON in $T/ctl.out (d)
+py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/ctl.out" "$1" 2>&1; }
+# lv_session OUT USER: an open session kept by a sleep (pid in OUT.pid)
+lv_session() {
+	rm -f "$1.pid"
+	env $RUNENV timeout 120 "$DRIVE" "$T/pam.d" lvs "$2" sh -c "$SELFCG"'; echo $$ >'"$1.pid"'; exec sleep 100' \
+		>"$1" 2>&1 &
+	BGPIDS="$BGPIDS $!"
+	wait_until 20 test -s "$1.pid"
+}
+lv_end() {
+	p=$(cat "$1.pid" 2>/dev/null)
+	[ -n "$p" ] && kill "$p" 2>/dev/null
+	wait_until 20 grep -q '^close=' "$1"
+}
+
+# ----- status: the figures are the kernel's -----
+lv_session "$T/lv1" alice
+lv_session "$T/lv2" alice
+# A session whose caller is gone while a process of it lives on: stale.
+env $RUNENV timeout 60 "$DRIVE" "$T/pam.d" lvs bob sh -c "$SELFCG"'; sleep 100 </dev/null >/dev/null 2>&1 & echo $! >'"$T/lv3.pid" \
+	>"$T/lv3" 2>&1
+BGPIDS="$BGPIDS $(cat "$T/lv3.pid" 2>/dev/null)"
+UA=$LV/user-1001
+S1=$(field selfcg "$T/lv1")
+ctl --json status alice bob
+if [ "$CRC" = 0 ]; then ok "status --json over real sessions: exit 0"; else notok "status --json over real sessions: exit 0" "$(cat "$T/ctl.err")"; fi
+G='{g["name"]: g for g in d["users"][0]["groups"]}'
+check "status: the user group's peak is max_usage_in_bytes, its max events failcnt, limit in force its own 64M" \
+	"$(py "($G['user-1001']['memory_peak'] >= 0, $G['user-1001']['events']['max'], $G['user-1001']['effective_limit']['bytes'])")" \
+	"(True, $(cat "$UA/memory.failcnt"), $(M 64))"
+# peak and usage move with the kernel's own accounting: read them right after.
+got=$(py "$G['user-1001']['memory_peak']"); want=$(cat "$UA/memory.max_usage_in_bytes")
+[ "$got" -le "$want" ] && [ "$got" -ge $((want - 1048576)) ] && ok "status: the user group's peak is memory.max_usage_in_bytes ($got, file $want)" ||
+	notok "status: the user group's peak is memory.max_usage_in_bytes" "json $got, file $want"
+SN=${S1##*/}
+check "status: a session's limit in force is its own 32M; the processes are cgroup.procs'" \
+	"$(py "($G['$SN']['effective_limit']['bytes'], $G['$SN']['effective_limit']['set_by'], $G['$SN']['processes'])")" \
+	"($(M 32), '${S1#/sys/fs/cgroup/memory}', $(wc -l <"$S1/cgroup.procs"))"
+check "status: a session's leader is the PAM caller (the group's name), alive; login time within a minute" \
+	"$(py "($G['$SN']['leader']['pid'], $G['$SN']['leader']['alive'], abs($G['$SN']['login_time'] - $(date +%s)) < 60, $G['$SN']['stale'])")" \
+	"($(echo "$SN" | cut -d- -f2), True, True, False)"
+check "status: the user group counts the processes of both sessions" \
+	"$(py "$G['user-1001']['processes']")" "$(cat "$UA"/session-*/cgroup.procs | wc -l)"
+B3=$(py '[g for g in d["users"][1]["groups"] if g["kind"] == "session"][0]["stale_reason"]')
+check "status: a session whose caller has gone while a process lives on is stale (leader gone)" "$B3" "leader gone"
+# Every session group status lists is one the kernel has, and the other way round.
+check "status: the sessions listed are the directories under user-1001" \
+	"$(py "' '.join(sorted(g['name'] for g in d['users'][0]['groups'] if g['kind'] == 'session'))")" \
+	"$(ls -d "$UA"/session-* | xargs -n1 basename | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')"
+check "status: host figures are /proc's (overcommit mode, CommitLimit)" \
+	"$(py "(d['host']['overcommit_memory'], d['host']['commit_limit'])")" \
+	"($(cat /proc/sys/vm/overcommit_memory), $(( $(awk '$1 == "CommitLimit:" {print $2}' /proc/meminfo) * 1024 )))"
+# A group above the policy, and one without a cap, are flagged.
+echo $(M 80) >"$UA/memory.memsw.limit_in_bytes"; echo $(M 80) >"$UA/memory.limit_in_bytes"
+ctl status alice
+if grep -q "^  user    user-1001 .*\[above policy\]" "$T/ctl.out"; then ok "status flags a user group whose cap is above the policy"
+else notok "status flags a user group whose cap is above the policy" "$(cat "$T/ctl.out")"; fi
+echo -1 >"$UA/memory.memsw.limit_in_bytes"; echo -1 >"$UA/memory.limit_in_bytes"
+ctl --json status alice
+check "status --json flags a user group left without a cap: uncapped" "$(py "$G['user-1001']['flag']")" "uncapped"
+echo $(M 64) >"$UA/memory.limit_in_bytes"; echo $(M 64) >"$UA/memory.memsw.limit_in_bytes"
+ctl --sort usage status
+if [ "$CRC" = 0 ] && grep -q '^host: ' "$T/ctl.out" && grep -qF "module configuration from lvs ($T/lvpamd/lvs:1), 1 service" "$T/ctl.out"; then
+	ok "status (no USER) without --cgroup-root finds the module's tree through pam.d; host line"
+else notok "status (no USER) without --cgroup-root finds the module's tree through pam.d; host line" "$(cat "$T/ctl.out" "$T/ctl.err")"; fi
+if grep -q "no user has live memguard state" "$T/ctl.out"; then notok "status sees the live users" "$(cat "$T/ctl.out")"
+else ok "status sees the live users"; fi
+lv_end "$T/lv1"
+lv_end "$T/lv2"
+kill "$(cat "$T/lv3.pid")" 2>/dev/null
