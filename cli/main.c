@@ -35,6 +35,8 @@ static void usage(FILE *f)
 		"  oom-report [FILE...]     what the OOM killers did, to whom and why: the kernel log\n"
 		"                           (/dev/kmsg) or these files (- for stdin): dmesg, journalctl,\n"
 		"                           syslog; exit 1 when no event is found\n"
+		"  gc                       remove the empty groups that ended sessions left in\n"
+		"                           memguard's tree (--dry-run: only say which)\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -64,7 +66,8 @@ static void usage(FILE *f)
 		"                           configuration whose pam_memguard lines give cgroup_root=,\n"
 		"                           policy= and backend= unless given here (default /etc/pam.d)\n"
 		"  --uid N, --groups A,B    show: preview NAME with this uid and these groups\n"
-		"  --dry-run                apply: print what would change, write nothing\n"
+		"  --dry-run                apply: print what would change, write nothing; gc: print\n"
+		"                           what would be removed, remove nothing\n"
 		"  --lower                  apply: also lower limits of groups that hold processes\n"
 		"                           (the kernel reclaims, then may OOM-kill)\n"
 		"  --since TIME, --until TIME\n"
@@ -150,6 +153,7 @@ static const struct command commands[] = {
 	{ "symbolize", cmd_symbolize, true, false, false, false, false, false, false, false },
 	{ "trace", cmd_trace, false, false, false, false, false, false, false, true },
 	{ "oom-report", cmd_oom_report, true, false, false, false, false, true, false, false },
+	{ "gc", cmd_gc, true, false, false, true, false, true, false, false },
 };
 
 static const struct command *command_named(const char *name)
@@ -353,9 +357,9 @@ int main(int argc, char **argv)
 	if (strict_or_names && !cmd->strict_names)
 		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
 	if (backend_given && !cmd->live)
-		return ctl_usage_err("--backend goes with status and apply, not %s", cmd->name);
+		return ctl_usage_err("--backend goes with status, apply, gc, metrics and top, not %s", cmd->name);
 	if (root_given && !cmd->cgroup_root)
-		return ctl_usage_err("--cgroup-root goes with check, show, status, apply and oom-report, not %s", cmd->name);
+		return ctl_usage_err("--cgroup-root goes with check, show, status, apply, oom-report, gc, metrics, top and doctor, not %s", cmd->name);
 	if ((c.preview || c.preview_groups) && !cmd->preview)
 		return ctl_usage_err("--uid and --groups go with show, not %s", cmd->name);
 	if (c.preview_groups && !c.preview)

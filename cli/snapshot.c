@@ -71,7 +71,8 @@ static int read_group(struct take *t, enum kind kind, const char *name, const ch
 	r = mg_cg_read_live(version, g->dir, &g->live);
 	if (r < 0)
 		return r;
-	mg_cg_read_events(version, g->dir, &g->ev);
+	/* v1: a session group is a leaf, its kills are its own. */
+	mg_cg_read_events(version, g->dir, kind != KIND_SESSION, &g->ev);
 	if (version == 2) {
 		char path[PATH_MAX];
 

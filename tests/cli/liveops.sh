@@ -53,3 +53,13 @@ if [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ "$(id -u)" = 0 ]; then
 else
 	echo "# SKIP policy= from pam.d: needs root and a cgroup v1 memory controller"
 fi
+
+########## 21. gc
+mg gc extra
+expect "gc with an argument exits 2" 2 err "gc takes no arguments" "Try 'memguardctl --help'"
+mg --lower gc
+expect "gc --lower exits 2" 2 err "--dry-run and --lower go with apply" "Try 'memguardctl --help'"
+mg --policy "$T/none.conf" --cgroup-root "$T/notcg/memguard" gc --dry-run
+expect "gc with a cgroup root outside a cgroup file system exits 1" 1 err "no cgroup memory controller at $T/notcg/memguard"
+run "$CTL" --help
+expect "--help lists gc" 0 out "  gc  " "gc: print"

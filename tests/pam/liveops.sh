@@ -80,6 +80,57 @@ if [ "$CRC" = 0 ] && grep -q '^host: ' "$T/ctl.out" && grep -qF "module configur
 else notok "status (no USER) without --cgroup-root finds the module's tree through pam.d; host line" "$(cat "$T/ctl.out" "$T/ctl.err")"; fi
 if grep -q "no user has live memguard state" "$T/ctl.out"; then notok "status sees the live users" "$(cat "$T/ctl.out")"
 else ok "status sees the live users"; fi
+
+# ----- gc: only empty groups of ended sessions, beside logins -----
+UB=$LV/user-1002
+B3DIR=$(ls -d "$UB"/session-* | head -n 1)
+mkdir -p "$LV/user-1004/session-999999-1" "$LV/user-1005"
+ctl gc --dry-run
+if [ "$CRC" = 0 ] && grep -qF "would remove $LV/user-1004/session-999999-1" "$T/ctl.out" &&
+	grep -qF "would remove $LV/user-1005" "$T/ctl.out" && [ -d "$LV/user-1004/session-999999-1" ]; then
+	ok "gc --dry-run names the empty groups of ended sessions and removes nothing"
+else notok "gc --dry-run names the empty groups of ended sessions and removes nothing" "$(cat "$T/ctl.out" "$T/ctl.err")"; fi
+ctl --json gc
+check "gc removes the empty groups bottom up (session, then its user group), exit 0" 	"$CRC $(py "sorted(x['group'] for x in d['removed'])") $([ -e "$LV/user-1004" ] || echo gone)" 	"0 ['user-1004', 'user-1004/session-999999-1', 'user-1005'] gone"
+check "gc leaves a stale group a process still holds (bob's), and the open sessions" 	"$([ -d "$B3DIR" ] && echo kept) $(cat "$S1/cgroup.procs" | wc -l)" "kept $(wc -l <"$S1/cgroup.procs")"
 lv_end "$T/lv1"
 lv_end "$T/lv2"
 kill "$(cat "$T/lv3.pid")" 2>/dev/null
+wait_until 10 procs_empty "$B3DIR"
+ctl gc
+check "once its last process is gone, gc removes bob's stale group and user group" 	"$CRC $([ -e "$UB" ] || echo gone)" "0 gone"
+
+# Logins and logouts of four users while gc runs in a loop: every login
+# opens and closes, gc never fails, a held session keeps its group.
+lv_session "$T/lvh" carol
+HELD=$(field selfcg "$T/lvh")
+HELDN=$(wc -l <"$HELD/cgroup.procs")
+gcbad=""
+(
+	i=0
+	while [ $i -lt 40 ]; do
+		env $RUNENV "$CTL" --pam-dir "$T/lvpamd" gc >"$T/gcl.$i" 2>&1 || echo "gc $i exit $?" >>"$T/gc.bad"
+		i=$((i + 1))
+	done
+) &
+gcloop=$!
+BGPIDS="$BGPIDS $gcloop"
+for u in alice bob dave frank; do
+	(
+		j=0
+		while [ $j -lt 10 ]; do
+			env $RUNENV timeout 60 "$DRIVE" "$T/pam.d" lvs $u true >"$T/lvc.$u.$j" 2>&1
+			j=$((j + 1))
+		done
+	) &
+	BGPIDS="$BGPIDS $!"
+	eval "lp_$u=$!"
+done
+wait "$lp_alice" "$lp_bob" "$lp_dave" "$lp_frank" "$gcloop"
+lbad=$(for f in "$T"/lvc.*; do [ "$(field open "$f") $(field close "$f")" = "0 0" ] || echo "$f: $(cat "$f")"; done)
+check "40 logins and logouts of 4 users beside 40 gc runs: every one opened and closed" "$lbad" ""
+check "gc beside logins and logouts: every run exit 0, no error" 	"$(cat "$T/gc.bad" 2>/dev/null)$(grep -h 'memguardctl:' "$T"/gcl.* | head -3)" ""
+check "gc beside logins: the held session's group and its process stay" 	"$([ -d "$HELD" ] && echo kept) $(wc -l <"$HELD/cgroup.procs")" "kept $HELDN"
+lv_end "$T/lvh"
+ctl gc
+check "at the end gc leaves nothing under the tree" "$CRC $(find "$LV" -mindepth 1 -type d | wc -l)" "0 0"
