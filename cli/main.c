@@ -37,6 +37,8 @@ static void usage(FILE *f)
 		"                           syslog; exit 1 when no event is found\n"
 		"  gc                       remove the empty groups that ended sessions left in\n"
 		"                           memguard's tree (--dry-run: only say which)\n"
+		"  metrics                  the live figures in the Prometheus text format, for\n"
+		"                           node_exporter's textfile collector\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -65,6 +67,11 @@ static void usage(FILE *f)
 		"  --pam-dir DIR            status, apply, gc, metrics, top, doctor: the PAM\n"
 		"                           configuration whose pam_memguard lines give cgroup_root=,\n"
 		"                           policy= and backend= unless given here (default /etc/pam.d)\n"
+		"  --sort name|usage|pressure\n"
+		"                           status, top: the order of the users (default name)\n"
+		"  --output FILE            metrics: replace FILE atomically instead of stdout\n"
+		"  --sessions               metrics: session series too (one per session)\n"
+		"  --proc DIR               status, metrics, top, doctor: the /proc to read (default /proc)\n"
 		"  --uid N, --groups A,B    show: preview NAME with this uid and these groups\n"
 		"  --dry-run                apply: print what would change, write nothing; gc: print\n"
 		"                           what would be removed, remove nothing\n"
@@ -154,6 +161,7 @@ static const struct command commands[] = {
 	{ "trace", cmd_trace, false, false, false, false, false, false, false, true },
 	{ "oom-report", cmd_oom_report, true, false, false, false, false, true, false, false },
 	{ "gc", cmd_gc, true, false, false, true, false, true, false, false },
+	{ "metrics", cmd_metrics, false, false, false, true, false, true, false, false },
 };
 
 static const struct command *command_named(const char *name)

@@ -63,3 +63,36 @@ mg --policy "$T/none.conf" --cgroup-root "$T/notcg/memguard" gc --dry-run
 expect "gc with a cgroup root outside a cgroup file system exits 1" 1 err "no cgroup memory controller at $T/notcg/memguard"
 run "$CTL" --help
 expect "--help lists gc" 0 out "  gc  " "gc: print"
+
+########## 22. metrics
+mg metrics extra
+expect "metrics with an argument exits 2" 2 err "metrics takes no arguments"
+mg --json metrics
+expect "metrics --json exits 2 (the format is Prometheus')" 2 err "metrics has no --json output"
+mg --output "$T/x.prom" status
+expect "--output with status exits 2" 2 err "--output and --sessions go with metrics, not status"
+mg --sessions gc
+expect "--sessions with gc exits 2" 2 err "--output and --sessions go with metrics, not gc"
+mg --sort bogus status
+expect "--sort bogus exits 2" 2 err "--sort bogus: expected name, usage or pressure"
+mg --sort usage list
+expect "--sort with list exits 2" 2 err "--sort goes with status and top, not list"
+if [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ "$(id -u)" = 0 ]; then
+	LCG=$V1PARENT/mgcli-metrics-$$
+	mkdir -p "$LCG/memguard" "$T/prom"
+	echo old >"$T/prom/memguard.prom"
+	mg --policy "$T/none.conf" --cgroup-root "$LCG/memguard" metrics --output "$T/prom/no-such-dir/memguard.prom"
+	expect "metrics --output into a missing directory exits 1 and says why" 1 err "memguardctl: cannot write $T/prom/no-such-dir/memguard.prom"
+	mg --policy "$T/none.conf" --cgroup-root "$T/notcg/x" metrics --output "$T/prom/memguard.prom"
+	[ "$RC" = 1 ] && [ "$(cat "$T/prom/memguard.prom")" = old ] && ok "a metrics run that cannot read the live state leaves the old file" ||
+		notok "a metrics run that cannot read the live state leaves the old file" "$(show_io)"
+	mg --policy "$T/none.conf" --cgroup-root "$LCG/memguard" metrics --output "$T/prom/memguard.prom"
+	expect_rc "metrics with no user: exit 0" 0
+	if grep -qx 'memguard_users 0' "$T/prom/memguard.prom" && grep -q '^memguard_all_memory_usage_bytes [0-9]' "$T/prom/memguard.prom" &&
+		grep -q '^# TYPE memguard_all_oom_kills_total counter$' "$T/prom/memguard.prom"; then
+		ok "metrics: the host's series with no user logged in"
+	else notok "metrics: the host's series with no user logged in" "$(cat "$T/prom/memguard.prom")"; fi
+	rmdir "$LCG/memguard" "$LCG"
+else
+	echo "# SKIP metrics --output: needs root and a cgroup v1 memory controller"
+fi

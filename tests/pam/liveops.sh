@@ -81,6 +81,57 @@ else notok "status (no USER) without --cgroup-root finds the module's tree throu
 if grep -q "no user has live memguard state" "$T/ctl.out"; then notok "status sees the live users" "$(cat "$T/ctl.out")"
 else ok "status sees the live users"; fi
 
+# ----- metrics: a real Prometheus text parser, the kernel's figures -----
+PYPROM=
+for py3 in /usr/bin/python3 python3; do
+	if "$py3" -c 'import prometheus_client' 2>/dev/null; then PYPROM=$py3; break; fi
+done
+mkdir -p "$T/textfile"
+ctl metrics --sessions --output "$T/textfile/memguard.prom"
+if [ -z "$PYPROM" ]; then
+	skip "metrics parse with prometheus_client and carry alice's cap and usage" "python3-prometheus-client not installed (make deps)"
+else
+	cat >"$T/prom.py" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+text = open(sys.argv[1]).read()
+fams = {f.name: f for f in text_string_to_metric_families(text)}
+def one(name, **labels):
+    for f in fams.values():
+        for s in f.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    return None
+helps = [l.split()[2] for l in text.splitlines() if l.startswith('# HELP ')]
+types = {l.split()[2]: l.split()[3] for l in text.splitlines() if l.startswith('# TYPE ')}
+bad = [n for n in helps if n not in types] + [n for n, t in types.items() if (t == 'counter') != n.endswith('_total')]
+bad += [n for n in helps if not n.startswith('memguard_')]
+print(int(one('memguard_user_memory_max_bytes', user='alice', uid='1001')),
+      int(one('memguard_user_memory_usage_bytes', user='alice', uid='1001')),
+      one('memguard_user_oom_kills_total', user='alice') is not None,
+      int(one('memguard_user_sessions', user='alice')),
+      int(one('memguard_user_memory_limit_effective_bytes', user='alice')),
+      one('memguard_session_memory_max_bytes', user='alice', session=sys.argv[2]) == 32 * 2**20,
+      one('memguard_last_read_timestamp_seconds') > 0,
+      'bad:' + ','.join(bad))
+PY
+	got=$("$PYPROM" "$T/prom.py" "$T/textfile/memguard.prom" "$SN" 2>&1)
+	usage_file=$(cat "$UA/memory.usage_in_bytes")
+	set -- $got
+	if [ "$CRC" = 0 ] && [ "$1" = "$(M 64)" ] && [ "$3 $4 $5 $6 $7 $8" = "True 2 $(M 64) True True bad:" ] &&
+		[ "$2" -gt 0 ] && [ $(( $2 - usage_file )) -lt 2097152 ] && [ $(( usage_file - $2 )) -lt 2097152 ]; then
+		ok "metrics parse with prometheus_client: alice's cap 64M and usage (file $usage_file) as the kernel's, HELP and TYPE for each family, counters end in _total"
+	else
+		notok "metrics parse with prometheus_client: alice's cap and usage as the kernel's" "exit $CRC, got: $got" \
+			"usage file $usage_file" "$(head -c 3000 "$T/textfile/memguard.prom")" "$(cat "$T/ctl.err")"
+	fi
+fi
+check "metrics --output: the file replaced atomically, 0644, no temporary file left" \
+	"$(stat -c %a "$T/textfile/memguard.prom") $(ls "$T/textfile")" "644 memguard.prom"
+ctl metrics
+if grep -q '^memguard_session_' "$T/ctl.out"; then notok "without --sessions no session series" "$(grep '^memguard_session_' "$T/ctl.out" | head -3)"
+else ok "without --sessions no session series"; fi
+
 # ----- gc: only empty groups of ended sessions, beside logins -----
 UB=$LV/user-1002
 B3DIR=$(ls -d "$UB"/session-* | head -n 1)
