@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"                           memguard's tree (--dry-run: only say which)\n"
 		"  metrics                  the live figures in the Prometheus text format, for\n"
 		"                           node_exporter's textfile collector\n"
+		"  doctor                   check that memguard is in force here, each finding with\n"
+		"                           its fix; exit 0 healthy, 1 warnings, 3 errors\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -86,7 +88,8 @@ static void usage(FILE *f)
 		"  -V, --version            show the version and exit\n"
 		"\n"
 		"Exit status: 0 success, 1 problems found, the change refused, the live state\n"
-		"unreadable or a write failed, 2 usage error; trace: COMMAND's.\n"
+		"unreadable or a write failed, 2 usage error; trace: COMMAND's;\n"
+		"doctor: 0 healthy, 1 warnings, 3 errors.\n"
 		"See memguardctl(8) and memguard.conf(5).\n",
 		ctl_prog, ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
 }
@@ -162,6 +165,7 @@ static const struct command commands[] = {
 	{ "oom-report", cmd_oom_report, true, false, false, false, false, true, false, false },
 	{ "gc", cmd_gc, true, false, false, true, false, true, false, false },
 	{ "metrics", cmd_metrics, false, false, false, true, false, true, false, false },
+	{ "doctor", cmd_doctor, true, false, false, true, false, true, false, false },
 };
 
 static const struct command *command_named(const char *name)
@@ -365,7 +369,7 @@ int main(int argc, char **argv)
 	if (strict_or_names && !cmd->strict_names)
 		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
 	if (backend_given && !cmd->live)
-		return ctl_usage_err("--backend goes with status, apply, gc, metrics and top, not %s", cmd->name);
+		return ctl_usage_err("--backend goes with status, apply, gc, metrics, top and doctor, not %s", cmd->name);
 	if (root_given && !cmd->cgroup_root)
 		return ctl_usage_err("--cgroup-root goes with check, show, status, apply, oom-report, gc, metrics, top and doctor, not %s", cmd->name);
 	if ((c.preview || c.preview_groups) && !cmd->preview)

@@ -96,3 +96,58 @@ if [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ "$(id -u)" = 0 ]; then
 else
 	echo "# SKIP metrics --output: needs root and a cgroup v1 memory controller"
 fi
+
+########## 23. doctor
+mg doctor extra
+expect "doctor with an argument exits 2" 2 err "doctor takes no arguments" "Try 'memguardctl --help'"
+SOPATH=$BUILD/pam_memguard.so
+if [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ "$(id -u)" = 0 ] && [ -f "$SOPATH" ]; then
+	DCG=$V1PARENT/mgcli-doctor-$$
+	mkdir -p "$DCG" "$T/doc"
+	DP=$T/doc/pamd
+	mkdir -p "$DP"
+	printf '* memory.max=1G\n' >"$T/doc/memguard.conf"
+	chmod 644 "$T/doc/memguard.conf"
+	printf 'session required pam_unix.so\nsession required %s cgroup_root=%s policy=%s\n' "$SOPATH" "$DCG/memguard" \
+		"$T/doc/memguard.conf" >"$DP/common-session"
+	printf '@include common-session\n' >"$DP/sshd"
+	printf '@include common-session\n' >"$DP/su-l"
+	doc() { mg --pam-dir "$DP" "$@" doctor; }
+	doc
+	expect "doctor on a healthy setup: exit 0, every finding ok or a note" 0 out "memguard is healthy: 0 errors, 0 warnings" \
+		"sshd loads pam_memguard.so; session stack: pam_unix.so pam_memguard.so" "su-l loads pam_memguard.so"
+	doc --json
+	check_json "doctor --json is valid JSON"
+	chmod 664 "$T/doc/memguard.conf"
+	doc
+	expect "doctor: a group-writable policy is an error with its fix, exit 3" 3 out "error    policy.trust" \
+		"$T/doc/memguard.conf" "fix: chown root:root and chmod go-w"
+	chmod 644 "$T/doc/memguard.conf"
+	sed "s|$SOPATH|$T/doc/missing/pam_memguard.so|" "$DP/common-session" >"$T/doc/cs" && mv "$T/doc/cs" "$DP/common-session"
+	doc
+	expect "doctor: the module missing where pam.d names it is an error, exit 3" 3 out "error    pam.module" \
+		"$DP/common-session:2: sshd names $T/doc/missing/pam_memguard.so, which is not there"
+	sed "s|$T/doc/missing/pam_memguard.so|$SOPATH|" "$DP/common-session" >"$T/doc/cs" && mv "$T/doc/cs" "$DP/common-session"
+	printf 'session optional pam_systemd.so\nsession required %s cgroup_root=%s policy=%s\n' "$SOPATH" "$DCG/memguard" \
+		"$T/doc/memguard.conf" >"$DP/login"
+	doc
+	expect "doctor: the module after pam_systemd is a finding with its fix" 1 out "warning  pam.order" \
+		"$DP/login:2: in login pam_memguard.so comes after pam_systemd.so" "fix: put 'session required pam_memguard.so' before pam_systemd.so"
+	rm "$DP/login"
+	printf 'session required pam_unix.so\n' >"$DP/common-session-noninteractive"
+	printf '@include common-session-noninteractive\n' >"$DP/cron"
+	doc
+	expect "doctor: cron's sessions outside the caps (common-session-noninteractive) are a warning" 1 out \
+		"warning  pam.noninteractive cron's sessions (common-session-noninteractive) run outside memguard's caps"
+	rm "$DP/cron" "$DP/common-session-noninteractive"
+	doc --cgroup-root "$T/notcg/memguard"
+	expect "doctor: no memory controller where the tree goes is an error, exit 3" 3 out "error    cgroup.memory" \
+		"no cgroup memory controller at $T/notcg/memguard"
+	rm "$DP/sshd" "$DP/su-l" "$DP/common-session"
+	doc
+	expect "doctor: no service loads the module: memguard is not in force, exit 3" 3 out \
+		"no PAM service in $DP loads pam_memguard.so for its sessions: memguard is not in force"
+	rmdir "$DCG"
+else
+	echo "# SKIP doctor: needs root, a cgroup v1 memory controller and $SOPATH"
+fi

@@ -127,7 +127,7 @@ expect "status --backend=bogus exits 2" 2 err "--backend=bogus: expected auto, s
 mg --cgroup-root /sys/fs/cgroup/memguard list
 expect "--cgroup-root with list exits 2" 2 err "--cgroup-root goes with check, show, status, apply, oom-report, gc, metrics, top and doctor, not list"
 mg --backend=cgroupfs show alice
-expect "--backend with show exits 2" 2 err "--backend goes with status, apply, gc, metrics and top, not show"
+expect "--backend with show exits 2" 2 err "--backend goes with status, apply, gc, metrics, top and doctor, not show"
 mg --uid 5 check
 expect "--uid with check exits 2" 2 err "--uid and --groups go with show, not check"
 mg --groups a show alice
