@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"                           memguard's tree (--dry-run: only say which)\n"
 		"  metrics                  the live figures in the Prometheus text format, for\n"
 		"                           node_exporter's textfile collector\n"
+		"  top [USER...]            the status figures live, one row per user, refreshed;\n"
+		"                           q quits, s/n/u/p change the order\n"
 		"  doctor                   check that memguard is in force here, each finding with\n"
 		"                           its fix; exit 0 healthy, 1 warnings, 3 errors\n"
 		"\n"
@@ -71,6 +73,8 @@ static void usage(FILE *f)
 		"                           policy= and backend= unless given here (default /etc/pam.d)\n"
 		"  --sort name|usage|pressure\n"
 		"                           status, top: the order of the users (default name)\n"
+		"  --interval SECONDS       top: time between refreshes (default 2)\n"
+		"  --iterations N           top: stop after N refreshes\n"
 		"  --output FILE            metrics: replace FILE atomically instead of stdout\n"
 		"  --sessions               metrics: session series too (one per session)\n"
 		"  --proc DIR               status, metrics, top, doctor: the /proc to read (default /proc)\n"
@@ -166,6 +170,7 @@ static const struct command commands[] = {
 	{ "gc", cmd_gc, true, false, false, true, false, true, false, false },
 	{ "metrics", cmd_metrics, false, false, false, true, false, true, false, false },
 	{ "doctor", cmd_doctor, true, false, false, true, false, true, false, false },
+	{ "top", cmd_top, false, false, false, true, false, true, false, false },
 };
 
 static const struct command *command_named(const char *name)

@@ -81,6 +81,37 @@ else notok "status (no USER) without --cgroup-root finds the module's tree throu
 if grep -q "no user has live memguard state" "$T/ctl.out"; then notok "status sees the live users" "$(cat "$T/ctl.out")"
 else ok "status sees the live users"; fi
 
+# ----- top: a plain table without a terminal, the full screen under tmux -----
+ctl top --iterations 2 --interval 0.2
+if [ "$CRC" = 0 ] && [ "$(grep -c '^memguard top ' "$T/ctl.out")" = 2 ] &&
+	grep -qE '^alice +1001 +[0-9.]+[KMG]? +\[[#.]{20}\] +64M +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +2$' "$T/ctl.out"; then
+	ok "top without a terminal: --iterations 2 gives two plain tables; alice's row: limit 64M, 2 sessions"
+else notok "top without a terminal: --iterations 2 gives two plain tables; alice's row: limit 64M, 2 sessions" "$(cat "$T/ctl.out" "$T/ctl.err")"; fi
+if command -v tmux >/dev/null 2>&1; then
+	TS=$T/tmux.sock
+	tmux -S "$TS" new-session -d -x 150 -y 30 \
+		"env $RUNENV TERM=screen $CTL --pam-dir $T/lvpamd top --interval 0.3 2>$T/top.err; echo \$? >$T/top.rc; sleep 30"
+	wait_until 20 sh -c "tmux -S '$TS' capture-pane -p | grep -q '^alice '" 
+	tmux -S "$TS" capture-pane -p >"$T/top.screen"
+	row=$(grep '^alice ' "$T/top.screen")
+	case $row in
+	*" 1001 "*"] "*" 64M "*" 2") ok "top under tmux: the screen shows alice's row (uid, bar, limit 64M, 2 sessions)" ;;
+	*) notok "top under tmux: the screen shows alice's row" "$(cat "$T/top.screen" "$T/top.err")" ;;
+	esac
+	grep -q '^q quit' "$T/top.screen" && ok "top under tmux: the key help on the last line" ||
+		notok "top under tmux: the key help on the last line" "$(cat "$T/top.screen")"
+	tmux -S "$TS" send-keys p
+	sleep 0.5
+	tmux -S "$TS" capture-pane -p | grep -q 'sort pressure' && ok "top under tmux: p sorts by pressure" ||
+		notok "top under tmux: p sorts by pressure" "$(tmux -S "$TS" capture-pane -p)"
+	tmux -S "$TS" send-keys q
+	wait_until 10 test -s "$T/top.rc"
+	check "top under tmux: q quits with exit 0" "$(cat "$T/top.rc" 2>/dev/null)" 0
+	tmux -S "$TS" kill-server 2>/dev/null
+else
+	skip "top under tmux" "tmux not installed (make deps)"
+fi
+
 # ----- metrics: a real Prometheus text parser, the kernel's figures -----
 PYPROM=
 for py3 in /usr/bin/python3 python3; do
