@@ -151,3 +151,11 @@ if [ -f "$V1PARENT/memory.limit_in_bytes" ] && [ "$(id -u)" = 0 ] && [ -f "$SOPA
 else
 	echo "# SKIP doctor: needs root, a cgroup v1 memory controller and $SOPATH"
 fi
+
+########## 24. top
+mg --iterations 0 top
+expect "top --iterations 0 exits 2" 2 err "--iterations 0: expected a count from 1"
+mg --interval 2 status
+expect "--interval with status exits 2" 2 err "--iterations and --interval go with top, not status"
+run "$CTL" --help
+expect "--help lists top and doctor" 0 out "top [USER...]" "doctor  " "--iterations N" "3 errors"
