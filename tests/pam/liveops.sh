@@ -216,3 +216,62 @@ check "gc beside logins: the held session's group and its process stay" 	"$([ -d
 lv_end "$T/lvh"
 ctl gc
 check "at the end gc leaves nothing under the tree" "$CRC $(find "$LV" -mindepth 1 -type d | wc -l)" "0 0"
+
+# ----- the issue's host: su -l through a private pam.d whose line has cgroup_root= -----
+# status and apply with no option at all must find the module's tree.
+SUBIN=$(command -v su)
+if [ -n "$SUBIN" ] && command -v unshare >/dev/null 2>&1; then
+	SUD=$T/su
+	mkdir -p "$SUD/pam.d" "$SUD/etc" "$SUD/home"
+	SUID_T=
+	for u in $(seq 4242 4300); do
+		awk -F: -v u="$u" '$3 == u {f = 1} END {exit !f}' /etc/passwd /etc/group || { SUID_T=$u; break; }
+	done
+	{ grep -v '^mglive:' /etc/passwd; echo "mglive:x:$SUID_T:$SUID_T::$SUD/home:/bin/sh"; } >"$SUD/etc/passwd"
+	{ grep -v '^mglive:' /etc/group; echo "mglive:x:$SUID_T:"; } >"$SUD/etc/group"
+	{ grep -v '^mglive:' /etc/shadow; echo "mglive:*:19000:0:99999:7:::"; } >"$SUD/etc/shadow"
+	chmod 644 "$SUD/etc/passwd" "$SUD/etc/group"; chmod 640 "$SUD/etc/shadow"; chmod 755 "$SUD" "$SUD/home"
+	policy lvsu '* memory.max=80M memory.swap.max=0'
+	SUBASE=$CGT/lvsu/memguard
+	mkdir -p "$CGT/lvsu"
+	printf 'auth sufficient pam_rootok.so\nauth required pam_deny.so\naccount required pam_permit.so\nsession required %s cgroup_root=%s policy=%s\n' \
+		"$SO" "$SUBASE" "$T/lvsu.conf" >"$SUD/pam.d/su-l"
+	printf 'auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n' >"$SUD/pam.d/other"
+	chmod 755 "$SUD/pam.d"; chmod 644 "$SUD/pam.d/"*
+	SUPRE=
+	readelf -d "$SO" 2>/dev/null | grep -q 'NEEDED.*libasan' && SUPRE=$(ldd "$SO" | awk '/libasan/ {print $3; exit}')
+	cat >"$SUD/run.sh" <<EOS
+set -e
+mount --bind "$SUD/pam.d" /etc/pam.d
+for f in passwd group shadow; do mount --bind "$SUD/etc/\$f" "/etc/\$f"; done
+set +e
+env \${SUPRE:+LD_PRELOAD=$SUPRE} ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0 su -l mglive -c 'echo \$\$ >$SUD/shell.pid; exec sleep 60' &
+i=0; while [ ! -s $SUD/shell.pid ] && [ \$i -lt 200 ]; do sleep 0.05; i=\$((i + 1)); done
+"$CTL" status >$SUD/status.out 2>$SUD/status.err; echo \$? >$SUD/status.rc
+"$CTL" apply --dry-run >$SUD/apply.out 2>$SUD/apply.err; echo \$? >$SUD/apply.rc
+"$CTL" --json status mglive >$SUD/json.out 2>>$SUD/status.err
+kill \$(cat $SUD/shell.pid)
+wait
+EOS
+	SUPRE=$SUPRE timeout 60 unshare --mount --propagation private sh "$SUD/run.sh" >"$SUD/ns.out" 2>&1
+	shell_cg=$SUBASE/user-$SUID_T
+	if [ "$(cat "$SUD/status.rc" 2>/dev/null)" = 0 ] && grep -q "^user mglive (uid $SUID_T)$" "$SUD/status.out" &&
+		grep -q "^  session session-" "$SUD/status.out" && ! grep -q "no user has live memguard state" "$SUD/status.out" &&
+		grep -qF "module configuration from su-l (/etc/pam.d/su-l:4)" "$SUD/status.out"; then
+		ok "su -l in a private namespace, pam.d line with cgroup_root=: 'memguardctl status' with no option shows the capped session"
+	else
+		notok "su -l in a private namespace, pam.d line with cgroup_root=: 'memguardctl status' with no option shows the capped session" \
+			"$(cat "$SUD/status.out" "$SUD/status.err" "$SUD/ns.out" 2>&1)"
+	fi
+	if [ "$(cat "$SUD/apply.rc" 2>/dev/null)" = 0 ] && grep -q "^dry run: 0 would change" "$SUD/apply.out" &&
+		! grep -q "user mglive.*left alone" "$SUD/apply.out"; then
+		ok "apply --dry-run with no option reads the same tree and policy: the session already has the policy's caps"
+	else notok "apply --dry-run with no option reads the same tree and policy" "$(cat "$SUD/apply.out" "$SUD/apply.err" 2>&1)"; fi
+	got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); u=d["users"][0]; g=u["groups"][0]
+print(g["caps"]["memory.max"]["live"], g["caps"]["memory.max"]["state"], d["base"])' "$SUD/json.out" 2>&1)
+	check "su -l session: status --json shows the user's memory.max 80M from the kernel, as the policy says, in the PAM line's tree" \
+		"$got" "$(M 80) ok $SUBASE"
+	wait_until 15 sh -c "! ls -d '$shell_cg' >/dev/null 2>&1"
+else
+	skip "su -l in a private namespace: status finds the module's tree" "su or unshare missing"
+fi
