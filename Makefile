@@ -137,6 +137,8 @@ bench: deps all
 	@sh bench/systemd-bench.sh $(BUILD)
 	@echo
 	@sh bench/oom-report-bench.sh $(BUILD)
+	@echo
+	@sh bench/live-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

@@ -79,9 +79,10 @@ static int read_group(struct take *t, enum kind kind, const char *name, const ch
 		snprintf(path, sizeof(path), "%s/memory.pressure", g->dir);
 		g->has_psi = mg_psi_read(path, &g->psi) == 0;
 	}
-	/* A user group's processes are those of its sessions too (the
-	 * collector adds them up on cgroupfs; a user slice has more below). */
-	mg_cg_count_procs(g->dir, kind == KIND_ALL || (kind == KIND_USER && t->s->systemd), &g->procs);
+	/* A group's processes are those below it too: on cgroupfs the
+	 * collector adds its sessions' and users' up (one read per group); a
+	 * slice has more below it than the sessions. */
+	mg_cg_count_procs(g->dir, t->s->systemd && kind != KIND_SESSION, &g->procs);
 	own = g->live.has[MG_KEY_MEMORY_MAX] ? g->live.bytes[MG_KEY_MEMORY_MAX] : MG_CG_UNLIMITED;
 	if (parent) {
 		g->eff = parent->eff;
@@ -315,6 +316,16 @@ static void read_host(struct take *t)
 	mg_meminfo_get(t->c->meminfo, "MemTotal", &h->memtotal);
 }
 
+/* cgroupfs, every user listed: the %all group's processes are its users'. */
+static void add_up_procs(struct snapshot *s)
+{
+	if (s->systemd || !s->has_all)
+		return;
+	for (size_t i = 0; i < s->nu; i++)
+		if (snap_user_group(&s->u[i]))
+			s->all.procs += s->u[i].g[0].procs;
+}
+
 int snapshot_take(struct snapshot *s, struct ctl *c, struct live *lv, const struct mg_policy *p, bool policy_ok,
 		  size_t policy_errors, int argc, char **argv)
 {
@@ -367,6 +378,9 @@ int snapshot_take(struct snapshot *s, struct ctl *c, struct live *lv, const stru
 			if (e < 0)
 				note_failure(s, e);
 		}
+		/* Only some users listed: the %all group's own count. */
+		if (!s->systemd && s->has_all)
+			mg_cg_count_procs(s->all.dir, true, &s->all.procs);
 		return 0;
 	}
 	r = live_uids(lv, &uids, &n);
@@ -384,6 +398,7 @@ int snapshot_take(struct snapshot *s, struct ctl *c, struct live *lv, const stru
 			note_failure(s, e);
 	}
 	free(uids);
+	add_up_procs(s);
 	return 0;
 }
 
