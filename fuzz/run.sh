@@ -2,7 +2,8 @@
 # Builds and runs the libFuzzer targets of the policy parser and editor,
 # of the allocation shim's MEMGUARD_* parser, of the systemd backend's
 # reading of /proc/PID/cgroup, of the reader of the shim's log lines
-# (memguardctl trace and symbolize) of the OOM report parser and of the pam.d reader.
+# (memguardctl trace and symbolize), of the OOM report parser and of the
+# pam.d reader.
 #
 #   fuzz/run.sh smoke      the bounded run of 'make check': ~15 s per target
 #   fuzz/run.sh SECONDS    each target for SECONDS ('make fuzz', default 60)
