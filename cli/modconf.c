@@ -21,6 +21,13 @@ static const struct {
 	[SET_BACKEND] = { "backend", "--backend" },
 };
 
+/* A phase=post line only finishes what the line before pam_systemd
+ * decided (the backend and where the groups are): it has no say there. */
+static bool has_say(const struct mg_modargs *a, enum setting s)
+{
+	return s == SET_POLICY || !a->phase || strcmp(a->phase, "post") != 0;
+}
+
 static const char *value(const struct mg_modargs *a, enum setting s, unsigned *col)
 {
 	switch (s) {
@@ -131,11 +138,19 @@ int ctl_module_config(struct ctl *c)
 
 		if (explicit[s] || n == 0)
 			continue;
-		chosen[s] = value(&uses[0].args, s, &col0);
-		for (size_t i = 1; i < n; i++) {
+		while (first < n && !has_say(&uses[first].args, s))
+			first++;
+		if (first == n)
+			continue;
+		chosen[s] = value(&uses[first].args, s, &col0);
+		for (size_t i = first + 1; i < n; i++) {
 			unsigned col = 0;
-			const char *v = value(&uses[i].args, s, &col);
+			const char *v;
 			char a[4200], b[4200];
+
+			if (!has_say(&uses[i].args, s))
+				continue;
+			v = value(&uses[i].args, s, &col);
 
 			if ((v == NULL) == (chosen[s] == NULL) && (!v || strcmp(v, chosen[s]) == 0))
 				continue;

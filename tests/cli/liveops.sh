@@ -159,3 +159,15 @@ mg --interval 2 status
 expect "--interval with status exits 2" 2 err "--iterations and --interval go with top, not status"
 run "$CTL" --help
 expect "--help lists top and doctor" 0 out "top [USER...]" "doctor  " "--iterations N" "3 errors"
+
+########## 25. the documented systemd stack is one configuration
+# guest case 35 found it: a phase=post line without backend= beside the
+# first line's backend=systemd is no disagreement (it has no say there).
+PS=$T/pamd-sd
+mkdir -p "$PS"
+printf 'session required pam_memguard.so backend=systemd policy=%s\nsession optional pam_systemd.so\nsession required pam_memguard.so phase=post policy=%s\n' \
+	"$T/none.conf" "$T/none.conf" >"$PS/su-l"
+run env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$T/nobus" "$CTL" --meminfo "$MI" --login-defs "$LD" --pam-dir "$PS" status
+expect "a phase=post line does not disagree with the first line's backend=systemd (systemd backend taken)" 1 err \
+	"cannot connect to the system bus"
+expect_not "no disagreement reported for the documented stack" err "disagree"
