@@ -8,6 +8,8 @@ MANDIR     ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DOCDIR     ?= $(PREFIX)/share/doc/memguard
 SYSCONFDIR ?= /etc
+# memguardctl top draws with ncurses.
+CURSES_LIBS ?= $(shell pkg-config --libs ncurses 2>/dev/null || echo -lncurses)
 PAMDIR     ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib)/security
 # The PAM stacks that may load the module: uninstall looks there first.
 PAMCONFDIR ?= $(DESTDIR)$(SYSCONFDIR)/pam.d
@@ -70,7 +72,7 @@ $(BUILD)/libmemguard.a: $(LIB_OBJ)
 # Only memguardctl links libdw (lib/symbolizer.c): the module and the shim
 # are loaded into other programs and stay small.
 $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
-	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldw -ldl $(LDLIBS)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldw -ldl -lcap-ng $(CURSES_LIBS) $(LDLIBS)
 
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
 # Neither it nor memguardctl links libsystemd: lib/sdbus.c loads it when a
@@ -135,6 +137,8 @@ bench: deps all
 	@sh bench/systemd-bench.sh $(BUILD)
 	@echo
 	@sh bench/oom-report-bench.sh $(BUILD)
+	@echo
+	@sh bench/live-bench.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \

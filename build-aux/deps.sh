@@ -5,11 +5,13 @@
 # backend's tests (systemd as PID 1 there, never on the host). libdw-dev is
 # memguardctl's symboliser; stress-ng a program the shim's tests run.
 # dpkg-dev, debhelper, lintian and rpm build and check the packages (make deb,
-# the package stage).
+# the package stage). ncurses draws memguardctl top; prometheus_client parses
+# metrics and tmux runs top in tests.
 set -u
 packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libdw-dev libcmocka-dev
 libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client
-systemd dbus libpam-systemd passwd strace stress-ng dpkg-dev debhelper lintian rpm"
+systemd dbus libpam-systemd passwd strace stress-ng dpkg-dev debhelper lintian rpm
+libncurses-dev python3-prometheus-client tmux"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 

@@ -1,9 +1,12 @@
 /* memguardctl status: the caps live in the kernel now, beside what the
- * policy says now. Read-only: it never writes a cgroup or a unit. */
+ * policy says now, with what the kernel counted (peak, events, pressure)
+ * and the limit in force. Read-only: it never writes a cgroup or a unit.
+ * Two renderers, text and JSON, over one snapshot. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -11,18 +14,7 @@
 #include "identity.h"
 #include "live.h"
 #include "sdlive.h"
-#include "systemd_props.h"
-
-
-struct status {
-	struct ctl *c;
-	struct live lv;
-	struct mg_policy p;
-	bool policy_ok;
-	uid_t uid_min, uid_max;
-	bool first_user;
-	int failed; /* first -errno of a user that could not be shown */
-};
+#include "snapshot.h"
 
 /* What a live group shows, per kind: the keys the backends write there. */
 static bool kind_has(enum kind kind, enum mg_key k)
@@ -46,13 +38,13 @@ static bool is_limit(enum mg_key k)
 /* Both backends only raise a limit of a group in use at login: a live
  * limit above the policy waits for a login that finds the group empty. A
  * session's caps are set once, when it starts. */
-static const char *judge(enum kind kind, enum mg_key k, uint64_t live, const struct mg_caps *want)
+static const char *judge(enum kind kind, enum mg_key k, uint64_t live, const struct snap_group *g)
 {
-	if (!want || !want->set[k])
+	if (!g->has_want || !g->want.set[k])
 		return "unset";
-	if (live == want->bytes[k])
+	if (live == g->want.bytes[k])
 		return "ok";
-	if (kind != KIND_SESSION && is_limit(k) && live > want->bytes[k])
+	if (kind != KIND_SESSION && is_limit(k) && live > g->want.bytes[k])
 		return "pending";
 	return "differs";
 }
@@ -67,334 +59,358 @@ static const char *judge_text(const char *state, enum kind kind)
 	return "";
 }
 
-/* One live group: name (unit or directory), cgroup relative to the
- * hierarchy's mount, and its caps beside want (NULL: no policy for it). */
-static void print_group(struct status *s, enum kind kind, const char *name, const char *rel, const char *dir,
-			const struct mg_cg_live *live, const struct mg_caps *want, bool *first)
+static void iso_time(time_t t, char *buf, size_t len)
 {
-	char a[32], b[32], thr[32] = "";
-	int traced = kind == KIND_SESSION ? live_session_trace(dir, thr, sizeof(thr)) : 0;
+	struct tm tm;
 
-	if (s->c->json) {
-		printf("%s{\"kind\":\"%s\",\"name\":", *first ? "" : ",", live_kind_name(kind));
-		*first = false;
-		json_str(stdout, name);
-		printf(",\"cgroup\":");
-		json_str(stdout, rel);
-		printf(",\"path\":");
-		json_str(stdout, dir);
-		if (live->has_current)
-			printf(",\"memory_current\":%llu", (unsigned long long)live->current);
-		if (live->has_oom_kills)
-			printf(",\"oom_kills\":%llu", (unsigned long long)live->oom_kills);
-		if (kind == KIND_SESSION) {
-			printf(",\"trace\":");
-			if (traced == 1)
-				json_str(stdout, thr[0] ? thr : "64M");
-			else
-				printf("null");
-		}
-		printf(",\"caps\":{");
-		bool f = true;
-		for (int k = 0; k < MG_KEY_COUNT; k++) {
-			if (!kind_has(kind, (enum mg_key)k) || !live->has[k])
-				continue;
-			printf("%s", f ? "" : ",");
-			f = false;
-			json_str(stdout, mg_key_info((enum mg_key)k)->name);
-			printf(":{\"live\":");
-			live_json_bytes(live->bytes[k]);
-			printf(",\"policy\":");
-			if (want && want->set[k])
-				live_json_bytes(want->bytes[k]);
-			else
-				printf("null");
-			printf(",\"state\":\"%s\"}", judge(kind, (enum mg_key)k, live->bytes[k], want));
-		}
-		printf("}}");
-		return;
+	if (t <= 0 || !localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "unknown");
+}
+
+/* ---- JSON ---- */
+
+static void json_psi_line(const char *name, const struct mg_psi_line *l)
+{
+	printf("\"%s\":{\"avg10\":%.2f,\"avg60\":%.2f,\"avg300\":%.2f,\"total_us\":%llu}", name, l->avg10, l->avg60,
+	       l->avg300, (unsigned long long)l->total_us);
+}
+
+static void json_psi(const struct mg_psi *p)
+{
+	printf("{");
+	if (p->some.has)
+		json_psi_line("some", &p->some);
+	if (p->full.has) {
+		printf("%s", p->some.has ? "," : "");
+		json_psi_line("full", &p->full);
 	}
-	printf("  %-7s %s  cgroup %s", live_kind_name(kind), ctl_safe(name), ctl_safe(rel));
-	if (live->has_current) {
-		live_human(live->current, a, sizeof(a));
+	printf("}");
+}
+
+static void json_counter(const char *name, bool has, uint64_t v)
+{
+	printf(",\"%s\":", name);
+	if (has)
+		printf("%llu", (unsigned long long)v);
+	else
+		printf("null");
+}
+
+static void json_group(const struct snap_group *g)
+{
+	bool f = true;
+
+	printf("{\"kind\":\"%s\",\"name\":", live_kind_name(g->kind));
+	json_str(stdout, g->name);
+	printf(",\"cgroup\":");
+	json_str(stdout, g->rel);
+	printf(",\"path\":");
+	json_str(stdout, g->dir);
+	if (g->live.has_current)
+		printf(",\"memory_current\":%llu", (unsigned long long)g->live.current);
+	if (g->live.has_oom_kills)
+		printf(",\"oom_kills\":%llu", (unsigned long long)g->live.oom_kills);
+	json_counter("memory_peak", g->ev.has_peak, g->ev.peak);
+	printf(",\"effective_limit\":{\"bytes\":");
+	live_json_bytes(g->eff);
+	printf(",\"set_by\":");
+	json_str(stdout, g->eff_by);
+	printf("},\"events\":{\"high\":");
+	if (g->ev.has_high)
+		printf("%llu", (unsigned long long)g->ev.high);
+	else
+		printf("null");
+	json_counter("max", g->ev.has_max, g->ev.max);
+	json_counter("oom", g->ev.has_oom, g->ev.oom);
+	json_counter("oom_kill", g->ev.has_oom_kills, g->ev.oom_kills);
+	printf("},\"pressure\":");
+	if (g->has_psi)
+		json_psi(&g->psi);
+	else
+		printf("null");
+	printf(",\"processes\":%u", g->procs);
+	if (g->kind == KIND_SESSION) {
+		printf(",\"trace\":");
+		if (g->traced)
+			json_str(stdout, g->trace[0] ? g->trace : "64M");
+		else
+			printf("null");
+		printf(",\"leader\":");
+		if (g->has_leader)
+			printf("{\"pid\":%d,\"alive\":%s}", (int)g->leader, g->leader_alive ? "true" : "false");
+		else
+			printf("null");
+		printf(",\"login_time\":");
+		if (g->since > 0)
+			printf("%lld", (long long)g->since);
+		else
+			printf("null");
+	}
+	printf(",\"stale\":%s,\"stale_reason\":", g->stale ? "true" : "false");
+	json_str(stdout, g->stale);
+	printf(",\"flag\":");
+	json_str(stdout, g->flag);
+	printf(",\"caps\":{");
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		if (!kind_has(g->kind, (enum mg_key)k) || !g->live.has[k])
+			continue;
+		printf("%s", f ? "" : ",");
+		f = false;
+		json_str(stdout, mg_key_info((enum mg_key)k)->name);
+		printf(":{\"live\":");
+		live_json_bytes(g->live.bytes[k]);
+		printf(",\"policy\":");
+		if (g->has_want && g->want.set[k])
+			live_json_bytes(g->want.bytes[k]);
+		else
+			printf("null");
+		printf(",\"state\":\"%s\"}", judge(g->kind, (enum mg_key)k, g->live.bytes[k], g));
+	}
+	printf("}}");
+}
+
+static void json_host(const struct snapshot *s)
+{
+	const struct snap_host *h = &s->host;
+
+	printf(",\"host\":{\"usage\":");
+	if (s->has_all && s->all.live.has_current)
+		printf("%llu", (unsigned long long)s->all.live.current);
+	else
+		printf("null");
+	printf(",\"all_cap\":");
+	if (s->has_all && s->all.live.has[MG_KEY_MEMORY_MAX])
+		live_json_bytes(s->all.live.bytes[MG_KEY_MEMORY_MAX]);
+	else
+		printf("null");
+	printf(",\"memtotal\":%llu,\"pressure\":", (unsigned long long)h->memtotal);
+	if (h->has_psi)
+		json_psi(&h->psi);
+	else
+		printf("null");
+	printf(",\"overcommit_memory\":");
+	if (h->overcommit >= 0)
+		printf("%d,\"overcommit_ratio\":%d", h->overcommit, h->overcommit_ratio);
+	else
+		printf("null,\"overcommit_ratio\":null");
+	json_counter("commit_limit", h->has_commit, h->commit_limit);
+	json_counter("committed_as", h->has_commit, h->committed_as);
+	printf(",\"users\":%zu,\"groups\":%u,\"sessions\":%u,\"read_at\":%lld}", s->nu, s->ngroups, s->nsessions,
+	       (long long)s->at);
+}
+
+static void render_json(const struct ctl *c, const struct snapshot *s)
+{
+	printf("{\"backend\":\"%s\"", s->systemd ? "systemd" : "cgroupfs");
+	if (!s->systemd) {
+		printf(",\"base\":");
+		json_str(stdout, s->base);
+	}
+	printf(",\"module_config\":{\"from\":");
+	json_str(stdout, c->module_from[0] ? c->module_from : NULL);
+	printf(",\"services\":%u}", c->module_services);
+	json_host(s);
+	printf(",\"all\":");
+	if (s->has_all)
+		json_group(&s->all);
+	else
+		printf("null");
+	printf(",\"users\":[");
+	for (size_t i = 0; i < s->nu; i++) {
+		const struct snap_user *u = &s->u[i];
+
+		printf("%s{\"user\":", i ? "," : "");
+		json_str(stdout, u->name);
+		printf(",\"uid\":%u,\"exempt\":%s,\"groups\":[", (unsigned)u->uid, u->exempt ? "true" : "false");
+		for (size_t j = 0; j < u->ng; j++) {
+			printf("%s", j ? "," : "");
+			json_group(&u->g[j]);
+		}
+		printf("],\"live\":%s}", u->live ? "true" : "false");
+	}
+	printf("]}\n");
+}
+
+/* ---- text ---- */
+
+static void text_psi(const struct mg_psi *p)
+{
+	printf("pressure some %.2f/%.2f full %.2f/%.2f", p->some.avg10, p->some.avg60, p->full.avg10, p->full.avg60);
+}
+
+static void text_host(const struct ctl *c, const struct snapshot *s)
+{
+	const struct snap_host *h = &s->host;
+	static const char *const modes[] = { "heuristic", "always", "strict" };
+	char a[32], b[32];
+
+	if (c->module_from[0])
+		printf("module configuration from %s, %u service%s\n", ctl_safe(c->module_from), c->module_services,
+		       c->module_services == 1 ? "" : "s");
+	else
+		printf("module configuration: no pam_memguard line in %s, the module's defaults\n",
+		       ctl_safe(c->pam_dir ? c->pam_dir : MG_PAMD_DEFAULT));
+	printf("host:");
+	if (s->has_all && s->all.live.has_current) {
+		live_human(s->all.live.current, a, sizeof(a));
+		live_human(s->all.live.has[MG_KEY_MEMORY_MAX] ? s->all.live.bytes[MG_KEY_MEMORY_MAX] : MG_CG_UNLIMITED, b,
+			   sizeof(b));
+		printf(" %s under memguard of %%all %s;", a, b);
+	}
+	printf(" %zu user%s, %u session%s; ", s->nu, s->nu == 1 ? "" : "s", s->nsessions, s->nsessions == 1 ? "" : "s");
+	if (h->has_psi)
+		text_psi(&h->psi);
+	else
+		printf("no pressure information (PSI)");
+	if (h->overcommit >= 0 && h->overcommit <= 2)
+		printf("; overcommit %d (%s", h->overcommit, modes[h->overcommit]);
+	if (h->overcommit == 2)
+		printf(", ratio %d%%", h->overcommit_ratio);
+	if (h->overcommit >= 0 && h->overcommit <= 2)
+		printf(")");
+	if (h->has_commit) {
+		mg_bytes_format(h->committed_as, a, sizeof(a));
+		mg_bytes_format(h->commit_limit, b, sizeof(b));
+		printf(", Committed_AS %s of CommitLimit %s", a, b);
+	}
+	printf("\n");
+}
+
+static void text_group(const struct snap_group *g)
+{
+	char a[32], b[32], when[32];
+
+	printf("  %-7s %s  cgroup %s", live_kind_name(g->kind), ctl_safe(g->name), ctl_safe(g->rel));
+	if (g->live.has_current) {
+		live_human(g->live.current, a, sizeof(a));
 		printf("  current %s", a);
 	}
-	if (live->has_oom_kills)
-		printf("  oom kills %llu", (unsigned long long)live->oom_kills);
+	if (g->live.has_oom_kills)
+		printf("  oom kills %llu", (unsigned long long)g->live.oom_kills);
 	/* Started with trace= (the shim's default threshold when none given). */
-	if (traced == 1)
-		printf("  trace %s", thr[0] ? thr : "64M");
+	if (g->traced)
+		printf("  trace %s", g->trace[0] ? g->trace : "64M");
+	if (g->flag)
+		printf("  [%s]", g->flag);
+	if (g->stale)
+		printf("  [stale: %s]", g->stale);
 	printf("\n");
+	printf("    ");
+	if (g->ev.has_peak) {
+		live_human(g->ev.peak, a, sizeof(a));
+		printf("peak %s  ", a);
+	}
+	live_human(g->eff, a, sizeof(a));
+	printf("limit in force %s", a);
+	if (g->eff_by && strcmp(g->eff_by, g->rel) != 0)
+		printf(" (set by %s)", ctl_safe(g->eff_by));
+	printf("  events");
+	if (g->ev.has_high)
+		printf(" high %llu", (unsigned long long)g->ev.high);
+	if (g->ev.has_max)
+		printf(" max %llu", (unsigned long long)g->ev.max);
+	if (g->ev.has_oom)
+		printf(" oom %llu", (unsigned long long)g->ev.oom);
+	if (g->ev.has_oom_kills)
+		printf(" oom_kill %llu", (unsigned long long)g->ev.oom_kills);
+	printf("  processes %u", g->procs);
+	if (g->has_psi) {
+		printf("  ");
+		text_psi(&g->psi);
+	}
+	printf("\n");
+	if (g->kind == KIND_SESSION && g->has_leader) {
+		iso_time(g->since, when, sizeof(when));
+		printf("    leader %d%s, login %s\n", (int)g->leader, g->leader_alive ? "" : " (gone)", when);
+	}
 	for (int k = 0; k < MG_KEY_COUNT; k++) {
 		const char *state;
 
-		if (!kind_has(kind, (enum mg_key)k) || !live->has[k])
+		if (!kind_has(g->kind, (enum mg_key)k) || !g->live.has[k])
 			continue;
-		state = judge(kind, (enum mg_key)k, live->bytes[k], want);
-		live_human(live->bytes[k], a, sizeof(a));
-		if (want && want->set[k])
-			live_human(want->bytes[k], b, sizeof(b));
+		state = judge(g->kind, (enum mg_key)k, g->live.bytes[k], g);
+		live_human(g->live.bytes[k], a, sizeof(a));
+		if (g->has_want && g->want.set[k])
+			live_human(g->want.bytes[k], b, sizeof(b));
 		else
 			snprintf(b, sizeof(b), "not set");
-		if (*judge_text(state, kind))
+		if (*judge_text(state, g->kind))
 			printf("    %-16s live %-10s policy %-10s%s\n", mg_key_info((enum mg_key)k)->name, a, b,
-			       judge_text(state, kind));
+			       judge_text(state, g->kind));
 		else
 			printf("    %-16s live %-10s policy %s\n", mg_key_info((enum mg_key)k)->name, a, b);
 	}
 }
 
-/* A group by its path relative to the hierarchy's mount. */
-static int show_rel(struct status *s, enum kind kind, const char *name, const char *rel, const struct mg_caps *want,
-		    bool *first)
+static void render_text(const struct ctl *c, const struct snapshot *s, bool listed)
 {
-	struct mg_cg_live live;
-	char *dir = NULL;
-	int r;
-
-	if (asprintf(&dir, "%s%s", s->lv.cg.mount, rel) < 0)
-		return -ENOMEM;
-	r = mg_cg_read_live(s->lv.cg.version, dir, &live);
-	if (r == 0)
-		print_group(s, kind, name, rel, dir, &live, want, first);
-	free(dir);
-	return r;
-}
-
-/* systemd: the unit's cgroup as the manager reports it. */
-static int show_unit(struct status *s, enum kind kind, const char *unit, const struct mg_caps *want, bool *first)
-{
-	char *rel = NULL;
-	int r = sdlive_unit_cgroup(&s->lv.bus, unit, &rel);
-
-	if (r < 0)
-		return r;
-	r = show_rel(s, kind, unit, rel, want, first);
-	free(rel);
-	return r;
-}
-
-static int show_all(struct status *s)
-{
-	struct mg_resolved all;
-	struct mg_caps want;
-	bool first = true;
-	int r;
-
-	mg_policy_resolve_all_sessions(&s->p, &all);
-	mg_caps_from_resolved(&all, s->p.memtotal, 'a', &want);
-	if (s->c->json)
-		printf(",\"all\":");
-	if (s->lv.systemd)
-		r = show_unit(s, KIND_ALL, "user.slice", &want, &first);
+	printf("backend %s", s->systemd ? "systemd" : "cgroupfs");
+	if (!s->systemd)
+		printf(", memguard's tree at %s", ctl_safe(s->base));
+	printf("\n");
+	text_host(c, s);
+	if (s->has_all)
+		text_group(&s->all);
 	else
-		r = show_rel(s, KIND_ALL, strrchr(s->lv.cg.base, '/') + 1, s->lv.cg.base + strlen(s->lv.cg.mount), &want,
-			     &first);
-	if (r < 0 && s->c->json)
-		printf("null");
-	else if (r == -ENOENT)
-		printf("%%all: no live group (%s)\n", s->lv.systemd ? "user.slice is not running" : "no memguard tree yet");
-	return r == -ENOENT ? 0 : r;
-}
+		printf("%%all: no live group (%s)\n", s->systemd ? "user.slice is not running" : "no memguard tree yet");
+	for (size_t i = 0; i < s->nu; i++) {
+		const struct snap_user *u = &s->u[i];
 
-/* The live groups of one user: its user group and its sessions. */
-static int show_user_groups(struct status *s, uid_t uid, const struct mg_caps *ucaps, const struct mg_caps *scaps,
-			    bool *first)
-{
-	char unit[64], **ids = NULL;
-	size_t n = 0;
-	int r;
-
-	if (s->lv.systemd) {
-		mg_sd_user_slice(uid, unit, sizeof(unit));
-		r = show_unit(s, KIND_USER, unit, ucaps, first);
-		if (r < 0)
-			return r;
-		r = sdlive_sessions(&s->lv.bus, uid, &ids, &n);
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			int e;
-
-			snprintf(unit, sizeof(unit), "session-%s.scope", ids[i]);
-			e = show_unit(s, KIND_SESSION, unit, scaps, first);
-			/* A session closing right now has no scope any more. */
-			if (e < 0 && e != -ENOENT)
-				r = e;
-		}
-	} else {
-		char *udir = NULL, rel[PATH_MAX];
-
-		if (asprintf(&udir, "%s/user-%u", s->lv.cg.base, (unsigned)uid) < 0)
-			return -ENOMEM;
-		snprintf(rel, sizeof(rel), "%s/user-%u", s->lv.cg.base + strlen(s->lv.cg.mount), (unsigned)uid);
-		r = show_rel(s, KIND_USER, strrchr(rel, '/') + 1, rel, ucaps, first);
-		if (r == 0)
-			r = live_list_dir(udir, "session-", &ids, &n);
-		free(udir);
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			char srel[PATH_MAX + 80];
-			int e;
-
-			snprintf(srel, sizeof(srel), "%s/%s", rel, ids[i]);
-			e = show_rel(s, KIND_SESSION, ids[i], srel, scaps, first);
-			if (e < 0 && e != -ENOENT)
-				r = e;
-		}
-	}
-	sdlive_strv_free(ids, n);
-	return r;
-}
-
-/* One user: name, uid, policy, live groups. who may be NULL (a uid that
- * NSS does not know): then there is no policy to compare with. */
-static int show_user(struct status *s, uid_t uid, const struct mg_identity_buf *who)
-{
-	struct mg_resolved res;
-	struct mg_caps ucaps, scaps;
-	bool have = false, first = true, exempt = false;
-	int r;
-
-	if (who && s->policy_ok) {
-		mg_policy_resolve(&s->p, &who->id, &res);
-		exempt = mg_resolved_exempt(&res);
-		mg_caps_from_resolved(&res, s->p.memtotal, 'u', &ucaps);
-		mg_caps_from_resolved(&res, s->p.memtotal, 's', &scaps);
-		/* The module applies nothing to an exempt user (it resets what
-		 * rules left), nor to uid 0 without include_root, which status
-		 * cannot see: nothing to judge the live values against. */
-		have = !exempt && uid != 0;
-	}
-	if (s->c->json) {
-		printf("%s{\"user\":", s->first_user ? "" : ",");
-		if (who)
-			json_str(stdout, who->name);
+		if (u->name)
+			printf("user %s (uid %u)%s\n", ctl_safe(u->name), (unsigned)u->uid,
+			       u->exempt			? ": exempt by the policy, not compared"
+			       : u->uid == 0 && !c->include_root ? ": the module skips uid 0 unless include_root, not compared"
+								 : "");
 		else
-			printf("null");
-		printf(",\"uid\":%u,\"exempt\":%s,\"groups\":[", (unsigned)uid, exempt ? "true" : "false");
-	} else {
-		if (who)
-			printf("user %s (uid %u)%s\n", ctl_safe(who->name), (unsigned)uid,
-			       exempt	  ? ": exempt by the policy, not compared"
-			       : uid == 0 ? ": the module skips uid 0 unless include_root, not compared"
-					  : "");
-		else
-			printf("uid %u (not known to NSS: no policy to compare with)\n", (unsigned)uid);
+			printf("uid %u (not known to NSS: no policy to compare with)\n", (unsigned)u->uid);
+		for (size_t j = 0; j < u->ng; j++)
+			text_group(&u->g[j]);
+		if (!u->live)
+			printf("  no live state: %s\n", s->systemd ? "no user slice is running (no session, no lingering)"
+								   : "no memguard group (no session)");
 	}
-	s->first_user = false;
-	r = show_user_groups(s, uid, have ? &ucaps : NULL, have ? &scaps : NULL, &first);
-	if (s->c->json)
-		printf("],\"live\":%s}", first ? "false" : "true");
-	else if (r == -ENOENT && first)
-		printf("  no live state: %s\n",
-		       s->lv.systemd ? "no user slice is running (no session, no lingering)" : "no memguard group (no session)");
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		ctl_err("cannot read the live state of uid %u: %s", (unsigned)uid,
-			s->lv.systemd ? sdlive_error(r) : strerror(-r));
-	return r;
-}
-
-/* The user a live_user* lookup found (r: its result): 1 is a uid NSS does
- * not know, shown without a policy. */
-static int show_found(struct status *s, int r, uid_t uid, struct mg_identity_buf *who)
-{
-	if (r == 1)
-		return show_user(s, uid, NULL);
-	if (r < 0)
-		return r;
-	r = show_user(s, uid, who);
-	mg_identity_free(who);
-	return r;
-}
-
-/* USER: a name, or a uid ("1000") that NSS may or may not know. */
-static int show_arg(struct status *s, const char *arg)
-{
-	struct mg_identity_buf who;
-	uid_t uid;
-	int r = live_user(arg, s->uid_min, s->uid_max, &who, &uid);
-
-	return show_found(s, r, uid, &who);
-}
-
-static int show_uid(struct status *s, uid_t uid)
-{
-	struct mg_identity_buf who;
-
-	return show_found(s, live_user_of_uid(uid, s->uid_min, s->uid_max, &who), uid, &who);
+	if (!listed && s->nu == 0)
+		printf("no user has live memguard state\n");
 }
 
 int cmd_status(struct ctl *c, int argc, char **argv)
 {
-	struct status s = { .c = c, .first_user = true };
+	struct live lv;
+	struct mg_policy p;
 	struct mg_diags d = { 0 };
-	uid_t *uids = NULL;
-	size_t n = 0;
+	struct snapshot s;
+	size_t errors;
+	bool policy_ok;
 	int r;
 
-	r = live_choose(&s.lv, c);
+	r = live_choose(&lv, c);
 	if (r)
 		return r;
-	mg_login_defs_uid_range(c->login_defs, &s.uid_min, &s.uid_max);
-	r = ctl_load(c, &s.p, NULL, &d);
+	r = ctl_load(c, &p, NULL, &d);
 	ctl_print_diags(&d);
+	errors = d.errors;
 	mg_diags_free(&d);
 	if (r == -ENOMEM)
-		goto out;
+		goto out_policy;
+	policy_ok = r >= 0;
 	/* A policy with errors in some lines resolves as the module reads it;
 	 * one that cannot be read at all gives nothing to compare with. */
-	s.policy_ok = r >= 0;
-	r = live_open(&s.lv);
+	r = live_open(&lv);
 	if (r < 0)
 		goto out;
-	if (c->json) {
-		printf("{\"backend\":\"%s\"", s.lv.systemd ? "systemd" : "cgroupfs");
-		if (!s.lv.systemd) {
-			printf(",\"base\":");
-			json_str(stdout, s.lv.cg.base);
-		}
-	} else {
-		printf("backend %s", s.lv.systemd ? "systemd" : "cgroupfs");
-		if (!s.lv.systemd)
-			printf(", memguard's tree at %s", ctl_safe(s.lv.cg.base));
-		printf("\n");
-	}
-	r = show_all(&s);
-	if (r < 0) {
-		ctl_err("cannot read the live state of %s: %s", s.lv.systemd ? "user.slice" : s.lv.cg.base,
-			s.lv.systemd ? sdlive_error(r) : strerror(-r));
+	r = snapshot_take(&s, c, &lv, &p, policy_ok, errors, argc, argv);
+	if (r == 0) {
+		snapshot_sort(&s, c->sort_given ? (int)c->sort : argc > 0 ? -1 : CTL_SORT_NAME);
 		if (c->json)
-			printf("}\n");
-		goto out;
+			render_json(c, &s);
+		else
+			render_text(c, &s, argc > 0);
+		r = s.failed;
 	}
-	if (c->json)
-		printf(",\"users\":[");
-	if (argc > 0) {
-		for (int i = 0; i < argc; i++) {
-			int e = show_arg(&s, argv[i]);
-			if (e < 0 && !r)
-				r = e;
-		}
-	} else {
-		r = live_uids(&s.lv, &uids, &n);
-		if (r < 0)
-			ctl_err("cannot list the users with live state: %s", s.lv.systemd ? sdlive_error(r) : strerror(-r));
-		/* One user that cannot be read does not hide the others. */
-		for (size_t i = 0; r >= 0 && i < n; i++) {
-			int e = show_uid(&s, uids[i]);
-			if (e < 0 && !s.failed)
-				s.failed = e;
-		}
-		if (r >= 0)
-			r = s.failed;
-		if (r == 0 && n == 0 && !c->json)
-			printf("no user has live memguard state\n");
-	}
-	if (c->json)
-		printf("]}\n");
+	snapshot_free(&s);
 out:
-	free(uids);
-	live_close(&s.lv);
-	mg_policy_free(&s.p);
+	live_close(&lv);
+out_policy:
+	mg_policy_free(&p);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "diag.h"
+#include "pamconf.h"
 #include "policy.h"
 
 /* Exit codes, listed in memguardctl(8). Only main() returns them. */
@@ -38,7 +39,41 @@ struct ctl {
 	/* oom-report: time window, one user, one line per event */
 	const char *since, *until, *user;
 	bool brief;
+	/* The live commands take the module's arguments from the PAM
+	 * configuration (ctl_module_config); an option given wins. */
+	const char *pam_dir; /* --pam-dir; NULL: /etc/pam.d */
+	bool cgroup_root_explicit, backend_explicit;
+	bool module_read;
+	bool include_root; /* a line that logins run has include_root */
+	unsigned module_services; /* services whose logins run the module */
+	char module_from[4200]; /* file:line of the first such line, "" if none */
+	char *owned_root, *owned_policy;
+	/* status, top: order of the users */
+	enum { CTL_SORT_NAME, CTL_SORT_USAGE, CTL_SORT_PRESSURE } sort;
+	bool sort_given;
+	const char *output; /* metrics --output FILE */
+	bool sessions;      /* metrics --sessions */
+	unsigned iterations; /* top --iterations N; 0: until q */
+	unsigned interval_ms; /* top --interval */
+	const char *proc; /* the /proc root */
 };
+
+/* A pam_memguard line that a service's logins run. */
+struct ctl_module_use {
+	const struct mg_pam_service *svc;
+	const struct mg_pam_step *step;
+	struct mg_modargs args;
+};
+
+/* The lines loading pam_memguard.so that run for the services they act
+ * for (their service=/skip_service=), in service order. */
+int ctl_module_uses(const struct mg_pamconf *pc, struct ctl_module_use **uses, size_t *n, struct mg_diags *d);
+
+/* Takes cgroup_root=, policy= and backend= from the PAM configuration
+ * unless given as options; 0, or EXIT_PROBLEMS after saying why (the
+ * services disagree, or --pam-dir cannot be read). Once per run. */
+int ctl_module_config(struct ctl *c);
+void ctl_free(struct ctl *c);
 
 /* Command entry points: return 0 or -errno after printing what went
  * wrong, or a positive exit code decided by the command's own contract. */
@@ -54,6 +89,10 @@ int cmd_oom_report(struct ctl *c, int argc, char **argv);
 int cmd_symbolize(struct ctl *c, int argc, char **argv);
 /* Takes its own options: argv[0] is "trace". */
 int cmd_trace(struct ctl *c, int argc, char **argv);
+int cmd_gc(struct ctl *c, int argc, char **argv);
+int cmd_metrics(struct ctl *c, int argc, char **argv);
+int cmd_doctor(struct ctl *c, int argc, char **argv);
+int cmd_top(struct ctl *c, int argc, char **argv);
 
 /* Loads the installed policy (or the override); prints nothing. A missing
  * default policy is an empty one; a missing --policy file is an error

@@ -12,8 +12,16 @@
 
 int live_choose(struct live *lv, struct ctl *c)
 {
+	int r;
+
 	memset(lv, 0, sizeof(*lv));
 	lv->c = c;
+	if (c->backend == CTL_BACKEND_SYSTEMD && c->cgroup_root_explicit)
+		return ctl_usage_err("--cgroup-root is for the cgroupfs backend, not --backend=systemd");
+	/* Where logins put sessions, and the policy they read. */
+	r = ctl_module_config(c);
+	if (r)
+		return r;
 	switch (c->backend) {
 	case CTL_BACKEND_SYSTEMD:
 		if (c->cgroup_root)

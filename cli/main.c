@@ -35,6 +35,14 @@ static void usage(FILE *f)
 		"  oom-report [FILE...]     what the OOM killers did, to whom and why: the kernel log\n"
 		"                           (/dev/kmsg) or these files (- for stdin): dmesg, journalctl,\n"
 		"                           syslog; exit 1 when no event is found\n"
+		"  gc                       remove the empty groups that ended sessions left in\n"
+		"                           memguard's tree (--dry-run: only say which)\n"
+		"  metrics                  the live figures in the Prometheus text format, for\n"
+		"                           node_exporter's textfile collector\n"
+		"  top [USER...]            the status figures live, one row per user, refreshed;\n"
+		"                           q quits, s/n/u/p change the order\n"
+		"  doctor                   check that memguard is in force here, each finding with\n"
+		"                           its fix; exit 0 healthy, 1 warnings, 3 errors\n"
 		"\n"
 		"WHO is *, a user name, @group, a uid range MIN:MAX (MIN: or :MAX), or %%all.\n"
 		"\n"
@@ -60,8 +68,19 @@ static void usage(FILE *f)
 		"                           pam_memguard's cgroup_root=DIR (cgroupfs backend); check,\n"
 		"                           show: the hierarchy whose version says what is not\n"
 		"                           applied on v1\n"
+		"  --pam-dir DIR            status, apply, gc, metrics, top, doctor: the PAM\n"
+		"                           configuration whose pam_memguard lines give cgroup_root=,\n"
+		"                           policy= and backend= unless given here (default /etc/pam.d)\n"
+		"  --sort name|usage|pressure\n"
+		"                           status, top: the order of the users (default name)\n"
+		"  --interval SECONDS       top: time between refreshes (default 2)\n"
+		"  --iterations N           top: stop after N refreshes\n"
+		"  --output FILE            metrics: replace FILE atomically instead of stdout\n"
+		"  --sessions               metrics: session series too (one per session)\n"
+		"  --proc DIR               status, metrics, top, doctor: the /proc to read (default /proc)\n"
 		"  --uid N, --groups A,B    show: preview NAME with this uid and these groups\n"
-		"  --dry-run                apply: print what would change, write nothing\n"
+		"  --dry-run                apply: print what would change, write nothing; gc: print\n"
+		"                           what would be removed, remove nothing\n"
 		"  --lower                  apply: also lower limits of groups that hold processes\n"
 		"                           (the kernel reclaims, then may OOM-kill)\n"
 		"  --since TIME, --until TIME\n"
@@ -73,14 +92,16 @@ static void usage(FILE *f)
 		"  -V, --version            show the version and exit\n"
 		"\n"
 		"Exit status: 0 success, 1 problems found, the change refused, the live state\n"
-		"unreadable or a write failed, 2 usage error; trace: COMMAND's.\n"
+		"unreadable or a write failed, 2 usage error; trace: COMMAND's;\n"
+		"doctor: 0 healthy, 1 warnings, 3 errors.\n"
 		"See memguardctl(8) and memguard.conf(5).\n",
 		ctl_prog, ctl_prog, MG_POLICY_DEFAULT_PATH, MG_LOGIN_DEFS_PATH);
 }
 
 enum { OPT_POLICY = 256, OPT_FILE, OPT_JSON, OPT_STRICT, OPT_NO_NAMES, OPT_MEMINFO, OPT_LOGIN_DEFS,
        OPT_BACKEND, OPT_CGROUP_ROOT, OPT_DRY_RUN, OPT_LOWER, OPT_UID, OPT_GROUPS,
-       OPT_SINCE, OPT_UNTIL, OPT_USER, OPT_BRIEF };
+       OPT_SINCE, OPT_UNTIL, OPT_USER, OPT_BRIEF, OPT_PAM_DIR,
+       OPT_SORT, OPT_OUTPUT, OPT_SESSIONS, OPT_ITERATIONS, OPT_INTERVAL, OPT_PROC };
 
 static const struct option options[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
@@ -100,6 +121,13 @@ static const struct option options[] = {
 	{ "until", required_argument, NULL, OPT_UNTIL },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "brief", no_argument, NULL, OPT_BRIEF },
+	{ "pam-dir", required_argument, NULL, OPT_PAM_DIR },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "sessions", no_argument, NULL, OPT_SESSIONS },
+	{ "iterations", required_argument, NULL, OPT_ITERATIONS },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "proc", required_argument, NULL, OPT_PROC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -115,6 +143,18 @@ struct command {
 	bool own_options;
 };
 
+/* Whether command name is one of the space-separated names in list: the
+ * options of the operations commands, kept apart from the table above. */
+static bool command_in(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static const struct command commands[] = {
 	{ "check", cmd_check, true, false, true, false, false, true, false, false },
 	{ "list", cmd_list, true, false, false, false, false, false, false, false },
@@ -127,6 +167,10 @@ static const struct command commands[] = {
 	{ "symbolize", cmd_symbolize, true, false, false, false, false, false, false, false },
 	{ "trace", cmd_trace, false, false, false, false, false, false, false, true },
 	{ "oom-report", cmd_oom_report, true, false, false, false, false, true, false, false },
+	{ "gc", cmd_gc, true, false, false, true, false, true, false, false },
+	{ "metrics", cmd_metrics, false, false, false, true, false, true, false, false },
+	{ "doctor", cmd_doctor, true, false, false, true, false, true, false, false },
+	{ "top", cmd_top, false, false, false, true, false, true, false, false },
 };
 
 static const struct command *command_named(const char *name)
@@ -178,7 +222,10 @@ int main(int argc, char **argv)
 		.login_defs = MG_LOGIN_DEFS_PATH,
 		.meminfo = "/proc/meminfo",
 		.names = true,
+		.proc = "/proc",
+		.interval_ms = 2000,
 	};
+	bool top_given = false, metrics_given = false;
 	bool strict_or_names = false, backend_given = false, root_given = false, apply_given = false,
 	     oom_given = false;
 	const struct command *cmd = NULL;
@@ -225,11 +272,52 @@ int main(int argc, char **argv)
 				c.backend = CTL_BACKEND_CGROUPFS;
 			else
 				return ctl_usage_err("--backend=%s: expected auto, systemd or cgroupfs", optarg);
-			backend_given = true;
+			c.backend_explicit = backend_given = true;
 			break;
 		case OPT_CGROUP_ROOT:
 			c.cgroup_root = optarg;
-			root_given = true;
+			c.cgroup_root_explicit = root_given = true;
+			break;
+		case OPT_PAM_DIR:
+			c.pam_dir = optarg;
+			break;
+		case OPT_SORT:
+			if (strcmp(optarg, "name") == 0)
+				c.sort = CTL_SORT_NAME;
+			else if (strcmp(optarg, "usage") == 0)
+				c.sort = CTL_SORT_USAGE;
+			else if (strcmp(optarg, "pressure") == 0)
+				c.sort = CTL_SORT_PRESSURE;
+			else
+				return ctl_usage_err("--sort %s: expected name, usage or pressure", optarg);
+			c.sort_given = true;
+			break;
+		case OPT_OUTPUT:
+			c.output = optarg;
+			metrics_given = true;
+			break;
+		case OPT_SESSIONS:
+			c.sessions = metrics_given = true;
+			break;
+		case OPT_ITERATIONS:
+		case OPT_INTERVAL: {
+			char *end;
+			double v;
+
+			errno = 0;
+			v = strtod(optarg, &end);
+			if (*end || errno || v <= 0 || v > 86400 || (opt == OPT_ITERATIONS && v != (unsigned)v))
+				return ctl_usage_err("--%s %s: expected a %s", opt == OPT_ITERATIONS ? "iterations" : "interval",
+						     optarg, opt == OPT_ITERATIONS ? "count from 1" : "number of seconds above 0");
+			if (opt == OPT_ITERATIONS)
+				c.iterations = (unsigned)v;
+			else
+				c.interval_ms = (unsigned)(v * 1000) ? (unsigned)(v * 1000) : 1;
+			top_given = true;
+			break;
+		}
+		case OPT_PROC:
+			c.proc = optarg;
 			break;
 		case OPT_UID:
 			if (parse_uid_arg(optarg, &c.preview_uid) < 0)
@@ -286,14 +374,22 @@ int main(int argc, char **argv)
 	if (strict_or_names && !cmd->strict_names)
 		return ctl_usage_err("--strict and --no-names go with check, not %s", cmd->name);
 	if (backend_given && !cmd->live)
-		return ctl_usage_err("--backend goes with status and apply, not %s", cmd->name);
+		return ctl_usage_err("--backend goes with status, apply, gc, metrics, top and doctor, not %s", cmd->name);
 	if (root_given && !cmd->cgroup_root)
-		return ctl_usage_err("--cgroup-root goes with check, show, status, apply and oom-report, not %s", cmd->name);
+		return ctl_usage_err("--cgroup-root goes with check, show, status, apply, oom-report, gc, metrics, top and doctor, not %s", cmd->name);
 	if ((c.preview || c.preview_groups) && !cmd->preview)
 		return ctl_usage_err("--uid and --groups go with show, not %s", cmd->name);
 	if (c.preview_groups && !c.preview)
 		return ctl_usage_err("--groups needs --uid: show --uid N --groups a,b NAME");
-	if (apply_given && !cmd->apply)
+	if (c.pam_dir && !command_in("status apply gc metrics top doctor", cmd->name))
+		return ctl_usage_err("--pam-dir goes with status, apply, gc, metrics, top and doctor, not %s", cmd->name);
+	if (c.sort_given && !command_in("status top", cmd->name))
+		return ctl_usage_err("--sort goes with status and top, not %s", cmd->name);
+	if (metrics_given && strcmp(cmd->name, "metrics") != 0)
+		return ctl_usage_err("--output and --sessions go with metrics, not %s", cmd->name);
+	if (top_given && strcmp(cmd->name, "top") != 0)
+		return ctl_usage_err("--iterations and --interval go with top, not %s", cmd->name);
+	if (apply_given && !cmd->apply && !(strcmp(cmd->name, "gc") == 0 && !c.lower))
 		return ctl_usage_err("--dry-run and --lower go with apply, not %s", cmd->name);
 	if (oom_given && cmd->run != cmd_oom_report)
 		return ctl_usage_err("--since, --until, --user and --brief go with oom-report, not %s", cmd->name);
@@ -302,6 +398,7 @@ int main(int argc, char **argv)
 		r = cmd->run(&c, argc - optind, argv + optind);
 	else
 		r = cmd->run(&c, argc - optind - 1, argv + optind + 1);
+	ctl_free(&c);
 	if (c.fatal_signal) {
 		/* Cleaned up: now end as the signal would have ended us. */
 		signal(c.fatal_signal, SIG_DFL);

@@ -230,3 +230,45 @@ int sdlive_unit_set_u64(struct mg_sdbus_conn *bus, const char *unit, const char 
 	r = mg_sdbus_set_property(bus, unit, prop, 't', &v, &e);
 	return r < 0 ? keep_error(bus, &e, r) : 0;
 }
+
+/* One property of a logind session object, read as type. */
+static int session_property(struct mg_sdbus_conn *bus, const char *path, const char *prop, const char *type,
+			    void *out, sd_bus_error *e)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	int r = bus->api->message_new_method_call(bus->bus, &m, LOGIN_DEST, path, "org.freedesktop.DBus.Properties",
+						   "Get");
+
+	if (r >= 0)
+		r = bus->api->message_append(m, "ss", "org.freedesktop.login1.Session", prop);
+	if (r >= 0)
+		r = mg_sdbus_call(bus, m, e, &reply);
+	if (r >= 0 && (r = bus->api->message_enter_container(reply, 'v', type)) == 0)
+		r = -EBADMSG;
+	if (r >= 0 && (r = bus->api->message_read(reply, type, out)) == 0)
+		r = -EBADMSG;
+	bus->api->message_unref(reply);
+	bus->api->message_unref(m);
+	return r < 0 ? r : 0;
+}
+
+int sdlive_session_info(struct mg_sdbus_conn *bus, const char *id, uint32_t *leader, uint64_t *since_usec)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *p;
+	char *path = NULL;
+	int r;
+
+	last_error[0] = '\0';
+	r = call(bus, LOGIN_DEST, LOGIN_PATH, LOGIN_MANAGER, "GetSession", id, &e, &reply);
+	if (r >= 0 && (r = bus->api->message_read(reply, "o", &p)) > 0 && !(path = strdup(p)))
+		r = -ENOMEM;
+	bus->api->message_unref(reply);
+	if (r >= 0)
+		r = session_property(bus, path, "Leader", "u", leader, &e);
+	if (r >= 0)
+		r = session_property(bus, path, "Timestamp", "t", since_usec, &e);
+	free(path);
+	return r < 0 ? keep_error(bus, &e, r) : 0;
+}

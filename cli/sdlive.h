@@ -33,6 +33,10 @@ int sdlive_sessions(struct mg_sdbus_conn *bus, uid_t uid, char ***ids, size_t *n
 /* logind's users: the uids it tracks (logged in or lingering). */
 int sdlive_users(struct mg_sdbus_conn *bus, uid_t **uids, size_t *n);
 
+/* logind's Leader (the PAM caller's pid) and Timestamp (the login, in
+ * microseconds since the epoch) of a session. */
+int sdlive_session_info(struct mg_sdbus_conn *bus, const char *id, uint32_t *leader, uint64_t *since_usec);
+
 /* The last D-Bus error's text, or strerror(-r). */
 const char *sdlive_error(int r);
 

@@ -2,7 +2,8 @@
 # Builds and runs the libFuzzer targets of the policy parser and editor,
 # of the allocation shim's MEMGUARD_* parser, of the systemd backend's
 # reading of /proc/PID/cgroup, of the reader of the shim's log lines
-# (memguardctl trace and symbolize) and of the OOM report parser.
+# (memguardctl trace and symbolize), of the OOM report parser and of the
+# pam.d reader.
 #
 #   fuzz/run.sh smoke      the bounded run of 'make check': ~15 s per target
 #   fuzz/run.sh SECONDS    each target for SECONDS ('make fuzz', default 60)
@@ -27,7 +28,7 @@ cd "$top" || exit 1
 BUILD=${BUILD:-build}
 CLANG=${CLANG:-clang}
 out="$BUILD/fuzz"
-targets="fuzz_policy fuzz_edit fuzz_preload_env fuzz_systemd_props fuzz_shimlog fuzz_oom_parse"
+targets="fuzz_policy fuzz_edit fuzz_preload_env fuzz_systemd_props fuzz_shimlog fuzz_oom_parse fuzz_pamconf"
 # The library files the targets need: the parser, resolution and editor,
 # none of the file-system or NSS code.
 lib_src="lib/diag.c lib/policy.c lib/policy_edit.c lib/policy_line.c lib/policy_resolve.c lib/safe_text.c lib/size.c"
@@ -39,6 +40,8 @@ systemd_src="lib/systemd_props.c"
 shimlog_src="lib/shimlog.c"
 # The OOM report parser with its log line and time helpers.
 oom_src="lib/oom_parse.c lib/oom_lines.c lib/logline.c lib/logtime.c"
+# The pam.d reader and the module arguments (no file system).
+pamconf_src="lib/pamconf.c lib/diag.c lib/readfile.c"
 
 case "${1:-}" in
 smoke) seconds=15 ;;
@@ -77,6 +80,7 @@ build() {
 	fuzz_systemd_props) src=$systemd_src ;;
 	fuzz_shimlog) src=$shimlog_src ;;
 	fuzz_oom_parse) src=$oom_src ;;
+	fuzz_pamconf) src=$pamconf_src ;;
 	*) src=$lib_src ;;
 	esac
 	# shellcheck disable=SC2086

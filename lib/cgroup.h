@@ -80,6 +80,19 @@ int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_n
  * session. *left: the user's session groups that stay, keep included. */
 int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped, unsigned *left);
 
+/* The same pass for memguardctl gc, with every user's groups judged by
+ * their owner's start time (no user is logging in) and each group told
+ * to removed() as it goes (dry_run: the groups that would go, nothing
+ * removed). Empty groups only: the kernel refuses to remove a populated
+ * one, and a group a racing login or logout removes first is no error. */
+struct mg_cg_reap_opts {
+	bool dry_run;
+	void (*removed)(void *arg, uid_t uid, const char *name, bool user_group);
+	void *arg;
+};
+
+int mg_cg_gc(const struct mg_cg *cg, const struct mg_cg_reap_opts *o, unsigned *removed, unsigned *left);
+
 /* "session-PID-STARTTIME": a reused pid never names a stale group. */
 int mg_cg_session_name(pid_t pid, char *buf, size_t len);
 
@@ -132,6 +145,10 @@ int mg_cg_populated(int version, const char *dir);
 struct mg_cg_events {
 	bool has_peak, has_high, has_max, has_oom_kills;
 	uint64_t peak, high, max, oom_kills;
+	/* v2 memory.events oom: the group hit its limit and the kernel went
+	 * for an OOM kill (v1 has no count of these) */
+	bool has_oom;
+	uint64_t oom;
 };
 
 int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out);

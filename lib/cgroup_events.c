@@ -81,6 +81,7 @@ int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_e
 			out->has_high = keyed(buf, "high", &out->high);
 			out->has_max = keyed(buf, "max", &out->max);
 			out->has_oom_kills = keyed(buf, "oom_kill", &out->oom_kills);
+			out->has_oom = keyed(buf, "oom", &out->oom);
 		}
 	} else {
 		out->has_peak = read_u64(dfd, "memory.max_usage_in_bytes", &out->peak);

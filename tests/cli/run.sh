@@ -125,9 +125,9 @@ expect "--file with check exits 2" 2 err "--file goes with set, unset and edit" 
 mg --backend=bogus status
 expect "status --backend=bogus exits 2" 2 err "--backend=bogus: expected auto, systemd or cgroupfs" "Try 'memguardctl --help'"
 mg --cgroup-root /sys/fs/cgroup/memguard list
-expect "--cgroup-root with list exits 2" 2 err "--cgroup-root goes with check, show, status, apply and oom-report, not list"
+expect "--cgroup-root with list exits 2" 2 err "--cgroup-root goes with check, show, status, apply, oom-report, gc, metrics, top and doctor, not list"
 mg --backend=cgroupfs show alice
-expect "--backend with show exits 2" 2 err "--backend goes with status and apply, not show"
+expect "--backend with show exits 2" 2 err "--backend goes with status, apply, gc, metrics, top and doctor, not show"
 mg --uid 5 check
 expect "--uid with check exits 2" 2 err "--uid and --groups go with show, not check"
 mg --groups a show alice
@@ -933,6 +933,8 @@ fi
 
 ########## oom-report (its own file: fixtures, and a real kill as root)
 . "$(dirname "$0")/oom-report.sh"
+
+. "$(dirname "$0")/liveops.sh"
 
 echo "1..$N"
 [ $FAILED = 0 ] || { echo "# $FAILED of $N failed"; exit 1; }

@@ -556,6 +556,7 @@ RUNENV=$RUNENV_SAVED
 
 # ===== 8c. hardening: no way out of a cap, lines that say what holds =====
 . "$TOP/tests/pam/hardening.sh"
+. "$TOP/tests/pam/liveops.sh"
 
 # ===== 9. fd hygiene =====
 drive "$T/fd.out" main alice sh -c 'ls -l /proc/self/fd/'
