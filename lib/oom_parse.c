@@ -91,25 +91,6 @@ static bool blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int64_t num(const struct cap *c)
-{
-	int64_t v = 0;
-	size_t i = 0;
-	bool neg = false;
-
-	if (c->n && c->s[0] == '-') {
-		neg = true;
-		i = 1;
-	}
-	if (i >= c->n)
-		return MG_OOM_NONE;
-	for (; i < c->n; i++) {
-		if (!isdigit((unsigned char)c->s[i]) || v > (INT64_MAX - 9) / 10)
-			return MG_OOM_NONE;
-		v = v * 10 + (c->s[i] - '0');
-	}
-	return neg ? -v : v;
-}
 
 static char *dupn(const char *s, size_t n)
 {
@@ -170,7 +151,7 @@ static int set_field(struct mg_oom_event *ev, enum field f, const struct cap *c)
 	if (d->type == T_NUM) {
 		int64_t *v = (int64_t *)(base + d->off);
 		if (*v == MG_OOM_NONE)
-			*v = num(c);
+			*v = mg_oom_num(c);
 	} else if (d->type == T_STR) {
 		char **s = (char **)(base + d->off);
 		if (!*s && !(*s = dupn(c->s, c->n)))
