@@ -195,9 +195,9 @@ mg_su_bg() {
 	pre="up() { echo \"\$*\" >$MG_SYNC/up.$tag; }; hold() { exec 7<>$MG_SYNC/go.$tag; read -t 100 -u 7 _; exec 7<&-; };"
 	if [ -n "$MG_PRELOAD" ]; then
 		env LD_PRELOAD="$MG_PRELOAD" ASAN_OPTIONS=detect_leaks=0 \
-			timeout -k 5 100 su -l "$user" -c "$pre $script" </dev/null >"$W/$tag.out" 2>&1 &
+			timeout -k 5 "${MG_SU_TIMEOUT:-100}" su -l "$user" -c "$pre $script" </dev/null >"$W/$tag.out" 2>&1 &
 	else
-		timeout -k 5 100 su -l "$user" -c "$pre $script" </dev/null >"$W/$tag.out" 2>&1 &
+		timeout -k 5 "${MG_SU_TIMEOUT:-100}" su -l "$user" -c "$pre $script" </dev/null >"$W/$tag.out" 2>&1 &
 	fi
 	eval "MG_PID_$tag=\$!"
 	MG_BG_PIDS="$MG_BG_PIDS $!"
