@@ -23,6 +23,7 @@
 #include "readfile.h"
 #include "sdbus.h"
 #include "systemd_props.h"
+#include "systemd_scope.h"
 
 /* A login never waits longer than this for systemd. */
 #define BUS_TIMEOUT_USEC (2ull * 1000 * 1000)
@@ -44,6 +45,8 @@ struct systemd_state {
 	char user[256];
 	struct mg_cg_events user_at_open;
 	bool protections; /* user.slice got this user's MemoryMin/MemoryLow in its sum */
+	/* A session logind does not track, in a scope of ours: its name. */
+	char own_scope[96];
 };
 
 /* systemd keeps the unified hierarchy here; a hybrid host's v1 memory
@@ -377,6 +380,56 @@ static bool any_dropin(const char *unit, int nkeys)
 	return false;
 }
 
+/* For a session whose service stack loads no pam_systemd: the caller
+ * goes into a scope of ours in the user's slice. false when pam_systemd
+ * will make the session (or that cannot be told: then as before); true
+ * when this was the session's part of the login, *ret its PAM code (a
+ * failure went through on_error). */
+static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct mg_sdbus_conn *bus,
+			    const struct mg_settings *set, struct systemd_state *s, char *summary, size_t slen, int *ret)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *service = NULL;
+	char slice[64];
+	int r;
+
+	pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	r = mg_sd_stack_loads_pam_systemd(NULL, service);
+	if (r != 0) {
+		if (r < 0 && a->debug)
+			pam_syslog(pamh, LOG_DEBUG, "cannot tell whether the %s stack loads pam_systemd (%s): left to it",
+				   service ? service : "?", strerror(-r));
+		return false;
+	}
+	mg_sd_user_slice(set->uid, slice, sizeof(slice));
+	r = mg_sd_scope_enter(bus, set->uid, &set->session, s->own_scope, sizeof(s->own_scope), &e);
+	if (r < 0) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", mg_sdbus_error_text(&e, r));
+		bus->api->error_free(&e);
+		s->own_scope[0] = '\0';
+		*ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
+				      "cannot move the %s session of %s (no pam_systemd in its stack) into %s: %s",
+				      service, set->user, slice, why);
+		return true;
+	}
+	snprintf(summary + strlen(summary), slen - strlen(summary), " %s/%s (no pam_systemd in the %s stack)", slice,
+		 s->own_scope, service);
+	for (int k = MG_KEY_MEMORY_MAX; k <= MG_KEY_MEMORY_HIGH; k++)
+		if (set->session.set[k] && mg_sd_property((enum mg_key)k)) {
+			char v[32];
+
+			human(set->session.bytes[k], v, sizeof(v));
+			snprintf(summary + strlen(summary), slen - strlen(summary), " %s=%s", mg_sd_property((enum mg_key)k),
+				 v);
+		}
+	if (set->oom_group_set && set->session.oom_group)
+		pam_syslog(pamh, LOG_WARNING, "oom.group=yes not applied to %s: the scope is made without OOMPolicy=",
+			   s->own_scope);
+	return true;
+}
+
 static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struct mg_settings *set, void **state,
 			char *summary, size_t slen)
 {
@@ -455,6 +508,12 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 			if (ret != PAM_SUCCESS)
 				goto out;
 		}
+	}
+	/* A caller outside every user slice whose stack has no pam_systemd
+	 * would stay outside the user's caps: it gets a scope of ours. */
+	if (!after && place == MG_SD_OUTSIDE && s->limited && bus) {
+		if (enter_own_scope(pamh, a, bus, set, s, summary, slen, &ret))
+			goto out;
 	}
 	if (!session_work)
 		goto out;
@@ -567,12 +626,19 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 }
 
 /* The record of a session in its scope, while the scope still exists
- * (the caller is still in it: logind removes it when the caller leaves). */
+ * (the caller is still in it: logind, or for a scope of ours systemd,
+ * removes it when the caller leaves). */
 static void log_close(pam_handle_t *pamh, const struct systemd_state *s)
 {
 	char *text = NULL, id[64], slice[128], scope[256];
 	size_t len;
 
+	if (s->own_scope[0]) {
+		slice_dir(s->uid, slice, sizeof(slice));
+		snprintf(scope, sizeof(scope), "%s/%s", slice, s->own_scope);
+		mg_pam_log_close_record(pamh, s->user, s->uid, 2, scope, slice, &s->user_at_open, false);
+		return;
+	}
 	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) < 0)
 		return;
 	if (mg_sd_place_of(text, id, sizeof(id)) != MG_SD_IN_SESSION) {
