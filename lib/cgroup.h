@@ -153,6 +153,16 @@ struct mg_cg_events {
 
 int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out);
 
+/* The close record's figures in one pass: the session group's own and
+ * the user group's, with the OOM kills of every group below it. */
+int mg_cg_read_session_events(int version, const char *user_dir, const char *session_name,
+			      struct mg_cg_events *sess, struct mg_cg_events *user);
+
+/* How many groups are right below the group at dfd, from its link count
+ * (2 + its subdirectories on a cgroup filesystem): no listing needed.
+ * -EOPNOTSUPP where the count says nothing, -errno. */
+int mg_cg_subgroups_at(int dfd);
+
 /* A group's file, relative to the group's directory fd, NUL-terminated
  * into buf (opened O_NOFOLLOW); -errno. For the readers in lib/. */
 int mg_cg_read_text_at(int dfd, const char *file, char *buf, size_t len);

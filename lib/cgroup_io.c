@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int mg_cg_write_at(int dfd, const char *file, const char *val)
@@ -92,3 +94,15 @@ bool mg_cg_has_word(const char *list, const char *word)
 	return false;
 }
 
+
+int mg_cg_subgroups_at(int dfd)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0)
+		return -errno;
+	/* A file system that does not count subdirectories says 1. */
+	if (st.st_nlink < 2)
+		return -EOPNOTSUPP;
+	return st.st_nlink - 2 > INT_MAX ? INT_MAX : (int)(st.st_nlink - 2);
+}

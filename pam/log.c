@@ -114,11 +114,15 @@ void mg_pam_log_close_record(pam_handle_t *pamh, const char *user, uid_t uid, in
 	struct mg_cg_events sess, now;
 	const struct mg_cg_events *u0 = user_at_open;
 	char line[768];
+	size_t ul = strlen(user_dir);
 
-	if (mg_cg_read_events(version, session_dir, false, &sess) < 0)
-		memset(&sess, 0, sizeof(sess));
-	if (mg_cg_read_events(version, user_dir, true, &now) < 0)
-		memset(&now, 0, sizeof(now));
+	/* The session group sits right below the user's: both read in one pass. */
+	if (strncmp(session_dir, user_dir, ul) == 0 && session_dir[ul] == '/' && !strchr(session_dir + ul + 1, '/')) {
+		mg_cg_read_session_events(version, user_dir, session_dir + ul + 1, &sess, &now);
+	} else {
+		mg_cg_read_events(version, session_dir, false, &sess);
+		mg_cg_read_events(version, user_dir, true, &now);
+	}
 	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", user, (unsigned)uid, session_dir);
 	/* A shared group's figures are not this session's alone. */
 	if (!shared) {
