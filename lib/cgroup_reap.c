@@ -61,9 +61,14 @@ static int reap_user_dir(const struct pass *p, int dfd, const char *keep, bool p
 			 unsigned *left)
 {
 	struct dirent *de;
-	DIR *d = fdopendir(dfd);
+	DIR *d;
 
-	if (!d) {
+	/* No session group below: nothing to list. */
+	if (mg_cg_subgroups_at(dfd) == 0) {
+		close(dfd);
+		return 0;
+	}
+	if (!(d = fdopendir(dfd))) {
 		close(dfd);
 		return -errno;
 	}
@@ -114,6 +119,12 @@ static int reap(const struct mg_cg *cg, const struct mg_cg_reap_opts *o, uid_t u
 	bfd = open(cg->base, DIR_FLAGS);
 	if (bfd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	/* The link count tells whether any user group is there: when none
+	 * is, as after every user's last logout, the sweep lists nothing. */
+	if (mg_cg_subgroups_at(bfd) == 0) {
+		close(bfd);
+		return 0;
+	}
 	d = fdopendir(bfd);
 	if (!d) {
 		close(bfd);
