@@ -93,6 +93,15 @@ static void read_own(int version, int dfd, struct mg_cg_events *out)
 	}
 }
 
+int mg_cg_read_events_at(int version, int dfd, bool subtree, struct mg_cg_events *out)
+{
+	read_own(version, dfd, out);
+	/* v2 counts a group's kills with those below it already. */
+	if (version == 1 && subtree && out->has_oom_kills)
+		out->oom_kills += v1_children_oom_kills(dfd, 0, NULL);
+	return 0;
+}
+
 int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out)
 {
 	int dfd = open(dir, DIR_FLAGS);
@@ -101,24 +110,21 @@ int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_e
 		memset(out, 0, sizeof(*out));
 		return -errno;
 	}
-	read_own(version, dfd, out);
-	/* v2 counts a group's kills with those below it already. */
-	if (version == 1 && subtree && out->has_oom_kills)
-		out->oom_kills += v1_children_oom_kills(dfd, 0, NULL);
+	mg_cg_read_events_at(version, dfd, subtree, out);
 	close(dfd);
 	return 0;
 }
 
-int mg_cg_read_session_events(int version, const char *user_dir, const char *session_name,
-			      struct mg_cg_events *sess, struct mg_cg_events *user)
+void mg_cg_read_session_events(int version, int ufd, const char *session_name, struct mg_cg_events *sess,
+			       struct mg_cg_events *user)
 {
-	int ufd = open(user_dir, DIR_FLAGS), sfd;
 	bool have_sess = false;
+	int sfd;
 
 	memset(sess, 0, sizeof(*sess));
 	memset(user, 0, sizeof(*user));
 	if (ufd < 0)
-		return -errno;
+		return;
 	if ((sfd = openat(ufd, session_name, DIR_FLAGS)) >= 0) {
 		read_own(version, sfd, sess);
 		have_sess = sess->has_oom_kills;
@@ -134,6 +140,4 @@ int mg_cg_read_session_events(int version, const char *user_dir, const char *ses
 			user->oom_kills += (have_sess ? sess->oom_kills : 0) +
 					   v1_children_oom_kills(ufd, 0, have_sess ? session_name : NULL);
 	}
-	close(ufd);
-	return 0;
 }

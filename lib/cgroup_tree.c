@@ -78,29 +78,30 @@ static int move_pid(int dfd, pid_t pid)
 	return mg_cg_write_at(dfd, "cgroup.procs", buf);
 }
 
-int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const struct mg_caps *all,
-		       const struct mg_caps *user, const struct mg_caps *session, pid_t pid,
+int mg_cg_open_base(const struct mg_cg *cg)
+{
+	int fd = open(cg->base, MG_CG_DIR_FLAGS);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int mg_cg_open_session(const struct mg_cg *cg, int base_dfd, uid_t uid, const char *session_name,
+		       const struct mg_caps *all, const struct mg_caps *user, const struct mg_caps *session, pid_t pid,
 		       struct mg_session_place *place, struct mg_diags *notes)
 {
 	char user_name[32];
-	int base_fd = -1, user_fd = -1, sess_fd = -1, r = 0;
+	int base_fd = base_dfd, user_fd = -1, sess_fd = -1, r = 0;
 	size_t said_before;
 	const char *what = NULL;
 	bool created, shared, base_pending;
 
 	memset(place, 0, sizeof(*place));
+	place->user_fd = -1;
 	snprintf(user_name, sizeof(user_name), "user-%u", (unsigned)uid);
 	if (cg->version == 2 && (r = enable_chain(cg, notes)) < 0)
 		return r;
-	/* BASE exists but for the very first login: open it straight away. */
-	base_fd = open(cg->base, MG_CG_DIR_FLAGS);
+	/* BASE exists but for the very first login: the caller opened it. */
 	created = false;
-	if (base_fd < 0 && errno != ENOENT)
-		r = -errno;
-	if (r < 0) {
-		mg_diag_add(notes, MG_ERROR, MG_DIAG_ACCESS, NULL, 0, 0, "cannot open %s: %s", cg->base, strerror(-r));
-		return r;
-	}
 	if (base_fd < 0) {
 		char *copy = strdup(cg->base);
 		int parent;
@@ -204,9 +205,12 @@ int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_na
 out:
 	if (sess_fd >= 0)
 		close(sess_fd);
-	if (user_fd >= 0)
+	/* Kept for close_session, which reads and removes through it. */
+	if (r == 0)
+		place->user_fd = user_fd;
+	else if (user_fd >= 0)
 		close(user_fd);
-	if (base_fd >= 0)
+	if (base_fd >= 0 && base_fd != base_dfd)
 		close(base_fd);
 	return r;
 }
@@ -228,8 +232,8 @@ static void drop_protections(const struct mg_cg *cg, struct mg_diags *notes)
 	close(dfd);
 }
 
-int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const char *orig_rel,
-			pid_t pid, struct mg_diags *notes)
+int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
+			const char *orig_rel, pid_t pid, struct mg_diags *notes)
 {
 	char *orig = NULL, *user_dir = NULL;
 	int r = 0, dfd;
@@ -249,7 +253,7 @@ int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_n
 	}
 	if (dfd >= 0)
 		close(dfd);
-	dfd = open(user_dir, MG_CG_DIR_FLAGS);
+	dfd = user_dfd >= 0 ? user_dfd : open(user_dir, MG_CG_DIR_FLAGS);
 	if (dfd >= 0) {
 		/* The shared group stays while other logins use it. */
 		bool shared = strcmp(session_name, MG_CG_SHARED_SESSION) == 0;
@@ -260,7 +264,8 @@ int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_n
 				    "%s/%s kept: %s; it stays capped and a later login removes it", user_dir,
 				    session_name, e == EBUSY ? "processes of the session still run" : strerror(e));
 		}
-		close(dfd);
+		if (dfd != user_dfd)
+			close(dfd);
 		/* Fails while another session of the user is open: as it should. */
 		if (rmdir(user_dir) == 0)
 			drop_protections(cg, notes);
@@ -275,6 +280,8 @@ int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_n
 
 void mg_cg_place_free(struct mg_session_place *p)
 {
+	if (p->user_fd >= 0)
+		close(p->user_fd);
 	free(p->user_dir);
 	free(p->session_dir);
 	memset(p, 0, sizeof(*p));
