@@ -77,7 +77,12 @@ int mg_cg_open_session(const struct mg_cg *cg, int base_dfd, uid_t uid, const ch
 /* Moves pid back to orig_rel, removes the session group when empty and
  * the user group when no session is left. A group that processes keep
  * busy stays (capped) and is noted; it is reaped by a later open. */
-/* user_dfd: the user group as open_session left it open, or -1. */
+/* user_dfd: the user group as open_session left it open, or -1. The
+ * two halves: moving pid back, and removing the groups (the caller may
+ * read the session group's figures in between, from outside it). */
+int mg_cg_move_back(const struct mg_cg *cg, const char *orig_rel, pid_t pid, struct mg_diags *notes);
+void mg_cg_remove_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
+			  struct mg_diags *notes);
 int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
 			const char *orig_rel, pid_t pid, struct mg_diags *notes);
 

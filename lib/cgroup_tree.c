@@ -232,18 +232,13 @@ static void drop_protections(const struct mg_cg *cg, struct mg_diags *notes)
 	close(dfd);
 }
 
-int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
-			const char *orig_rel, pid_t pid, struct mg_diags *notes)
+int mg_cg_move_back(const struct mg_cg *cg, const char *orig_rel, pid_t pid, struct mg_diags *notes)
 {
-	char *orig = NULL, *user_dir = NULL;
+	char *orig = NULL;
 	int r = 0, dfd;
 
-	if (asprintf(&orig, "%s%s", cg->mount, orig_rel) < 0 ||
-	    asprintf(&user_dir, "%s/user-%u", cg->base, (unsigned)uid) < 0) {
-		free(orig);
+	if (asprintf(&orig, "%s%s", cg->mount, orig_rel) < 0)
 		return -ENOMEM;
-	}
-	/* close_session runs inside the group it removes: leave it first. */
 	dfd = open(orig, MG_CG_DIR_FLAGS);
 	if (dfd < 0 || (r = move_pid(dfd, pid)) < 0) {
 		if (dfd < 0)
@@ -253,6 +248,18 @@ int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const c
 	}
 	if (dfd >= 0)
 		close(dfd);
+	free(orig);
+	return r;
+}
+
+void mg_cg_remove_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
+			  struct mg_diags *notes)
+{
+	char *user_dir = NULL;
+	int dfd;
+
+	if (asprintf(&user_dir, "%s/user-%u", cg->base, (unsigned)uid) < 0)
+		return;
 	dfd = user_dfd >= 0 ? user_dfd : open(user_dir, MG_CG_DIR_FLAGS);
 	if (dfd >= 0) {
 		/* The shared group stays while other logins use it. */
@@ -273,8 +280,16 @@ int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const c
 			mg_diag_add(notes, MG_WARNING, MG_DIAG_ACCESS, NULL, 0, 0, "cannot remove %s: %s", user_dir,
 				    strerror(errno));
 	}
-	free(orig);
 	free(user_dir);
+}
+
+int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
+			const char *orig_rel, pid_t pid, struct mg_diags *notes)
+{
+	/* close_session runs inside the group it removes: leave it first. */
+	int r = mg_cg_move_back(cg, orig_rel, pid, notes);
+
+	mg_cg_remove_session(cg, user_dfd, uid, session_name, notes);
 	return r;
 }
 

@@ -51,6 +51,9 @@ static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool repor
 {
 	struct mg_diags notes = { 0 };
 
+	/* Out of the group first: what the record reads is then not charged
+	 * to the session it reports on. */
+	mg_cg_move_back(&s->cg, s->orig_rel, s->pid, &notes);
 	if (report) {
 		struct mg_cg_events sess, now;
 
@@ -58,7 +61,7 @@ static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool repor
 		mg_pam_log_close_figures(pamh, s->user, s->uid, s->session_dir, &sess, &now, &s->user_at_open,
 					 strcmp(s->name, MG_CG_SHARED_SESSION) == 0);
 	}
-	mg_cg_close_session(&s->cg, s->user_fd, s->uid, s->name, s->orig_rel, s->pid, &notes);
+	mg_cg_remove_session(&s->cg, s->user_fd, s->uid, s->name, &notes);
 	if (report)
 		mg_pam_log_notes(pamh, &notes);
 	mg_diags_free(&notes);
