@@ -49,6 +49,7 @@ int mg_cg_self(const struct mg_cg *cg, char **rel);
 struct mg_session_place {
 	char *user_dir;    /* absolute */
 	char *session_dir; /* absolute */
+	int user_fd;       /* the user group, open (O_CLOEXEC): close_session's way in */
 	bool user_created;
 	bool pending; /* some cap was left above the policy (noted) */
 };
@@ -64,21 +65,33 @@ struct mg_session_place {
  * processes is only raised (a lowering is left pending and noted); an
  * empty group gets the policy's caps as they are. session_name
  * MG_CG_SHARED_SESSION: the shared group, whose caps are only raised. */
-int mg_cg_open_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const struct mg_caps *all,
-		       const struct mg_caps *user, const struct mg_caps *session, pid_t pid,
+/* BASE, open; -ENOENT before the first login made it. */
+int mg_cg_open_base(const struct mg_cg *cg);
+
+/* base_dfd: BASE from mg_cg_open_base (not closed here), or -1 to make
+ * it. On success place->user_fd holds the user group open. */
+int mg_cg_open_session(const struct mg_cg *cg, int base_dfd, uid_t uid, const char *session_name,
+		       const struct mg_caps *all, const struct mg_caps *user, const struct mg_caps *session, pid_t pid,
 		       struct mg_session_place *place, struct mg_diags *notes);
 
 /* Moves pid back to orig_rel, removes the session group when empty and
  * the user group when no session is left. A group that processes keep
  * busy stays (capped) and is noted; it is reaped by a later open. */
-int mg_cg_close_session(const struct mg_cg *cg, uid_t uid, const char *session_name, const char *orig_rel,
-			pid_t pid, struct mg_diags *notes);
+/* user_dfd: the user group as open_session left it open, or -1. The
+ * two halves: moving pid back, and removing the groups (the caller may
+ * read the session group's figures in between, from outside it). */
+int mg_cg_move_back(const struct mg_cg *cg, const char *orig_rel, pid_t pid, struct mg_diags *notes);
+void mg_cg_remove_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
+			  struct mg_diags *notes);
+int mg_cg_close_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
+			const char *orig_rel, pid_t pid, struct mg_diags *notes);
 
 /* Removes stale session groups under BASE: the user's own whose login is
  * gone and that no process uses any more (but keep), and those of other
  * users whose caller's pid is gone, with a user group left with no
  * session. *left: the user's session groups that stay, keep included. */
-int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped, unsigned *left);
+/* base_dfd: BASE, open (-1: none yet, nothing to reap). */
+int mg_cg_reap(const struct mg_cg *cg, int base_dfd, uid_t uid, const char *keep, unsigned *reaped, unsigned *left);
 
 /* The same pass for memguardctl gc, with every user's groups judged by
  * their owner's start time (no user is logging in) and each group told
@@ -152,6 +165,18 @@ struct mg_cg_events {
 };
 
 int mg_cg_read_events(int version, const char *dir, bool subtree, struct mg_cg_events *out);
+int mg_cg_read_events_at(int version, int dfd, bool subtree, struct mg_cg_events *out);
+
+/* The close record's figures in one pass through the user group (open
+ * at user_dfd): the session group's own and the user group's, with the
+ * OOM kills of every group below it. */
+void mg_cg_read_session_events(int version, int user_dfd, const char *session_name, struct mg_cg_events *sess,
+			       struct mg_cg_events *user);
+
+/* How many groups are right below the group at dfd, from its link count
+ * (2 + its subdirectories on a cgroup filesystem): no listing needed.
+ * -EOPNOTSUPP where the count says nothing, -errno. */
+int mg_cg_subgroups_at(int dfd);
 
 /* A group's file, relative to the group's directory fd, NUL-terminated
  * into buf (opened O_NOFOLLOW); -errno. For the readers in lib/. */

@@ -61,9 +61,14 @@ static int reap_user_dir(const struct pass *p, int dfd, const char *keep, bool p
 			 unsigned *left)
 {
 	struct dirent *de;
-	DIR *d = fdopendir(dfd);
+	DIR *d;
 
-	if (!d) {
+	/* No session group below: nothing to list. */
+	if (mg_cg_subgroups_at(dfd) == 0) {
+		close(dfd);
+		return 0;
+	}
+	if (!(d = fdopendir(dfd))) {
 		close(dfd);
 		return -errno;
 	}
@@ -100,20 +105,31 @@ static int reap_user_dir(const struct pass *p, int dfd, const char *keep, bool p
 	return 0;
 }
 
-static int reap(const struct mg_cg *cg, const struct mg_cg_reap_opts *o, uid_t uid, const char *keep,
+/* base_dfd: BASE open, borrowed; -1: opened here. */
+static int reap(const struct mg_cg *cg, int base_dfd, const struct mg_cg_reap_opts *o, uid_t uid, const char *keep,
 		unsigned *reaped, unsigned *left)
 {
 	char own[32];
 	struct dirent *de;
 	DIR *d;
-	int bfd;
+	int bfd = -1;
 
 	*reaped = 0;
 	*left = 0;
 	snprintf(own, sizeof(own), "user-%u", (unsigned)uid);
-	bfd = open(cg->base, DIR_FLAGS);
-	if (bfd < 0)
+	if (base_dfd < 0 && (bfd = base_dfd = open(cg->base, DIR_FLAGS)) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	/* The link count tells whether any user group is there: when none
+	 * is, as after every user's last logout, nothing is listed. */
+	if (mg_cg_subgroups_at(base_dfd) == 0) {
+		if (bfd >= 0)
+			close(bfd);
+		return 0;
+	}
+	/* The caller's fd stays as it is: a fresh open, not dup(), which
+	 * would share its read offset. */
+	if (bfd < 0 && (bfd = openat(base_dfd, ".", DIR_FLAGS)) < 0)
+		return -errno;
 	d = fdopendir(bfd);
 	if (!d) {
 		close(bfd);
@@ -153,12 +169,16 @@ static int reap(const struct mg_cg *cg, const struct mg_cg_reap_opts *o, uid_t u
 	return 0;
 }
 
-int mg_cg_reap(const struct mg_cg *cg, uid_t uid, const char *keep, unsigned *reaped, unsigned *left)
+int mg_cg_reap(const struct mg_cg *cg, int base_dfd, uid_t uid, const char *keep, unsigned *reaped, unsigned *left)
 {
-	return reap(cg, NULL, uid, keep, reaped, left);
+	if (base_dfd < 0) {
+		*reaped = *left = 0;
+		return 0;
+	}
+	return reap(cg, base_dfd, NULL, uid, keep, reaped, left);
 }
 
 int mg_cg_gc(const struct mg_cg *cg, const struct mg_cg_reap_opts *o, unsigned *removed, unsigned *left)
 {
-	return reap(cg, o, (uid_t)-1, NULL, removed, left);
+	return reap(cg, -1, o, (uid_t)-1, NULL, removed, left);
 }

@@ -22,6 +22,9 @@ struct cgroupfs_state {
 	char *name;
 	char *orig_rel;
 	char *user_dir, *session_dir;
+	/* The user group, open from open to close: the close record and the
+	 * removal go through it, no path walked again. */
+	int user_fd;
 	/* The user group's counters at open: the close line says what
 	 * happened during the session. */
 	struct mg_cg_events user_at_open;
@@ -34,6 +37,8 @@ static void cgroupfs_free(void *data)
 	if (!s)
 		return;
 	mg_cg_free(&s->cg);
+	if (s->user_fd >= 0)
+		close(s->user_fd);
 	free(s->user);
 	free(s->name);
 	free(s->orig_rel);
@@ -46,10 +51,17 @@ static void leave_group(struct cgroupfs_state *s, pam_handle_t *pamh, bool repor
 {
 	struct mg_diags notes = { 0 };
 
-	if (report)
-		mg_pam_log_close_record(pamh, s->user, s->uid, s->cg.version, s->session_dir, s->user_dir,
-					&s->user_at_open, strcmp(s->name, MG_CG_SHARED_SESSION) == 0);
-	mg_cg_close_session(&s->cg, s->uid, s->name, s->orig_rel, s->pid, &notes);
+	/* Out of the group first: what the record reads is then not charged
+	 * to the session it reports on. */
+	mg_cg_move_back(&s->cg, s->orig_rel, s->pid, &notes);
+	if (report) {
+		struct mg_cg_events sess, now;
+
+		mg_cg_read_session_events(s->cg.version, s->user_fd, s->name, &sess, &now);
+		mg_pam_log_close_figures(pamh, s->user, s->uid, s->session_dir, &sess, &now, &s->user_at_open,
+					 strcmp(s->name, MG_CG_SHARED_SESSION) == 0);
+	}
+	mg_cg_remove_session(&s->cg, s->user_fd, s->uid, s->name, &notes);
 	if (report)
 		mg_pam_log_notes(pamh, &notes);
 	mg_diags_free(&notes);
@@ -89,7 +101,7 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 	struct mg_diags notes = { 0 };
 	char name[64], *now = NULL;
 	unsigned reaped = 0, left = 0;
-	int r, ret = PAM_SUCCESS;
+	int r, ret = PAM_SUCCESS, base_fd;
 
 	r = mg_cg_detect(a->cgroup_root, &s->cg);
 	if (r < 0)
@@ -100,7 +112,11 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot name the session group: %s", strerror(-r));
 	if ((r = mg_cg_self(&s->cg, &s->orig_rel)) < 0)
 		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot read /proc/self/cgroup: %s", strerror(-r));
-	mg_cg_reap(&s->cg, s->uid, name, &reaped, &left);
+	/* One open of BASE for the sweep and the session's groups. */
+	base_fd = mg_cg_open_base(&s->cg);
+	if (base_fd < 0 && base_fd != -ENOENT)
+		return mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot open %s: %s", s->cg.base, strerror(-base_fd));
+	mg_cg_reap(&s->cg, base_fd, s->uid, name, &reaped, &left);
 	if (reaped && a->debug)
 		pam_syslog(pamh, LOG_DEBUG, "removed %u stale group%s under %s", reaped, reaped == 1 ? "" : "s",
 			   s->cg.base);
@@ -113,10 +129,15 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 			   (unsigned)s->uid, left, a->max_sessions, set->user, s->cg.base, (unsigned)s->uid);
 		snprintf(name, sizeof(name), "%s", MG_CG_SHARED_SESSION);
 	}
-	if (!(s->name = strdup(name)))
+	if (!(s->name = strdup(name))) {
+		if (base_fd >= 0)
+			close(base_fd);
 		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
-	r = mg_cg_open_session(&s->cg, s->uid, name, &set->all, &set->user_caps, &set->session, s->pid, &place,
-			       &notes);
+	}
+	r = mg_cg_open_session(&s->cg, base_fd, s->uid, name, &set->all, &set->user_caps, &set->session, s->pid,
+			       &place, &notes);
+	if (base_fd >= 0)
+		close(base_fd);
 	if (r < 0) {
 		const struct mg_diag *cause = mg_pam_log_notes_but_cause(pamh, &notes);
 
@@ -136,10 +157,14 @@ static int place_session(pam_handle_t *pamh, const struct mg_args *a, const stru
 	s->in_cgroup = true;
 	s->user_dir = place.user_dir;
 	s->session_dir = place.session_dir;
+	s->user_fd = place.user_fd;
 	place.user_dir = place.session_dir = NULL;
+	place.user_fd = -1;
 	/* A user group this login made has counted nothing yet. */
-	if (place.user_created || mg_cg_read_events(s->cg.version, s->user_dir, true, &s->user_at_open) < 0)
+	if (place.user_created)
 		memset(&s->user_at_open, 0, sizeof(s->user_at_open));
+	else
+		mg_cg_read_events_at(s->cg.version, s->user_fd, true, &s->user_at_open);
 	/* Trust what the kernel says, not what was written. */
 	if (s->pid == getpid() && mg_cg_self(&s->cg, &now) == 0) {
 		const char *want = s->session_dir + strlen(s->cg.mount);
@@ -163,6 +188,7 @@ static int cgroupfs_open(pam_handle_t *pamh, const struct mg_args *a, const stru
 		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");
 	s->uid = set->uid;
 	s->pid = set->pid;
+	s->user_fd = -1;
 	if (!(s->user = strdup(set->user))) {
 		free(s);
 		return mg_pam_fail(pamh, a, PAM_BUF_ERR, "out of memory");

@@ -1,9 +1,11 @@
 #include "log.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 
@@ -108,26 +110,41 @@ static uint64_t since(uint64_t now, uint64_t then)
 	return now >= then ? now - then : now;
 }
 
+void mg_pam_log_close_figures(pam_handle_t *pamh, const char *user, uid_t uid, const char *session_dir,
+			      const struct mg_cg_events *sess, const struct mg_cg_events *now,
+			      const struct mg_cg_events *user_at_open, bool shared)
+{
+	const struct mg_cg_events *u0 = user_at_open;
+	char line[768];
+
+	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", user, (unsigned)uid, session_dir);
+	/* A shared group's figures are not this session's alone. */
+	if (!shared) {
+		add_count(line, sizeof(line), "peak", sess->has_peak, sess->peak);
+		add_count(line, sizeof(line), "oom_kills", sess->has_oom_kills, sess->oom_kills);
+	}
+	add_count(line, sizeof(line), "user_oom_kills", now->has_oom_kills, since(now->oom_kills, u0->oom_kills));
+	add_count(line, sizeof(line), "user_max_events", now->has_max, since(now->max, u0->max));
+	add_count(line, sizeof(line), "user_high_events", now->has_high, since(now->high, u0->high));
+	add_count(line, sizeof(line), "user_peak", now->has_peak, now->peak);
+	pam_syslog(pamh, LOG_INFO, "%s", line);
+}
+
 void mg_pam_log_close_record(pam_handle_t *pamh, const char *user, uid_t uid, int version, const char *session_dir,
 			     const char *user_dir, const struct mg_cg_events *user_at_open, bool shared)
 {
 	struct mg_cg_events sess, now;
-	const struct mg_cg_events *u0 = user_at_open;
-	char line[768];
+	size_t ul = strlen(user_dir);
+	int ufd;
 
-	if (mg_cg_read_events(version, session_dir, false, &sess) < 0)
-		memset(&sess, 0, sizeof(sess));
-	if (mg_cg_read_events(version, user_dir, true, &now) < 0)
-		memset(&now, 0, sizeof(now));
-	snprintf(line, sizeof(line), "session closed for %s (uid %u): group=%s", user, (unsigned)uid, session_dir);
-	/* A shared group's figures are not this session's alone. */
-	if (!shared) {
-		add_count(line, sizeof(line), "peak", sess.has_peak, sess.peak);
-		add_count(line, sizeof(line), "oom_kills", sess.has_oom_kills, sess.oom_kills);
+	/* The session group sits right below the user's: both read in one pass. */
+	if (strncmp(session_dir, user_dir, ul) == 0 && session_dir[ul] == '/' && !strchr(session_dir + ul + 1, '/') &&
+	    (ufd = open(user_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		mg_cg_read_session_events(version, ufd, session_dir + ul + 1, &sess, &now);
+		close(ufd);
+	} else {
+		mg_cg_read_events(version, session_dir, false, &sess);
+		mg_cg_read_events(version, user_dir, true, &now);
 	}
-	add_count(line, sizeof(line), "user_oom_kills", now.has_oom_kills, since(now.oom_kills, u0->oom_kills));
-	add_count(line, sizeof(line), "user_max_events", now.has_max, since(now.max, u0->max));
-	add_count(line, sizeof(line), "user_high_events", now.has_high, since(now.high, u0->high));
-	add_count(line, sizeof(line), "user_peak", now.has_peak, now.peak);
-	pam_syslog(pamh, LOG_INFO, "%s", line);
+	mg_pam_log_close_figures(pamh, user, uid, session_dir, &sess, &now, user_at_open, shared);
 }

@@ -39,6 +39,11 @@ void mg_pam_describe_caps(const struct mg_caps *c, const char *prefix, const str
  * when it did not exist then). Read before the groups go. shared: the
  * session group is not this session's alone, its own figures are left
  * out. */
+/* The same line from figures the caller read (sess: the session
+ * group's, now: the user group's). */
+void mg_pam_log_close_figures(pam_handle_t *pamh, const char *user, uid_t uid, const char *session_dir,
+			      const struct mg_cg_events *sess, const struct mg_cg_events *now,
+			      const struct mg_cg_events *user_at_open, bool shared);
 void mg_pam_log_close_record(pam_handle_t *pamh, const char *user, uid_t uid, int version, const char *session_dir,
 			     const char *user_dir, const struct mg_cg_events *user_at_open, bool shared);
 
