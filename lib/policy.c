@@ -10,18 +10,21 @@
 #include "policy_line.h"
 #include "safe_text.h"
 
+/* Every setting of every line is looked up: lengths are compared first. */
+#define NAME(n) n, sizeof(n) - 1
+
 static const struct mg_key_info keys[MG_KEY_COUNT] = {
-	[MG_KEY_MEMORY_MAX] = { "memory.max", MG_TYPE_SIZE, true, true },
-	[MG_KEY_MEMORY_HIGH] = { "memory.high", MG_TYPE_SIZE, true, true },
-	[MG_KEY_MEMORY_SWAP_MAX] = { "memory.swap.max", MG_TYPE_SIZE, true, false },
-	[MG_KEY_MEMORY_LOW] = { "memory.low", MG_TYPE_SIZE, false, false },
-	[MG_KEY_MEMORY_MIN] = { "memory.min", MG_TYPE_SIZE, false, false },
-	[MG_KEY_SESSION_MEMORY_MAX] = { "session.memory.max", MG_TYPE_SIZE, false, true },
-	[MG_KEY_SESSION_MEMORY_HIGH] = { "session.memory.high", MG_TYPE_SIZE, false, true },
-	[MG_KEY_OOM_SCORE_ADJ] = { "oom_score_adj", MG_TYPE_INT, false, false },
-	[MG_KEY_OOM_GROUP] = { "oom.group", MG_TYPE_BOOL, false, false },
-	[MG_KEY_EXEMPT] = { "exempt", MG_TYPE_BOOL, false, false },
-	[MG_KEY_TRACE] = { "trace", MG_TYPE_TRACE, false, false },
+	[MG_KEY_MEMORY_MAX] = { NAME("memory.max"), MG_TYPE_SIZE, true, true },
+	[MG_KEY_MEMORY_HIGH] = { NAME("memory.high"), MG_TYPE_SIZE, true, true },
+	[MG_KEY_MEMORY_SWAP_MAX] = { NAME("memory.swap.max"), MG_TYPE_SIZE, true, false },
+	[MG_KEY_MEMORY_LOW] = { NAME("memory.low"), MG_TYPE_SIZE, false, false },
+	[MG_KEY_MEMORY_MIN] = { NAME("memory.min"), MG_TYPE_SIZE, false, false },
+	[MG_KEY_SESSION_MEMORY_MAX] = { NAME("session.memory.max"), MG_TYPE_SIZE, false, true },
+	[MG_KEY_SESSION_MEMORY_HIGH] = { NAME("session.memory.high"), MG_TYPE_SIZE, false, true },
+	[MG_KEY_OOM_SCORE_ADJ] = { NAME("oom_score_adj"), MG_TYPE_INT, false, false },
+	[MG_KEY_OOM_GROUP] = { NAME("oom.group"), MG_TYPE_BOOL, false, false },
+	[MG_KEY_EXEMPT] = { NAME("exempt"), MG_TYPE_BOOL, false, false },
+	[MG_KEY_TRACE] = { NAME("trace"), MG_TYPE_TRACE, false, false },
 };
 
 const struct mg_key_info *mg_key_info(enum mg_key key)
@@ -32,7 +35,7 @@ const struct mg_key_info *mg_key_info(enum mg_key key)
 int mg_key_lookup(const char *name, size_t len)
 {
 	for (int k = 0; k < MG_KEY_COUNT; k++)
-		if (strlen(keys[k].name) == len && memcmp(keys[k].name, name, len) == 0)
+		if (keys[k].len == len && memcmp(keys[k].name, name, len) == 0)
 			return k;
 	return -ENOENT;
 }
