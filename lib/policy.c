@@ -10,18 +10,21 @@
 #include "policy_line.h"
 #include "safe_text.h"
 
+/* Every setting of every line is looked up: lengths are compared first. */
+#define NAME(n) n, sizeof(n) - 1
+
 static const struct mg_key_info keys[MG_KEY_COUNT] = {
-	[MG_KEY_MEMORY_MAX] = { "memory.max", MG_TYPE_SIZE, true, true },
-	[MG_KEY_MEMORY_HIGH] = { "memory.high", MG_TYPE_SIZE, true, true },
-	[MG_KEY_MEMORY_SWAP_MAX] = { "memory.swap.max", MG_TYPE_SIZE, true, false },
-	[MG_KEY_MEMORY_LOW] = { "memory.low", MG_TYPE_SIZE, false, false },
-	[MG_KEY_MEMORY_MIN] = { "memory.min", MG_TYPE_SIZE, false, false },
-	[MG_KEY_SESSION_MEMORY_MAX] = { "session.memory.max", MG_TYPE_SIZE, false, true },
-	[MG_KEY_SESSION_MEMORY_HIGH] = { "session.memory.high", MG_TYPE_SIZE, false, true },
-	[MG_KEY_OOM_SCORE_ADJ] = { "oom_score_adj", MG_TYPE_INT, false, false },
-	[MG_KEY_OOM_GROUP] = { "oom.group", MG_TYPE_BOOL, false, false },
-	[MG_KEY_EXEMPT] = { "exempt", MG_TYPE_BOOL, false, false },
-	[MG_KEY_TRACE] = { "trace", MG_TYPE_TRACE, false, false },
+	[MG_KEY_MEMORY_MAX] = { NAME("memory.max"), MG_TYPE_SIZE, true, true },
+	[MG_KEY_MEMORY_HIGH] = { NAME("memory.high"), MG_TYPE_SIZE, true, true },
+	[MG_KEY_MEMORY_SWAP_MAX] = { NAME("memory.swap.max"), MG_TYPE_SIZE, true, false },
+	[MG_KEY_MEMORY_LOW] = { NAME("memory.low"), MG_TYPE_SIZE, false, false },
+	[MG_KEY_MEMORY_MIN] = { NAME("memory.min"), MG_TYPE_SIZE, false, false },
+	[MG_KEY_SESSION_MEMORY_MAX] = { NAME("session.memory.max"), MG_TYPE_SIZE, false, true },
+	[MG_KEY_SESSION_MEMORY_HIGH] = { NAME("session.memory.high"), MG_TYPE_SIZE, false, true },
+	[MG_KEY_OOM_SCORE_ADJ] = { NAME("oom_score_adj"), MG_TYPE_INT, false, false },
+	[MG_KEY_OOM_GROUP] = { NAME("oom.group"), MG_TYPE_BOOL, false, false },
+	[MG_KEY_EXEMPT] = { NAME("exempt"), MG_TYPE_BOOL, false, false },
+	[MG_KEY_TRACE] = { NAME("trace"), MG_TYPE_TRACE, false, false },
 };
 
 const struct mg_key_info *mg_key_info(enum mg_key key)
@@ -32,7 +35,7 @@ const struct mg_key_info *mg_key_info(enum mg_key key)
 int mg_key_lookup(const char *name, size_t len)
 {
 	for (int k = 0; k < MG_KEY_COUNT; k++)
-		if (strlen(keys[k].name) == len && memcmp(keys[k].name, name, len) == 0)
+		if (keys[k].len == len && memcmp(keys[k].name, name, len) == 0)
 			return k;
 	return -ENOENT;
 }
@@ -344,6 +347,26 @@ static bool line_applies(struct line_ctx *c, const struct mg_token *who, struct 
 	return applies;
 }
 
+/* A login's first look at a line: true for a rule that is surely another
+ * user's, a plain name that is not this user's and has nothing wrong with
+ * it. Most lines of a large policy are that; parse_line sees the rest. */
+static bool other_users_rule(const struct line_ctx *c, const char *line, size_t len)
+{
+	struct mg_token t;
+	const char *s;
+	bool marked;
+
+	if (!mg_line_first_token(line, len, &t, &marked))
+		return true; /* blank or comment */
+	s = line + t.off;
+	/* What parse_who takes for a user name, and errs on nothing. */
+	if (s[0] == '*' || s[0] == '%' || s[0] == '@' || t.len > MG_NAME_MAX)
+		return false;
+	if (t.len == c->only_name_len && memcmp(s, c->p->only->name, t.len) == 0)
+		return false;
+	return !marked;
+}
+
 /* "memory.max = 4G", "memory.max =4G", "memory.max= 4G": how many tokens
  * starting at toks[i] are one setting written with blanks around '=',
  * 0 when they are not. */
@@ -375,7 +398,7 @@ static int parse_line(struct line_ctx *c, size_t len)
 	const char *nul;
 
 	/* A login looks at the first token alone before the rest of the line. */
-	n = c->p->only ? mg_line_first_token(c->text, len, &toks[0])
+	n = c->p->only ? mg_line_first_token(c->text, len, &toks[0], NULL)
 		       : mg_line_tokens(c->text, len, toks, MG_LINE_MAX_TOKENS);
 	if (n == 0)
 		return 0;
@@ -543,6 +566,8 @@ int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *bu
 		c.only_name_len = strlen(p->only->name);
 	while (mg_next_line(buf, len, &pos, &line, &llen)) {
 		c.line++;
+		if (p->only && other_users_rule(&c, line, llen))
+			continue;
 		c.text = line;
 		c.failed = false;
 		if (parse_line(&c, llen) < 0)

@@ -35,6 +35,7 @@ enum mg_value_type {
 
 struct mg_key_info {
 	const char *name;
+	size_t len; /* of name */
 	enum mg_value_type type;
 	bool on_all_sessions; /* allowed on the %all rule */
 	bool is_cap;          /* limits memory (for the oom_score_adj=-1000 check) */

@@ -22,8 +22,9 @@ struct mg_token {
 size_t mg_line_tokens(const char *line, size_t len, struct mg_token *toks, size_t max);
 
 /* The first token of a line, without walking the rest of it: false for a
- * blank or comment line. */
-bool mg_line_first_token(const char *line, size_t len, struct mg_token *tok);
+ * blank or comment line. *marked (when not NULL): whether the token holds
+ * a ':' or '=', as a uid range or a misplaced setting does. */
+bool mg_line_first_token(const char *line, size_t len, struct mg_token *tok, bool *marked);
 
 /* The next line of buf from *pos: its start and length without the '\n'.
  * false at the end. */
