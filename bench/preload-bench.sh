@@ -10,11 +10,12 @@
 #   memusage  glibc's libmemusage.so                 } peers, reported,
 #   heaptrack the heaptrack wrapper (its interpreter) } not gated
 # (1) Time, ns per op per thread, 1 and 2 threads, for malloc/free pairs and
-#     for a mix shaped like glibc's bench-malloc-thread (alloc_bench.c).
-#     Each round runs every configuration once, in an order rotated by one
-#     each round; medians over the rounds; ratios are medians of the
-#     per-round ratios, so that a burst of load on the machine weighs on
-#     both sides of a ratio alike.
+#     for a mix shaped like glibc's bench-malloc-thread (alloc_bench.c):
+#     the threads' own CPU time, which other programs taking the cores
+#     do not inflate (wall-clock medians beside it). Each round runs every
+#     configuration once, in an order rotated by one each round; medians
+#     over the rounds; ratios are medians of the per-round ratios, so that
+#     a burst of load on the machine weighs on both sides of a ratio alike.
 # (2) Instructions per op by callgrind (deterministic): the difference of
 #     two runs of different lengths, so that start-up cancels out.
 # (3) A real program: python3 running bench/py_alloc.py, plain and shim.
@@ -25,9 +26,10 @@
 #
 # Environment: BENCH_REPS (rounds, default 11), BENCH_OPS (operations per
 # thread, default 10000000 pairs / 5000000 mixed; the peers do a tenth),
-# BENCH_PY_REPS (python rounds, default 7), CC. heaptrack's figure holds
-# the start of its interpreter too (about half a second a run here): read
-# it as an order of magnitude.
+# BENCH_PY_REPS (python rounds, default 7), CC. heaptrack's CPU figure is
+# its in-process cost; its wall figure holds its interpreter too, which
+# it waits for, with a start of about half a second a run here: read both
+# as orders of magnitude.
 # A benchmark, not a test: exits 0 whatever the numbers ("OVER" marks a
 # row above target); 2 when it cannot run.
 set -u
@@ -61,7 +63,8 @@ memusage=$(ldconfig -p 2>/dev/null | awk -v a="$(uname -m)" '$1 == "libmemusage.
 done
 heaptrack=$(command -v heaptrack 2>/dev/null)
 
-# one CONFIG WORKLOAD THREADS OPS: one sample, ns per op (empty on failure).
+# one CONFIG WORKLOAD THREADS OPS: one sample, "WALL CPU" ns per op (empty
+# on failure).
 one() {
 	cfg=$1
 	shift
@@ -71,7 +74,7 @@ one() {
 	shim) LD_PRELOAD="$so" "$bin" "$@" ;;
 	memusage) LD_PRELOAD="$memusage" "$bin" "$@" 2>/dev/null ;;
 	heaptrack)
-		"$heaptrack" -o "$scratch/ht" "$bin" "$@" 2>/dev/null | grep -E '^[0-9.]+$'
+		"$heaptrack" -o "$scratch/ht" "$bin" "$@" 2>/dev/null | grep -E '^[0-9.]+ [0-9.]+$'
 		rm -f "$scratch"/ht*
 		;;
 	esac
@@ -121,13 +124,14 @@ stats() {
 }
 
 echo
-echo "time: ns per operation per thread (median of $reps rounds); x plain, x bare: medians of the per-round ratios"
-printf '%-20s %-10s %9s %9s %9s %8s %8s  %-18s %s\n' workload config median min max "x plain" "x bare" target mark
+echo "time: ns per operation per thread, the threads' CPU time (median, min, max of $reps rounds); x plain, x bare: medians of the per-round ratios; wall: median"
+printf '%-20s %-10s %9s %9s %9s %8s %8s %9s  %-18s %s\n' workload config cpu min max "x plain" "x bare" wall target mark
 for w in "pairs 1" "pairs 2" "mixed 1" "mixed 2"; do
 	set -- $w
 	wl=$1 th=$2
 	if [ "$wl" = pairs ]; then o=${BENCH_OPS:-10000000}; else o=${BENCH_OPS:-5000000}; fi
-	: >"$scratch/rounds"
+	: >"$scratch/cpu"
+	: >"$scratch/wall"
 	r=0
 	while [ $r -lt "$reps" ]; do
 		# Rotate the order: no configuration always runs first or after a peer.
@@ -143,23 +147,26 @@ for w in "pairs 1" "pairs 2" "mixed 1" "mixed 2"; do
 			eval "t_$c=\$(one $c $wl $th $(ops_for "$c" "$o"))"
 			i=$((i + 1))
 		done
-		line=""
+		wall="" cpu=""
 		for c in $configs; do
 			eval "t=\$t_$c"
-			line="$line ${t:-nan}"
+			set -- $t nan nan
+			wall="$wall $1" cpu="$cpu $2"
 		done
-		echo "$line" >>"$scratch/rounds"
+		echo "$wall" >>"$scratch/wall"
+		echo "$cpu" >>"$scratch/cpu"
 		r=$((r + 1))
 	done
 	if [ "$th" = 1 ]; then label="$wl, 1 thread"; else label="$wl, $th threads"; fi
-	stats "$scratch/rounds" | awk -v w="$label" -v wl="$wl" -v pt="$pairs_target" -v mt="$mixed_target" '{
+	stats "$scratch/wall" | awk '{ print $2 }' >"$scratch/wall.med"
+	stats "$scratch/cpu" | paste -d' ' - "$scratch/wall.med" | awk -v w="$label" -v wl="$wl" -v pt="$pairs_target" -v mt="$mixed_target" '{
 		c = $1
 		if (c == "plain") { target = ""; mark = "floor" }
 		else if (c == "bare") { target = ""; mark = "floor" }
 		else if (c == "shim" && wl == "pairs") { target = "<= " pt "x bare"; mark = ($6 <= pt) ? "PASS" : "OVER" }
 		else if (c == "shim") { target = "<= " mt "x plain"; mark = ($5 <= mt) ? "PASS" : "OVER" }
 		else { target = ""; mark = "peer" }
-		printf "%-20s %-10s %9.2f %9.2f %9.2f %7.2fx %7.2fx  %-18s %s\n", w, c, $2, $3, $4, $5, $6, target, mark
+		printf "%-20s %-10s %9.2f %9.2f %9.2f %7.2fx %7.2fx %9.2f  %-18s %s\n", w, c, $2, $3, $4, $5, $6, $7, target, mark
 		w = ""
 	}'
 done
