@@ -91,8 +91,9 @@ $(BUILD)/libmemguard-preload.so: $(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) pre
 		$(PRELOAD_SRC:%.c=$(BUILD)/preload-obj/%.o) -ldl $(LDLIBS)
 
 # Programs run under the allocation shim: no ASan, whose malloc would win
-# over the shim's (UBSan only, as for the shim itself).
-$(BUILD)/tests/tools/preload_%: tests/tools/preload_%.c
+# over the shim's (UBSan only, as for the shim itself). Some compile shim
+# sources in: they depend on them.
+$(BUILD)/tests/tools/preload_%: tests/tools/preload_%.c $(wildcard preload/*.c preload/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PRELOAD_CFLAGS) $(CFLAGS) $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(if $(SANITIZE),$(UBSAN_FLAGS)) \
 		-o $@ $< -lpthread $(LDLIBS)

@@ -6,12 +6,13 @@
 # memguardctl's symboliser; stress-ng a program the shim's tests run.
 # dpkg-dev, debhelper, lintian and rpm build and check the packages (make deb,
 # the package stage). ncurses draws memguardctl top; prometheus_client parses
-# metrics and tmux runs top in tests.
+# metrics and tmux runs top in tests. heaptrack is a peer the shim's bench
+# measures (the other, glibc's libmemusage.so, comes with libc6 itself).
 set -u
 packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libdw-dev libcmocka-dev
 libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client
 systemd dbus libpam-systemd passwd strace stress-ng dpkg-dev debhelper lintian rpm
-libncurses-dev python3-prometheus-client tmux"
+libncurses-dev python3-prometheus-client tmux heaptrack"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 

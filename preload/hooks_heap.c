@@ -1,7 +1,8 @@
 /* malloc and friends. The fast path is one compare of the request against
  * mg_pl_gate (a value written once, at initialisation) and one of the
- * result against NULL: no shared writes, no thread-local access. Everything
- * else - reports, injection, bootstrap - is in the out-of-line slow path. */
+ * result against NULL; free() is one indirect jump. No shared writes, no
+ * thread-local access. Everything else - reports, injection, bootstrap -
+ * is in the out-of-line slow path. */
 #include "preload.h"
 
 #include <errno.h>
@@ -181,8 +182,10 @@ static void *slow_errno(const struct req *r)
 	return p;
 }
 
-/* The cold halves live out of line so that the hot half needs no stack
- * frame beyond the call: see bench/preload-bench.sh. */
+/* The cold halves live out of line, so that each hot half is the compare,
+ * the call and the NULL check and nothing more: no request built, no stack
+ * frame beyond the registers kept across the call. Each reads errno first,
+ * before anything can change it. See bench/preload-bench.sh. */
 static __attribute__((noinline, cold)) void *malloc_slow(size_t n)
 {
 	return slow_errno(&(struct req){ .func = MG_F_MALLOC, .size = n });
@@ -191,6 +194,60 @@ static __attribute__((noinline, cold)) void *malloc_slow(size_t n)
 static __attribute__((noinline, cold)) void *malloc_failed(size_t n)
 {
 	fast_failure(&(struct req){ .func = MG_F_MALLOC, .size = n }, errno);
+	return NULL;
+}
+
+static struct req calloc_req(size_t nmemb, size_t size)
+{
+	struct req r = { .func = MG_F_CALLOC, .nmemb = nmemb, .elsize = size };
+
+	r.overflow = __builtin_mul_overflow(nmemb, size, &r.size);
+	return r;
+}
+
+static __attribute__((noinline, cold)) void *calloc_slow(size_t nmemb, size_t size)
+{
+	struct req r = calloc_req(nmemb, size);
+
+	return slow_errno(&r);
+}
+
+static __attribute__((noinline, cold)) void *calloc_failed(size_t nmemb, size_t size)
+{
+	int err = errno;
+	struct req r = calloc_req(nmemb, size);
+
+	fast_failure(&r, err);
+	return NULL;
+}
+
+static struct req realloc_req(enum mg_pl_func f, void *old, size_t nmemb, size_t size)
+{
+	struct req r = { .func = f, .old = old, .size = size };
+
+	if (f == MG_F_REALLOCARRAY) {
+		r.nmemb = nmemb;
+		r.elsize = size;
+		r.overflow = __builtin_mul_overflow(nmemb, size, &r.size);
+	}
+	return r;
+}
+
+static __attribute__((noinline, cold)) void *realloc_slow(enum mg_pl_func f, void *old, size_t nmemb,
+							   size_t size)
+{
+	struct req r = realloc_req(f, old, nmemb, size);
+
+	return slow_errno(&r);
+}
+
+static __attribute__((noinline, cold)) void *realloc_failed(enum mg_pl_func f, void *old, size_t nmemb,
+							     size_t size)
+{
+	int err = errno;
+	struct req r = realloc_req(f, old, nmemb, size);
+
+	fast_failure(&r, err);
 	return NULL;
 }
 
@@ -208,15 +265,14 @@ EXPORT void *malloc(size_t n)
 
 EXPORT void *calloc(size_t nmemb, size_t size)
 {
-	struct req r = { .func = MG_F_CALLOC, .nmemb = nmemb, .elsize = size };
+	size_t n;
 	void *p;
 
-	r.overflow = __builtin_mul_overflow(nmemb, size, &r.size);
-	if (MG_UNLIKELY(r.overflow || r.size >= gate()))
-		return slow_errno(&r);
+	if (MG_UNLIKELY(__builtin_mul_overflow(nmemb, size, &n) || n >= gate()))
+		return calloc_slow(nmemb, size);
 	p = mg_pl_real.calloc(nmemb, size);
-	if (MG_UNLIKELY(!p) && r.size)
-		fast_failure(&r, errno);
+	if (MG_UNLIKELY(!p) && n)
+		return calloc_failed(nmemb, size);
 	return p;
 }
 
@@ -225,10 +281,10 @@ EXPORT void *realloc(void *old, size_t n)
 	void *p;
 
 	if (MG_UNLIKELY(n >= gate() || mg_pl_boot_owns(old)))
-		return slow_errno(&(struct req){ .func = MG_F_REALLOC, .size = n, .old = old });
+		return realloc_slow(MG_F_REALLOC, old, 0, n);
 	p = mg_pl_real.realloc(old, n);
 	if (MG_UNLIKELY(!p) && n)
-		fast_failure(&(struct req){ .func = MG_F_REALLOC, .size = n, .old = old }, errno);
+		return realloc_failed(MG_F_REALLOC, old, 0, n);
 	return p;
 }
 
@@ -237,15 +293,14 @@ EXPORT void *realloc(void *old, size_t n)
  * here and take our realloc path directly, so that one call is one report. */
 EXPORT void *reallocarray(void *old, size_t nmemb, size_t size)
 {
-	struct req r = { .func = MG_F_REALLOCARRAY, .nmemb = nmemb, .elsize = size, .old = old };
+	size_t n;
 	void *p;
 
-	r.overflow = __builtin_mul_overflow(nmemb, size, &r.size);
-	if (MG_UNLIKELY(r.overflow || r.size >= gate() || mg_pl_boot_owns(old)))
-		return slow_errno(&r);
-	p = mg_pl_real.realloc(old, r.size);
-	if (MG_UNLIKELY(!p) && r.size)
-		fast_failure(&r, errno);
+	if (MG_UNLIKELY(__builtin_mul_overflow(nmemb, size, &n) || n >= gate() || mg_pl_boot_owns(old)))
+		return realloc_slow(MG_F_REALLOCARRAY, old, nmemb, size);
+	p = mg_pl_real.realloc(old, n);
+	if (MG_UNLIKELY(!p) && n)
+		return realloc_failed(MG_F_REALLOCARRAY, old, nmemb, size);
 	return p;
 }
 
@@ -256,7 +311,8 @@ static __attribute__((noinline, cold)) void free_early(void *p)
 		mg_pl_real.free(p);
 }
 
-EXPORT void free(void *p)
+/* free() while bootstrap blocks may be out: those are never given back. */
+static void free_checked(void *p)
 {
 	void (*real_free)(void *) = mg_pl_real.free;
 
@@ -267,6 +323,22 @@ EXPORT void free(void *p)
 		return;
 	}
 	real_free(p);
+}
+
+/* Where free() goes: free_checked until initialisation is over, then the
+ * real free itself when no bootstrap block was ever handed out (the usual
+ * case: dlsym does not allocate on success), which makes free() one
+ * indirect jump. */
+static void (*free_target)(void *) = free_checked;
+
+void mg_pl_free_direct(void)
+{
+	__atomic_store_n(&free_target, mg_pl_real.free, __ATOMIC_RELEASE);
+}
+
+EXPORT void free(void *p)
+{
+	__atomic_load_n(&free_target, __ATOMIC_RELAXED)(p);
 }
 
 EXPORT size_t malloc_usable_size(void *p)

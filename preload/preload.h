@@ -67,6 +67,9 @@ extern __thread int mg_pl_in_hook;
  * the real functions are not available yet (serve from bootstrap then). */
 bool mg_pl_ensure_init(void);
 bool mg_pl_resolving(void);
+/* hooks_heap.c: from now on free() goes straight to the real free (called
+ * once, at the end of initialisation, when no bootstrap block exists). */
+void mg_pl_free_direct(void);
 
 /* ---- bootstrap.c ---- */
 #define MG_PL_BOOT_SIZE (64 * 1024)

@@ -11,12 +11,17 @@ size_t mg_pl_gate;
 bool mg_pl_ready;
 __thread int mg_pl_in_hook;
 
-enum { INIT_NONE, INIT_RESOLVING, INIT_LOADING, INIT_DONE };
+enum { INIT_NONE, INIT_RESOLVING, INIT_LOADING, INIT_DONE, INIT_STATE = 3 };
+/* Set in init_state, beside the state, by every caller that was told "not
+ * yet" (and so may hand out bootstrap memory): one atomic word, so that no
+ * such caller can slip in unseen between the last look and the decision
+ * about free() at the end of initialisation. */
+#define INIT_BOOT_SEEN 4
 static atomic_int init_state;
 
 bool mg_pl_resolving(void)
 {
-	return atomic_load_explicit(&init_state, memory_order_acquire) == INIT_RESOLVING;
+	return (atomic_load_explicit(&init_state, memory_order_acquire) & INIT_STATE) == INIT_RESOLVING;
 }
 
 static void die(const char *what)
@@ -76,21 +81,33 @@ bool mg_pl_ensure_init(void)
 {
 	int st = atomic_load_explicit(&init_state, memory_order_acquire);
 
-	if (MG_LIKELY(st == INIT_DONE))
+	if (MG_LIKELY((st & INIT_STATE) == INIT_DONE))
 		return true;
 	if (st == INIT_NONE && atomic_compare_exchange_strong(&init_state, &st, INIT_RESOLVING)) {
 		int saved = mg_pl_in_hook;
 		mg_pl_in_hook = 1;
 		resolve();
-		atomic_store_explicit(&init_state, INIT_LOADING, memory_order_release);
+		/* Adding keeps INIT_BOOT_SEEN: a nested call may have set it. */
+		atomic_fetch_add_explicit(&init_state, INIT_LOADING - INIT_RESOLVING, memory_order_release);
 		mg_pl_config_load();
 		__atomic_store_n(&mg_pl_ready, true, __ATOMIC_RELEASE);
 		__atomic_store_n(&mg_pl_gate, compute_gate(), __ATOMIC_RELEASE);
-		atomic_store_explicit(&init_state, INIT_DONE, memory_order_release);
+		st = atomic_fetch_add_explicit(&init_state, INIT_DONE - INIT_LOADING, memory_order_acq_rel);
+		/* No bootstrap block can be handed out from now on; if none
+		 * was, free() need not look for them. */
+		if (!(st & INIT_BOOT_SEEN))
+			mg_pl_free_direct();
 		mg_pl_in_hook = saved;
 		return true;
 	}
 	/* Another thread (or this one, inside dlsym) is initialising: the real
-	 * functions are usable once resolution is over. */
-	return atomic_load_explicit(&init_state, memory_order_acquire) >= INIT_LOADING;
+	 * functions are usable once resolution is over. Before that the
+	 * caller serves bootstrap memory, which free() must then recognise. */
+	st = atomic_load_explicit(&init_state, memory_order_acquire);
+	while ((st & INIT_STATE) < INIT_LOADING) {
+		if ((st & INIT_BOOT_SEEN) ||
+		    atomic_compare_exchange_weak(&init_state, &st, st | INIT_BOOT_SEEN))
+			return false;
+	}
+	return true;
 }

@@ -13,6 +13,7 @@ TOP=$(pwd)
 SO=$TOP/$BUILD/libmemguard-preload.so
 PROBE=$TOP/$BUILD/tests/tools/preload_probe
 BOOT=$TOP/$BUILD/tests/tools/preload_boot
+INIT=$TOP/$BUILD/tests/tools/preload_init
 CTX=$TOP/$BUILD/tests/tools/preload_context
 STRESS=$TOP/$BUILD/tests/tools/preload_stress
 DEADLINE=${PRELOAD_TEST_DEADLINE:-60}
@@ -23,7 +24,7 @@ MAKEVARS="BUILD=$BUILD"
 [ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
 # Relative names: the Makefile's pattern rules are written that way.
 if ! make -s $MAKEVARS "$BUILD/libmemguard-preload.so" "$BUILD/tests/tools/preload_probe" \
-	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_context" "$BUILD/tests/tools/preload_stress" >&2; then
+	"$BUILD/tests/tools/preload_boot" "$BUILD/tests/tools/preload_init" "$BUILD/tests/tools/preload_context" "$BUILD/tests/tools/preload_stress" >&2; then
 	echo "Bail out! build failed"
 	exit 1
 fi
@@ -504,6 +505,13 @@ done
 # 20. Bootstrap buffer (the memory dlsym gets before malloc is resolved).
 if timeout "$DEADLINE" "$BOOT" >"$T/boot.out" 2>&1; then ok "bootstrap buffer: free ignores, realloc moves out, usable_size reads back ($(tail -n1 "$T/boot.out"))"
 else nok "bootstrap buffer"; show "$T/boot.out"; fi
+# free() becomes one jump to the real free only when no caller was told
+# "not yet" (and so may hold bootstrap memory) during resolution.
+for mode in alone nested thread; do
+	timeout "$DEADLINE" "$INIT" "$mode" >"$T/init.$mode" 2>&1
+	if grep -q '^PASS ' "$T/init.$mode"; then ok "initialisation, $(sed -n 's/^PASS //p' "$T/init.$mode")"
+	else nok "initialisation, $mode"; show "$T/init.$mode"; fi
+done
 
 # The context reader on fixture trees: v2, hybrid, namespaces, junk (the
 # host is v1-only, the guest case covers a real v2).
