@@ -9,8 +9,10 @@
 # Nothing of the host is changed in place: each client runs in a private
 # mount namespace with its own /etc/pam.d, /etc/passwd, /etc/group,
 # /etc/shadow (a test user added), /run and /var/log bind- or tmpfs-mounted
-# over the host's; cgroups are made only below this process's own memory
-# cgroup; sshd listens on 127.0.0.1 only. Set MG_KEEP=1 to keep the scratch
+# over the host's; cgroups are made only in a memory cgroup of this test's
+# own (cgroup v1's, or a delegated cgroup v2 subtree: on a systemd host the
+# test re-executes itself in a scope of its own, see
+# tests/pam/cgroup-host.sh); sshd listens on 127.0.0.1 only. Set MG_KEEP=1 to keep the scratch
 # directory.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
@@ -34,14 +36,14 @@ for t in unshare script su login mount awk timeout; do
 	command -v "$t" >/dev/null 2>&1 || skip_all "needs $t"
 done
 
-# ---- the cgroup to work under: below our own memory cgroup only ----
-CGMNT=/sys/fs/cgroup/memory
-own_rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3; exit}' /proc/self/cgroup)
-[ -n "$own_rel" ] && [ -e "$CGMNT$own_rel/memory.limit_in_bytes" ] || skip_all "no cgroup v1 memory controller for this process (this test drives v1; v2 runs in tests/guest)"
-OWN="$CGMNT${own_rel%/}"
-CGTOP="$OWN/mgclients-$$"
+# ---- the cgroup to work under: a memory cgroup of our own only ----
+CGHOST="$top/tests/pam/cgroup-host.sh"
+. "$CGHOST"
+cg_host_enter bash "$0" "$@" || skip_all "$CG_WHY"
+CGMNT=$CG_MNT
+CGTOP="$CG_HOME/mgclients-$$"
 CGROOT="$CGTOP/memguard"
-mkdir "$CGTOP" 2>/dev/null || skip_all "cannot create a cgroup below $OWN"
+mkdir "$CGTOP" 2>/dev/null || { cg_host_leave; skip_all "cannot create a cgroup below $CG_HOME"; }
 
 # ---- TAP ----
 n=0 nfail=0
@@ -87,6 +89,7 @@ cleanup() {
 		done
 		[ -d "$CGTOP" ] && echo "# warning: could not remove $CGTOP" >&2
 	fi
+	cg_host_leave
 	if [ "${MG_KEEP:-}" = 1 ] || [ "$nfail" -gt 0 ]; then
 		echo "# scratch kept in $S"
 	else
@@ -142,22 +145,26 @@ chmod 640 "$S/etc/shadow"
 
 cp "$HOG" "$S/bin/hog"
 cp "$KILLWHEN" "$S/bin/killwhen"
+# The readers of cgroup files, where the test user's shell can read them.
+cp "$CGHOST" "$S/bin/cgroup-host.sh"
 chmod 755 "$S/bin" "$S/bin/hog" "$S/bin/killwhen"
+chmod 644 "$S/bin/cgroup-host.sh"
 
 # report TAG: where this shell landed, as TAG.KEY=VALUE lines.
 cat >"$S/bin/report" <<EOF
 #!/bin/sh
 t=\$1
-rel=\$(awk -F: '\$2 ~ /(^|,)memory(,|\$)/ {print \$3; exit}' /proc/\$\$/cgroup)
-dir=$CGMNT\$rel
+. $S/bin/cgroup-host.sh
+dir=\$(cg_self \$\$)
+rel=\$(cg_rel "\$dir")
 echo "\$t.uid=\$(id -u)"
 echo "\$t.cgroup=\$rel"
-echo "\$t.sess_limit=\$(cat \$dir/memory.limit_in_bytes)"
-echo "\$t.user_limit=\$(cat \$dir/../memory.limit_in_bytes)"
-echo "\$t.user_memsw=\$(cat \$dir/../memory.memsw.limit_in_bytes 2>/dev/null || echo none)"
-echo "\$t.base_limit=\$(cat \$dir/../../memory.limit_in_bytes)"
+echo "\$t.sess_limit=\$(cap_of \$dir)"
+echo "\$t.user_limit=\$(cap_of \$dir/..)"
+echo "\$t.user_memsw=\$(memsw_of \$dir/..)"
+echo "\$t.base_limit=\$(cap_of \$dir/../..)"
 echo "\$t.oom_adj=\$(cat /proc/\$\$/oom_score_adj)"
-echo "\$t.oom_kill=\$(sed -n 's/^oom_kill //p' \$dir/memory.oom_control)"
+echo "\$t.oom_kill=\$(oom_kills_of \$dir)"
 name=\${rel##*/}
 p=\${name#session-}
 pid=\${p%%-*}
@@ -183,7 +190,7 @@ EOF
 chmod 644 "$POLICY"
 WANT_SESS=$((64 << 20)) WANT_USER=$((96 << 20)) WANT_ADJ=100 WANT_ALL=$((512 << 20))
 MEMSW=0
-[ -e "$OWN/memory.memsw.limit_in_bytes" ] && MEMSW=1
+[ "$(memsw_of "$CGTOP")" != none ] && MEMSW=1
 
 SESSION_LINE="session required $MOD policy=$POLICY cgroup_root=$CGROOT on_error=deny debug"
 cat >"$S/pam.d/memguard-test-sshd" <<EOF
@@ -263,7 +270,7 @@ check_session() {
 	cg=$(val "$t.cgroup" "$out")
 	expect_eq "$t: runs as the test user" "$(val "$t.uid" "$out")" "$TUID" "output:" "$(head -c 2000 "$out")"
 	expect_match "$t: lands in BASE/user-$TUID/session-PID-START" "$cg" \
-		"^${CGROOT#"$CGMNT"}/user-$TUID/session-[0-9]+-[0-9]+\$"
+		"^$(cg_rel "$CGROOT")/user-$TUID/session-[0-9]+-[0-9]+\$"
 	expect_match "$t: the session group is named after the PAM caller (pid and start time)" \
 		"$(val "$t.caller_comm" "$out"): $(val "$t.caller_cmd" "$out") start=$(val "$t.caller_start" "$out")" \
 		"^$caller.* start=$(val "$t.name_start" "$out")\$"

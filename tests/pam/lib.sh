@@ -1,9 +1,11 @@
 # Sourced by the PAM stage's scripts (tests/pam/run.sh, tests/pam/matrix.sh),
-# from the top of the repository: checks that the stage can run (root, the
-# cgroup v1 memory controller, nss_wrapper; otherwise exits 77), builds what
+# from the top of the repository: checks that the stage can run (root, a
+# memory cgroup of its own: v1's, or v2's in a delegated subtree, see
+# tests/pam/cgroup-host.sh; nss_wrapper; otherwise exits 77), builds what
 # it drives, and sets up what every test shares: $T (a private temporary
-# directory), $CGT=$OWN/mgpam-$$ (a cgroup below our own memory cgroup) and
-# BASE under it, the test users through nss_wrapper, the TAP helpers, the
+# directory), $CGT=$CG_HOME/mgpam-$$ (a cgroup of our own), $OWN (where the
+# stage's processes run, the caller's group of a login that places nothing),
+# BASE=$CGT/memguard, the test users through nss_wrapper, the TAP helpers, the
 # pamdrive wrappers and a private /dev/log listener. Both are removed on exit.
 MGPAM_LIB=1
 
@@ -19,14 +21,18 @@ NSSW=/usr/lib/x86_64-linux-gnu/libnss_wrapper.so
 if [ "$(id -u)" != 0 ]; then
 	echo "# SKIP: needs root (cgroups, PAM)"; exit 77
 fi
-MEMREL=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-OWN=/sys/fs/cgroup/memory$MEMREL
-if [ -z "$MEMREL" ] || [ ! -f "$OWN/memory.limit_in_bytes" ]; then
-	echo "# SKIP: no cgroup v1 memory controller at /sys/fs/cgroup/memory"; exit 77
-fi
 if [ ! -r "$NSSW" ]; then
 	echo "# SKIP: libnss_wrapper not installed ($NSSW)"; exit 77
 fi
+# v1: our own memory cgroup; v2: a delegated subtree of our own (under
+# systemd the stage re-executes itself here, in a scope of its own).
+. "$TOP/tests/pam/cgroup-host.sh"
+cg_host_enter sh "$0" "$@" || { echo "# SKIP: $CG_WHY"; exit 77; }
+OWN=$CG_OWN
+
+# MEMGUARD_PAM_LIGHT=1: the load tests with fewer users and rounds, for a
+# slow machine (the guest under emulation); every test still runs.
+LIGHT=${MEMGUARD_PAM_LIGHT:-}
 
 MAKEVARS="BUILD=$BUILD"
 [ "${SANITIZE:-}" = 1 ] && MAKEVARS="SANITIZE=1"
@@ -36,7 +42,7 @@ fi
 
 T=$(mktemp -d /tmp/mgpam.XXXXXX) || exit 1
 chmod 700 "$T"
-CGT=$OWN/mgpam-$$
+CGT=$CG_HOME/mgpam-$$
 BASE=$CGT/memguard
 SHM=""
 BGPIDS=""
@@ -54,6 +60,7 @@ cleanup() {
 	fi
 	[ -n "$SHM" ] && rm -rf "$SHM"
 	rm -rf "$T"
+	cg_host_leave
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -123,8 +130,14 @@ drive() {
 	env $RUNENV timeout 60 "$DRIVE" "$T/pam.d" "$@" >"$out" 2>&1
 }
 field() { sed -n "s/^$1=//p" "$2" | head -n 1; }
-# memory cgroup path of a pamdrive run (absolute, under the v1 mount)
-sessdir() { echo "/sys/fs/cgroup/memory$(sed -n 's/^cgroup=[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}://p' "$1" | head -n 1)"; }
+# memory cgroup path of a pamdrive run (absolute, under the mount)
+sessdir() {
+	if [ "$CG_V" = 1 ]; then
+		echo "/sys/fs/cgroup/memory$(sed -n 's/^cgroup=[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}://p' "$1" | head -n 1)"
+	else
+		echo "/sys/fs/cgroup$(sed -n 's/^cgroup=0:://p' "$1" | head -n 1)"
+	fi
+}
 cgval() { cat "$1" 2>/dev/null || echo "(missing $1)"; }
 # wait_until SECONDS CMD...: polls CMD every 50 ms until it succeeds
 wait_until() {
@@ -139,10 +152,15 @@ wait_until() {
 procs_empty() { [ -z "$(cat "$1/cgroup.procs" 2>/dev/null)" ]; }
 M() { echo $(($1 * 1048576)); }
 
-# The shell each session runs reports its own memory group.
-SELFCG='echo "selfcg=/sys/fs/cgroup/memory$(awk -F: '"'"'$2 ~ /(^|,)memory(,|$)/ {print $3}'"'"' /proc/self/cgroup)"'
+# The shell each session runs reports its own memory group, and has the
+# readers of tests/pam/cgroup-host.sh for what follows.
+SELFCG='. "'"$TOP"'/tests/pam/cgroup-host.sh"; echo "selfcg=$(cg_self)"'
+# The caps of the session's groups, as its shell reads them.
+CAPS="$SELFCG"'; d=$(cg_self)
+echo "u_max=$(cap_of $d/..)"; echo "u_memsw=$(memsw_of $d/..)"
+echo "u_soft=$(high_of $d/..)"; echo "s_max=$(cap_of $d)"'
 
-echo "# build=$BUILD base=$BASE"
+echo "# build=$BUILD base=$BASE cgroup v$CG_V"
 
 # Each run gets a private /dev (a mount namespace of its own) whose log is
 # a symlink to our listener's socket, so the module's syslog lines are

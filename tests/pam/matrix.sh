@@ -4,7 +4,7 @@
 #   A. logins of one user in flight at once, many times;
 #   B. every bad input under on_error=allow and on_error=deny, one log line each;
 #   C. oom_score_adj restored at close, service=, unknown arguments logged,
-#      and what cgroup v1 cannot apply said so.
+#      what cgroup v1 cannot apply said so (on v2: applied).
 # run.sh sources it before its last checks; alone: sh tests/pam/matrix.sh
 # (from the top of the repository; prints its own TAP plan).
 
@@ -54,10 +54,10 @@ mkdir "$CGT/ovl"
 policy ovl '2000:2999 memory.max=256M session.memory.max=48M'
 service ovl "policy=$T/ovl.conf cgroup_root=$OBASE on_error=deny"
 # The user group's memory.max, as the session's shell sees it.
-UMAX='d=$(awk -F: '"'"'$2 ~ /(^|,)memory(,|$)/ {print $3}'"'"' /proc/self/cgroup); echo "u_max=$(cat /sys/fs/cgroup/memory$d/../memory.limit_in_bytes)"'
+UMAX='echo "u_max=$(cap_of "$(cg_self)/..")"'
 # The session reports its shell and pamdrive, then blocks on the round's FIFO.
 OVLSH='exec 4<"$1"; echo "pids=$$ $PPID"; echo ready; read x <&4'
-memcg_of() { awk -F: '$2 ~ /(^|,)memory(,|$)/ {print "/sys/fs/cgroup/memory" $3}' "/proc/$1/cgroup" 2>/dev/null; }
+memcg_of() { cg_self "$1"; }
 # ovl_check USER UID ROUND: every session of the round, held open
 ovl_check() {
 	n=$1 uid=$2 r=$3
@@ -76,7 +76,7 @@ ovl_check() {
 			*) echo "$o: pid $p in '$d', not in a session group of user-$uid"; continue ;;
 			esac
 			grep -qx "$p" "$d/cgroup.procs" || echo "$o: pid $p not in $d/cgroup.procs"
-			v="$(cgval "$d/memory.limit_in_bytes") $(cgval "${d%/*}/memory.limit_in_bytes")"
+			v="$(cap_of "$d") $(cap_of "${d%/*}")"
 			[ "$v" = "$(M 48) $(M 256)" ] || echo "$o: $d caps (session user) are $v"
 		done
 		memcg_of "$1" >>"$MX/ovl.$n.$r.dirs"
@@ -129,9 +129,12 @@ ovl_user() {
 	ovl_release
 	for p in $P2; do wait "$p"; done
 }
+# (light: 4 users, 40 cycles)
+OUSERS=20
+[ -n "$LIGHT" ] && OUSERS=4
 WPIDS=""
 i=1
-while [ $i -le 20 ]; do
+while [ $i -le $OUSERS ]; do
 	n=$(printf 'u%02d' $i)
 	ovl_user "$n" $((2000 + i)) >"$MX/ovl.$n.res" 2>&1 &
 	WPIDS="$WPIDS $!"
@@ -140,14 +143,14 @@ done
 BGPIDS="$BGPIDS $WPIDS"
 for p in $WPIDS; do wait "$p"; done
 probs=$(cat "$MX"/ovl.*.res)
-check "same user, 5 logins at once, 20 users x 2 rounds: each session in its own group under user-UID with 48M/256M, per /proc/PID/cgroup and cgroup.procs" \
+check "same user, 5 logins at once, $OUSERS users x 2 rounds: each session in its own group under user-UID with 48M/256M, per /proc/PID/cgroup and cgroup.procs" \
 	"$probs" ""
 good=0 bad=""
 for f in "$MX"/ovl.u*.[12].[1-5]; do
 	if [ "$(field open "$f") $(field child "$f") $(field close "$f")" = "0 exit:0 0" ]; then good=$((good + 1))
 	else bad="$bad $f"; fi
 done
-check "same user, 5 logins at once: 200 cycles with open=0, child exit:0, close=0" "$good" 200 \
+check "same user, 5 logins at once: $((OUSERS * 10)) cycles with open=0, child exit:0, close=0" "$good" $((OUSERS * 10)) \
 	"$(echo $bad | awk '{print $1}')"
 if [ -n "$LOGCAP" ]; then
 	logger -u "$T/log.sock" "mgpam-mark-ovl"
@@ -316,32 +319,46 @@ for a in "on_error=sure: expected allow or deny" "backend=cgroupfs,systemd: expe
 done
 
 # What cgroup v1 has no file for: said once each, the rest applied, no
-# refusal even with on_error=deny.
+# refusal even with on_error=deny. cgroup v2 has a file for each: written,
+# and nothing said.
 policy mxv1 'dave memory.max=64M memory.low=16M memory.min=8M oom.group=yes
 frank memory.swap.max=0'
 service mx-v1 "policy=$T/mxv1.conf cgroup_root=$BASE on_error=deny"
-drivelog "$MX/v1dave" - mx-v1 dave sh -c "$SELFCG; $UMAX"
-check "v1, memory.low/min and oom.group: open=0, placed, memory.max=64M applied" \
+V2CAPS=:
+[ "$CG_V" = 2 ] && V2CAPS='d=$(cg_self); echo "prot=$(low_of $d/..) $(min_of $d/..)"; echo "oomgroup=$(cat $d/memory.oom.group)"; echo "u_swap=$(cat $d/../memory.swap.max)"'
+drivelog "$MX/v1dave" - mx-v1 dave sh -c "$SELFCG; $UMAX; $V2CAPS"
+check "v$CG_V, memory.low/min and oom.group: open=0, placed, memory.max=64M applied" \
 	"$(field open "$MX/v1dave") $(field selfcg "$MX/v1dave" | grep -c "^$BASE/user-1004/session-") $(field u_max "$MX/v1dave")" \
 	"0 1 $(M 64)" "$MX/v1dave"
-if [ -n "$LOGCAP" ]; then
+if [ "$CG_V" = 2 ]; then
+	check "v2: memory.low=16M and memory.min=8M on the user group, memory.oom.group=1 on the session group" \
+		"$(field prot "$MX/v1dave") $(field oomgroup "$MX/v1dave")" "$(M 16) $(M 8) 1" "$MX/v1dave"
+fi
+if [ -z "$LOGCAP" ]; then
+	skip "v$CG_V: the not-applied lines" "no syslog capture"
+elif [ "$CG_V" = 1 ]; then
 	check "v1: 'memory.low and memory.min are not applied on cgroup v1' once, 'oom.group is not applied on cgroup v1' once, nothing else" \
 		"$(modlines "$MX/v1dave" | grep -cF 'memory.low and memory.min are not applied on cgroup v1') $(modlines "$MX/v1dave" | grep -cF 'oom.group is not applied on cgroup v1') $(modlines "$MX/v1dave" | wc -l)" \
 		"1 1 2" "$MX/v1dave.log"
 else
-	skip "v1: the not-applied lines" "no syslog capture"
+	check "v2: memory.low/min and oom.group applied, nothing logged above notice" "$(modlines "$MX/v1dave")" "" "$MX/v1dave.log"
 fi
 U6=$BASE/user-1006
-drivelog "$MX/v1frank" - mx-v1 frank sh -c "$SELFCG; $UMAX"
-check "v1, memory.swap.max without memory.max: open=0, placed, no limit written" \
+drivelog "$MX/v1frank" - mx-v1 frank sh -c "$SELFCG; $UMAX; $V2CAPS"
+check "v$CG_V, memory.swap.max without memory.max: open=0, placed, no limit written" \
 	"$(field open "$MX/v1frank") $(field selfcg "$MX/v1frank" | grep -c "^$U6/session-") $(field u_max "$MX/v1frank")" \
-	"0 1 $(cgval "$CGT/memory.limit_in_bytes")" "$MX/v1frank"
-if [ -n "$LOGCAP" ]; then
+	"0 1 $(cap_of "$CGT")" "$MX/v1frank"
+if [ "$CG_V" = 2 ]; then
+	check "v2: memory.swap.max=0 written on its own" "$(field u_swap "$MX/v1frank")" 0 "$MX/v1frank"
+fi
+if [ -z "$LOGCAP" ]; then
+	skip "v$CG_V: the swap.max line" "no syslog capture"
+elif [ "$CG_V" = 1 ]; then
 	check "v1: 'memory.swap.max without memory.max is not applied on cgroup v1' once, nothing else" \
 		"$(modlines "$MX/v1frank" | grep -cF 'memory.swap.max without memory.max is not applied on cgroup v1') $(modlines "$MX/v1frank" | wc -l)" \
 		"1 1" "$MX/v1frank.log"
 else
-	skip "v1: the swap.max line" "no syslog capture"
+	check "v2: memory.swap.max alone applied, nothing logged above notice" "$(modlines "$MX/v1frank")" "" "$MX/v1frank.log"
 fi
 
 san=$(grep -l -e 'AddressSanitizer' -e 'LeakSanitizer' -e 'runtime error:' -e 'PAM unable to dlopen' "$MX"/ovl.u*.[12].[1-5] "$MX"/bad.*.allow "$MX"/bad.*.deny "$MX"/*.out "$MX"/svc1 "$MX"/svc.mx-svc* "$MX"/args "$MX"/badval "$MX"/v1dave "$MX"/v1frank 2>/dev/null)
