@@ -55,7 +55,7 @@ if [ -x "$CTL" ]; then
 	if [[ " $got " == *" '*' "* && " $got " == *" %all "* ]]; then ok "completion: set offers '*' and %all as WHO"
 	else notok "completion: set offers '*' and %all as WHO" "got: $got"; fi
 	# The keys the completion knows are the policy's key table in lib/policy.c.
-	keys=$(sed -n 's/^[[:space:]]*\[MG_KEY_[A-Z_]*\] = { "\([^"]*\)".*/\1/p' lib/policy.c | sort | tr '\n' ' ')
+	keys=$(sed -n 's/^[[:space:]]*\[MG_KEY_[A-Z_]*\] = { NAME("\([^"]*\)").*/\1/p' lib/policy.c | sort | tr '\n' ' ')
 	got=$(comp memguardctl unset alice '')
 	check "completion: unset offers exactly the keys of lib/policy.c" "$got" "$keys"
 	check "completion: set alice memory.m offers KEY=" "$(comp memguardctl set alice memory.m)" "memory.max= memory.min= "
