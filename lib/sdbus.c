@@ -88,7 +88,7 @@ int mg_sdbus_get(const struct mg_sdbus **api, char *why, size_t len)
 	return 0;
 }
 
-static uint64_t now_usec(void)
+uint64_t mg_sdbus_now_usec(void)
 {
 	struct timespec ts;
 
@@ -98,7 +98,7 @@ static uint64_t now_usec(void)
 
 static uint64_t time_left(const struct mg_sdbus_conn *c)
 {
-	uint64_t now = now_usec();
+	uint64_t now = mg_sdbus_now_usec();
 
 	return now >= c->deadline ? 0 : c->deadline - now;
 }
@@ -114,7 +114,7 @@ int mg_sdbus_open(struct mg_sdbus_conn *c, uint64_t timeout_usec, bool shared, c
 		return r;
 	c->timeout = timeout_usec;
 	c->shared = shared;
-	c->deadline = now_usec() + timeout_usec;
+	c->deadline = mg_sdbus_now_usec() + timeout_usec;
 	r = c->api->open_system(&c->bus);
 	while (r >= 0 && (r = c->api->is_ready(c->bus)) == 0) {
 		r = c->api->process(c->bus, NULL);

@@ -61,6 +61,9 @@ struct mg_sdbus_conn {
 	bool shared;
 };
 
+/* CLOCK_MONOTONIC in usec: the clock of deadline. */
+uint64_t mg_sdbus_now_usec(void);
+
 /* Loads sd-bus and connects, waiting for the authentication and Hello
  * (which no call's timeout covers) at most timeout. -errno, with why. */
 int mg_sdbus_open(struct mg_sdbus_conn *c, uint64_t timeout_usec, bool shared, char *why, size_t len);

@@ -74,14 +74,6 @@ static int start_time(unsigned long long *ticks)
 	return r;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Whether /proc/self/cgroup puts the caller in the unit yet. */
 static bool inside(const char *slice, const char *unit)
 {
@@ -139,11 +131,11 @@ int mg_sd_scope_enter(struct mg_sdbus_conn *bus, uid_t uid, const struct mg_caps
 
 	/* The manager moves the pid when it runs the job, which may come
 	 * after its reply: wait for the kernel to say so. */
-	deadline = bus->shared ? bus->deadline : now_usec() + bus->timeout;
+	deadline = bus->shared ? bus->deadline : mg_sdbus_now_usec() + bus->timeout;
 	while (!inside(slice, unit)) {
 		struct timespec pause = { 0, 2 * 1000 * 1000 };
 
-		if (now_usec() >= deadline)
+		if (mg_sdbus_now_usec() >= deadline)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}
