@@ -81,6 +81,8 @@ void mg_diags_truncate(struct mg_diags *d, size_t n)
 
 		if (g->severity == MG_ERROR)
 			d->errors--;
+		else if (g->severity == MG_NOTE)
+			d->notes--;
 		else
 			d->warnings--;
 		free(g->file);
