@@ -499,6 +499,37 @@ int mg_pamconf_load(const char *dir, struct mg_pamconf *pc, struct mg_diags *d)
 	return 0;
 }
 
+int mg_pamconf_load_service(const char *dir, const char *service, struct mg_pamconf *pc, struct mg_diags *d)
+{
+	struct mg_pam_file *f;
+	char *path = NULL;
+	int r;
+
+	memset(pc, 0, sizeof(*pc));
+	if (!dir)
+		dir = MG_PAMD_DEFAULT;
+	/* A name that is no file of dir, as mg_pamconf_load would skip it. */
+	if (!*service || strchr(service, '/') || skipped_name(service))
+		return -ENOENT;
+	if (!(pc->dir = strdup(dir)) || asprintf(&path, "%s/%s", dir, service) < 0) {
+		mg_pamconf_free(pc);
+		return -ENOMEM;
+	}
+	r = add_file(pc, service, path, d, &f);
+	free(path);
+	if (r >= 0 && !(pc->svc = calloc(1, sizeof(*pc->svc))))
+		r = -ENOMEM;
+	if (r >= 0) {
+		pc->svc[pc->nsvc++].file = f;
+		r = expand(pc, &pc->svc[0], f, 0, d);
+	}
+	if (r < 0) {
+		mg_pamconf_free(pc);
+		return r == -EISDIR ? -ENOENT : r;
+	}
+	return 0;
+}
+
 void mg_pamconf_free(struct mg_pamconf *pc)
 {
 	for (size_t i = 0; i < pc->nsvc; i++)

@@ -74,6 +74,10 @@ void mg_pam_file_free(struct mg_pam_file *f);
  * stack. An include that names /etc/pam.d/X reads X of dir, so that a
  * private copy stays whole. -errno when dir cannot be read. */
 int mg_pamconf_load(const char *dir, struct mg_pamconf *pc, struct mg_diags *d);
+/* The same for one service: only its file of dir and the files it
+ * includes are read (a login needs no other). -ENOENT when dir has no
+ * such service (PAM would run "other"). */
+int mg_pamconf_load_service(const char *dir, const char *service, struct mg_pamconf *pc, struct mg_diags *d);
 void mg_pamconf_free(struct mg_pamconf *pc);
 
 const struct mg_pam_service *mg_pamconf_service(const struct mg_pamconf *pc, const char *name);

@@ -30,17 +30,15 @@ int mg_sd_stack_loads_pam_systemd(const char *pam_dir, const char *service)
 
 	if (!service || !*service)
 		return -EINVAL;
-	r = mg_pamconf_load(pam_dir, &pc, &d);
+	/* Only the service's own file and its includes: a login reads no
+	 * other. -ENOENT: PAM would run "other" (or a file elsewhere), which
+	 * is not known here. */
+	r = mg_pamconf_load_service(pam_dir, service, &pc, &d);
 	/* Malformed lines are PAM's to report; what could be read counts. */
 	mg_diags_free(&d);
 	if (r < 0)
 		return r;
-	svc = mg_pamconf_service(&pc, service);
-	if (!svc) {
-		/* PAM would run "other" (or a file elsewhere): not known here. */
-		mg_pamconf_free(&pc);
-		return -ENOENT;
-	}
+	svc = &pc.svc[0];
 	r = 0;
 	for (size_t i = 0; i < svc->n && !r; i++)
 		if (svc->steps[i].e->kind == MG_PAM_MODULE && mg_pam_entry_loads(svc->steps[i].e, "pam_systemd.so"))

@@ -159,6 +159,39 @@ static void test_includes(void **state)
 	mg_diags_free(&d);
 }
 
+/* One service: its file and what it includes, nothing else of the dir. */
+static void test_load_service(void **state)
+{
+	struct mg_pamconf pc;
+	struct mg_diags d = { 0 };
+
+	(void)state;
+	put("common-session", "session required pam_unix.so\n-session optional pam_systemd.so\n");
+	put("sshd", "session required pam_env.so\nsession include common-session\n");
+	put("cron", "session required pam_env.so\n@include missing-part\n");
+	put("other", "session required pam_deny.so\n");
+	put("editor-copy~", "session required pam_unix.so\n");
+	assert_int_equal(mg_pamconf_load_service(dir, "sshd", &pc, &d), 0);
+	assert_int_equal(pc.nfiles, 2);
+	assert_int_equal(pc.nsvc, 1);
+	assert_string_equal(pc.svc[0].file->name, "sshd");
+	assert_int_equal(pc.svc[0].n, 3);
+	assert_true(mg_pam_entry_loads(pc.svc[0].steps[2].e, "pam_systemd.so"));
+	assert_int_equal(pc.svc[0].steps[2].depth, 1);
+	mg_pamconf_free(&pc);
+	/* a missing include: reported, the rest read */
+	assert_int_equal(mg_pamconf_load_service(dir, "cron", &pc, &d), 0);
+	assert_int_equal(pc.svc[0].n, 1);
+	assert_int_equal(d.warnings, 1);
+	mg_pamconf_free(&pc);
+	/* no such file of dir: PAM would run "other" */
+	assert_int_equal(mg_pamconf_load_service(dir, "nosuch", &pc, &d), -ENOENT);
+	assert_int_equal(mg_pamconf_load_service(dir, "editor-copy~", &pc, &d), -ENOENT);
+	assert_int_equal(mg_pamconf_load_service(dir, "../pam.d/sshd", &pc, &d), -ENOENT);
+	assert_int_equal(mg_pamconf_load_service(dir, "", &pc, &d), -ENOENT);
+	mg_diags_free(&d);
+}
+
 static void test_modargs(void **state)
 {
 	struct mg_pam_file f = { .path = (char *)"p" };
@@ -199,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_continuation_at_end),
 		cmocka_unit_test_setup_teardown(test_includes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_service, setup, teardown),
 		cmocka_unit_test(test_modargs),
 	};
 
