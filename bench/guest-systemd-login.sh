@@ -61,7 +61,10 @@ POLICY=/etc/security/memguard-bench.conf
 cat >$POLICY <<EOF
 $BUSER memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M session.memory.high=48M
 EOF
-PAMD=$(mktemp -d)
+# In /etc/pam.d (the overlay's), where the module looks for the
+# phase=post line that lets it keep one bus connection for both lines.
+PAMD=/etc/pam.d
+[ ! -e $PAMD/plain ] && [ ! -e $PAMD/memguard ] || fail "$PAMD/plain or $PAMD/memguard exists already"
 cat >"$PAMD/plain" <<EOF
 session required $SEC/pam_permit.so
 session required $SEC/pam_systemd.so

@@ -235,40 +235,32 @@ static void check_pam(struct doctor *d)
 	mg_diags_free(&diags);
 	for (size_t i = 0; i < d->pc.nsvc; i++) {
 		const struct mg_pam_service *s = &d->pc.svc[i];
-		size_t mine = SIZE_MAX, post = SIZE_MAX, systemd = SIZE_MAX;
+		struct mg_pam_layout l;
 		char order[2048] = "";
 		size_t ol = 0;
 
 		if (s->file->included)
 			continue;
+		mg_pamconf_layout(s, &l);
 		for (size_t j = 0; j < s->n; j++) {
 			const struct mg_pam_entry *e = s->steps[j].e;
+			struct mg_modargs a;
+			struct mg_diags none = { 0 };
+			char where[PATH_MAX];
 
-			if (mg_pam_entry_loads(e, MG_PAM_MODULE_NAME)) {
-				struct mg_modargs a;
-				struct mg_diags none = { 0 };
-				char where[PATH_MAX];
-
-				mg_modargs_parse(s->steps[j].file, e, &a, &none);
-				mg_diags_free(&none);
-				if (!mg_modargs_service_wanted(&a, s->file->name))
-					continue;
-				if (a.phase && strcmp(a.phase, "post") == 0)
-					post = j;
-				else if (mine == SIZE_MAX)
-					mine = j;
-				if (!module_found(e->target, where, sizeof(where))) {
-					add(d, e->dash ? SEV_WARNING : SEV_ERROR, "pam.module",
-					    "%s:%u: %s names %s, which is not there%s", s->steps[j].file->path, e->line,
-					    s->file->name, where,
-					    e->dash ? " (a '-session' line: logins go on without memguard)"
-						    : " (logins through this service fail)");
-					fix(d, "install pam_memguard.so there (make install PAMDIR=...), or name it by its path");
-				}
-			} else if (mg_pam_entry_loads(e, "pam_systemd.so") && systemd == SIZE_MAX) {
-				systemd = j;
-			}
+			if (!mg_pam_entry_loads(e, MG_PAM_MODULE_NAME))
+				continue;
+			mg_modargs_parse(s->steps[j].file, e, &a, &none);
+			mg_diags_free(&none);
+			if (!mg_modargs_service_wanted(&a, s->file->name) || module_found(e->target, where, sizeof(where)))
+				continue;
+			add(d, e->dash ? SEV_WARNING : SEV_ERROR, "pam.module", "%s:%u: %s names %s, which is not there%s",
+			    s->steps[j].file->path, e->line, s->file->name, where,
+			    e->dash ? " (a '-session' line: logins go on without memguard)"
+				    : " (logins through this service fail)");
+			fix(d, "install pam_memguard.so there (make install PAMDIR=...), or name it by its path");
 		}
+		const size_t mine = l.mine, post = l.post, systemd = l.systemd;
 		if (mine == SIZE_MAX && post == SIZE_MAX)
 			continue;
 		services++;

@@ -662,3 +662,30 @@ bool mg_modargs_service_wanted(const struct mg_modargs *a, const char *service)
 		return false;
 	return !in_list(a->skip_service, service);
 }
+
+void mg_pamconf_layout(const struct mg_pam_service *s, struct mg_pam_layout *l)
+{
+	l->mine = l->post = l->systemd = SIZE_MAX;
+	for (size_t j = 0; j < s->n; j++) {
+		const struct mg_pam_entry *e = s->steps[j].e;
+
+		if (e->kind != MG_PAM_MODULE)
+			continue;
+		if (mg_pam_entry_loads(e, MG_PAM_MODULE_NAME)) {
+			struct mg_modargs a;
+			struct mg_diags none = { 0 };
+
+			/* The arguments' problems are reported where they are read. */
+			mg_modargs_parse(s->steps[j].file, e, &a, &none);
+			mg_diags_free(&none);
+			if (!mg_modargs_service_wanted(&a, s->file->name))
+				continue;
+			if (a.phase && strcmp(a.phase, "post") == 0)
+				l->post = j;
+			else if (l->mine == SIZE_MAX)
+				l->mine = j;
+		} else if (mg_pam_entry_loads(e, "pam_systemd.so") && l->systemd == SIZE_MAX) {
+			l->systemd = j;
+		}
+	}
+}

@@ -109,4 +109,13 @@ void mg_modargs_parse(const struct mg_pam_file *f, const struct mg_pam_entry *e,
 /* Whether the module, with these arguments, acts for service. */
 bool mg_modargs_service_wanted(const struct mg_modargs *a, const char *service);
 
+/* Where a service's session stack runs pam_memguard's first line, its
+ * last phase=post line and the first pam_systemd line: step indexes,
+ * SIZE_MAX for none. Lines of ours that do not act for the service
+ * (service=, skip_service=) are left out, as the module leaves them. */
+struct mg_pam_layout {
+	size_t mine, post, systemd;
+};
+void mg_pamconf_layout(const struct mg_pam_service *s, struct mg_pam_layout *l);
+
 #endif

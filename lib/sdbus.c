@@ -130,6 +130,12 @@ int mg_sdbus_open(struct mg_sdbus_conn *c, uint64_t timeout_usec, bool shared, c
 	return r < 0 ? r : 0;
 }
 
+void mg_sdbus_rearm(struct mg_sdbus_conn *c, uint64_t timeout_usec)
+{
+	c->timeout = timeout_usec;
+	c->deadline = mg_sdbus_now_usec() + timeout_usec;
+}
+
 void mg_sdbus_close(struct mg_sdbus_conn *c)
 {
 	if (c->bus) {

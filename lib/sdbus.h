@@ -68,6 +68,9 @@ uint64_t mg_sdbus_now_usec(void);
  * (which no call's timeout covers) at most timeout. -errno, with why. */
 int mg_sdbus_open(struct mg_sdbus_conn *c, uint64_t timeout_usec, bool shared, char *why, size_t len);
 void mg_sdbus_close(struct mg_sdbus_conn *c);
+/* A new time bound from now for a connection opened earlier (a second
+ * PAM line reusing the first one's). */
+void mg_sdbus_rearm(struct mg_sdbus_conn *c, uint64_t timeout_usec);
 
 /* Sends m, waits for the reply within the bound; -ETIMEDOUT when the
  * shared deadline has passed. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 
@@ -24,6 +25,7 @@
 #include "sdbus.h"
 #include "systemd_props.h"
 #include "systemd_scope.h"
+#include "systemd_stack.h"
 
 /* A login never waits longer than this for systemd. */
 #define BUS_TIMEOUT_USEC (2ull * 1000 * 1000)
@@ -47,6 +49,11 @@ struct systemd_state {
 	bool protections; /* user.slice got this user's MemoryMin/MemoryLow in its sum */
 	/* A session logind does not track, in a scope of ours: its name. */
 	char own_scope[96];
+	/* The first line's bus connection, kept for the phase=post line that
+	 * the stack runs right after pam_systemd (one connection per login);
+	 * bus NULL when none is kept. kept_by: the process that opened it. */
+	struct mg_sdbus_conn kept;
+	pid_t kept_by;
 };
 
 /* systemd keeps the unified hierarchy here; a hybrid host's v1 memory
@@ -58,12 +65,21 @@ static void slice_dir(uid_t uid, char *buf, size_t len)
 	snprintf(buf, len, SD_CGROUP_MOUNT "/user.slice/user-%u.slice", (unsigned)uid);
 }
 
-/* Holds no bus connection: keeping the open line's for the phase=post
- * line would save a handshake, but without that line it would stay open
- * for the whole session, and the bus limits connections per uid (root's
- * sshd and su among them). */
+/* A kept connection lives from the first line to the phase=post line,
+ * never for the session: the bus limits connections per uid (root's sshd
+ * and su among them). Only the process that opened it closes it; in a
+ * forked child sd-bus refuses, and the parent still holds it. */
+static void release_kept_bus(struct systemd_state *s)
+{
+	if (s->kept.bus && s->kept_by == getpid())
+		mg_sdbus_close(&s->kept);
+	s->kept.bus = NULL;
+}
+
 static void systemd_free(void *data)
 {
+	if (data)
+		release_kept_bus(data);
 	free(data);
 }
 
@@ -386,21 +402,13 @@ static bool any_dropin(const char *unit, int nkeys)
  * when this was the session's part of the login, *ret its PAM code (a
  * failure went through on_error). */
 static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct mg_sdbus_conn *bus,
-			    const struct mg_settings *set, struct systemd_state *s, char *summary, size_t slen, int *ret)
+			    const struct mg_settings *set, struct systemd_state *s, const char *service, char *summary,
+			    size_t slen, int *ret)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
-	const char *service = NULL;
 	char slice[64];
 	int r;
 
-	pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
-	r = mg_sd_stack_loads_pam_systemd(NULL, service);
-	if (r != 0) {
-		if (r < 0 && a->debug)
-			pam_syslog(pamh, LOG_DEBUG, "cannot tell whether the %s stack loads pam_systemd (%s): left to it",
-				   service ? service : "?", strerror(-r));
-		return false;
-	}
 	mg_sd_user_slice(set->uid, slice, sizeof(slice));
 	r = mg_sd_scope_enter(bus, set->uid, &set->session, s->own_scope, sizeof(s->own_scope), &e);
 	if (r < 0) {
@@ -440,7 +448,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	char nid[64], why[256];
 	const char *new_id = NULL;
 	enum mg_sd_place place = MG_SD_OUTSIDE;
-	bool after, session_work;
+	bool after, session_work, stack_known = false;
+	struct mg_sd_stack stack = { 0 };
 	size_t len;
 	int r, ret = PAM_SUCCESS;
 
@@ -511,8 +520,17 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	}
 	/* A caller outside every user slice whose stack has no pam_systemd
 	 * would stay outside the user's caps: it gets a scope of ours. */
-	if (!after && place == MG_SD_OUTSIDE && s->limited && bus) {
-		if (enter_own_scope(pamh, a, bus, set, s, summary, slen, &ret))
+	if (!after && place == MG_SD_OUTSIDE && bus) {
+		const char *service = NULL;
+
+		pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+		r = mg_sd_stack_read(NULL, service, &stack);
+		stack_known = r == 0;
+		if (r < 0 && a->debug)
+			pam_syslog(pamh, LOG_DEBUG, "cannot tell whether the %s stack loads pam_systemd (%s): left to it",
+				   service ? service : "?", strerror(-r));
+		if (stack_known && !stack.loads_pam_systemd && s->limited &&
+		    enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret))
 			goto out;
 	}
 	if (!session_work)
@@ -572,6 +590,13 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	if (session_has_post_work(s) && a->debug)
 		pam_syslog(pamh, LOG_DEBUG, "session.memory.high and oom.group wait for the phase=post line");
 out:
+	/* The phase=post line that follows pam_systemd reuses the connection. */
+	if (bus && ret == PAM_SUCCESS && s->want_post && session_has_post_work(s) && stack_known &&
+	    stack.post_line_after) {
+		s->kept = conn;
+		s->kept_by = getpid();
+		bus = NULL;
+	}
 	if (bus)
 		mg_sdbus_close(bus);
 	*state = s;
@@ -592,6 +617,14 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	if (!s || !s->want_post || s->post_done)
 		return PAM_SUCCESS;
 	s->post_done = true;
+	if (s->kept.bus && s->kept_by == getpid()) {
+		conn = s->kept;
+		s->kept.bus = NULL;
+		/* Its own 2 s from here: pam_systemd's time is not this line's. */
+		mg_sdbus_rearm(&conn, BUS_TIMEOUT_USEC);
+		bus = &conn;
+	}
+	release_kept_bus(s);
 	new_id = new_session_id(pamh, s->prior_session, id, sizeof(id));
 	if (!new_id) {
 		const char *user = NULL;
@@ -604,17 +637,24 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 			   "pam_systemd stacked between the two pam_memguard lines?): no session cap applied; "
 			   "the per-user caps of %s hold",
 			   user ? user : "the user", slice);
+		if (bus)
+			mg_sdbus_close(bus);
 		return PAM_SUCCESS;
 	}
-	if (!session_has_post_work(s))
+	if (!session_has_post_work(s)) {
+		if (bus)
+			mg_sdbus_close(bus);
 		return PAM_SUCCESS;
-	r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
-	/* The first line's work holds: the per-user caps and the scope's
-	 * MemoryMax that pam_systemd set. */
-	if (r < 0)
-		return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, POST_IN_FORCE,
-				      "phase=post: cannot connect to the system bus: %s", why);
-	bus = &conn;
+	}
+	if (!bus) {
+		r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
+		/* The first line's work holds: the per-user caps and the scope's
+		 * MemoryMax that pam_systemd set. */
+		if (r < 0)
+			return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, POST_IN_FORCE,
+					      "phase=post: cannot connect to the system bus: %s", why);
+		bus = &conn;
+	}
 	r = apply_scope(pamh, a, bus, new_id, s, false, summary, sizeof(summary));
 	if (r < 0)
 		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, POST_IN_FORCE, "phase=post: cannot cap session-%s.scope: %s",
@@ -700,6 +740,8 @@ static void systemd_close(pam_handle_t *pamh, const struct mg_args *a, void *sta
 	struct systemd_state *s = state;
 
 	(void)a;
+	if (s)
+		release_kept_bus(s); /* the phase=post line never ran */
 	/* logind removes the scope; the per-user values stay, as the policy
 	 * says. Only say what never happened. */
 	if (s && s->want_post && !s->post_done && session_has_post_work(s))

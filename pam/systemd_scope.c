@@ -17,35 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pamconf.h"
 #include "readfile.h"
 #include "systemd_props.h"
-
-int mg_sd_stack_loads_pam_systemd(const char *pam_dir, const char *service)
-{
-	struct mg_pamconf pc = { 0 };
-	struct mg_diags d = { 0 };
-	const struct mg_pam_service *svc;
-	int r;
-
-	if (!service || !*service)
-		return -EINVAL;
-	/* Only the service's own file and its includes: a login reads no
-	 * other. -ENOENT: PAM would run "other" (or a file elsewhere), which
-	 * is not known here. */
-	r = mg_pamconf_load_service(pam_dir, service, &pc, &d);
-	/* Malformed lines are PAM's to report; what could be read counts. */
-	mg_diags_free(&d);
-	if (r < 0)
-		return r;
-	svc = &pc.svc[0];
-	r = 0;
-	for (size_t i = 0; i < svc->n && !r; i++)
-		if (svc->steps[i].e->kind == MG_PAM_MODULE && mg_pam_entry_loads(svc->steps[i].e, "pam_systemd.so"))
-			r = 1;
-	mg_pamconf_free(&pc);
-	return r;
-}
 
 /* The process's start time in clock ticks since boot: with the pid, a name
  * no other process of this boot has, so a scope left by an earlier holder

@@ -9,11 +9,6 @@
 #include "cgroup.h"
 #include "sdbus.h"
 
-/* Whether the session stack of service, as pam_dir (NULL: /etc/pam.d)
- * holds it with its includes, loads pam_systemd.so: 1 yes, 0 no, -errno
- * when it cannot be told (-ENOENT: no file of that name). */
-int mg_sd_stack_loads_pam_systemd(const char *pam_dir, const char *service);
-
 /* Moves the caller into a new transient scope in user-UID.slice that
  * carries the session's MemoryMax and MemoryHigh, and waits until the
  * kernel shows it there (within the connection's time bound). unit gets

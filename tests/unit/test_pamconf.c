@@ -184,6 +184,22 @@ static void test_load_service(void **state)
 	assert_int_equal(pc.svc[0].n, 1);
 	assert_int_equal(d.warnings, 1);
 	mg_pamconf_free(&pc);
+	/* the layout: our first line, pam_systemd, our phase=post line; a
+	 * line of ours for another service does not count */
+	put("login", "session required pam_memguard.so service=sshd phase=post\n"
+		     "session required pam_memguard.so backend=systemd\n@include common-session\n"
+		     "session required pam_memguard.so phase=post debug\n");
+	assert_int_equal(mg_pamconf_load_service(dir, "login", &pc, &d), 0);
+	struct mg_pam_layout l;
+	mg_pamconf_layout(&pc.svc[0], &l);
+	assert_int_equal(l.mine, 1);
+	assert_int_equal(l.systemd, 3);
+	assert_int_equal(l.post, 4);
+	mg_pamconf_free(&pc);
+	assert_int_equal(mg_pamconf_load_service(dir, "sshd", &pc, &d), 0);
+	mg_pamconf_layout(&pc.svc[0], &l);
+	assert_true(l.mine == SIZE_MAX && l.post == SIZE_MAX && l.systemd == 2);
+	mg_pamconf_free(&pc);
 	/* no such file of dir: PAM would run "other" */
 	assert_int_equal(mg_pamconf_load_service(dir, "nosuch", &pc, &d), -ENOENT);
 	assert_int_equal(mg_pamconf_load_service(dir, "editor-copy~", &pc, &d), -ENOENT);

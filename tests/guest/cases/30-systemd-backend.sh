@@ -15,7 +15,8 @@ info "systemd $SDVER, module $MOD"
 
 # The root is a tmpfs overlay over the host's read-only root: these
 # accounts and the su-l stack exist only in this guest.
-useradd -u 2001 -m -s /bin/bash mga && useradd -u 2002 -m -s /bin/bash mgb || fail "useradd"
+useradd -u 2001 -m -s /bin/bash mga && useradd -u 2002 -m -s /bin/bash mgb &&
+	useradd -u 2004 -m -s /bin/bash mgn || fail "useradd"
 SYNC=/tmp/mg-sync
 mkdir -p -m 1777 $SYNC
 POLICY=/etc/security/memguard-test.conf
@@ -23,7 +24,8 @@ write_stack su-l "on_error=deny debug"
 
 policy '%all memory.max=900M
 *    memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200
-mga  session.memory.high=48M oom.group=yes memory.min=8M memory.low=16M'
+mga  session.memory.high=48M oom.group=yes memory.min=8M memory.low=16M
+mgn  memory.max=300M session.memory.high=40M'
 
 # --- mga: a new session from outside any session ---
 NESTED='true'
@@ -74,6 +76,32 @@ if [ "$SDVER" -ge 253 ]; then
 else
 	expect_log "oom.group=yes not applied to session-$SID_A.scope: this systemd has no OOMPolicy= for scopes"
 fi
+
+# --- one bus connection per login: the phase=post line reuses the first
+# line's (mgn's rule has work for both lines, and no protections, whose
+# sum at logout needs a bus of its own). Counted as the kernel sees them:
+# connect() calls to the system bus during one whole su -l, with the
+# module's lines and with pam_systemd alone in the same stack.
+bus_connects() {	# bus_connects TAG: the count in $TMPDIR/connects.TAG.n
+	local f=$TMPDIR/connects.$1
+	timeout -k 5 60 strace -f -qq -e trace=connect -o "$f" su -l mgn -c true </dev/null >/dev/null 2>&1 ||
+		fail "su -l mgn under strace ($1): exit $?"
+	grep -c 'system_bus_socket' "$f" >"$f.n"
+}
+command -v strace >/dev/null || fail "no strace (make deps installs it)"
+post_lines() { journalctl -b --no-pager -o cat | grep -a -c -E 'phase=post: session-[^ ]*\.scope MemoryHigh=40M'; }
+cp /etc/pam.d/su-l $TMPDIR/su-l.saved
+posts=$(post_lines)
+bus_connects module
+# ... and the phase=post line did its work over the kept connection.
+until_ok 15 test "$(post_lines)" -gt "$posts" || fail "the counted login's phase=post line set no MemoryHigh"
+grep -v -F "$MOD" $TMPDIR/su-l.saved >/etc/pam.d/su-l
+bus_connects alone
+cp $TMPDIR/su-l.saved /etc/pam.d/su-l
+with=$(cat $TMPDIR/connects.module.n) without=$(cat $TMPDIR/connects.alone.n)
+info "system-bus connections of one su -l mgn: $with with the module's two lines, $without with pam_systemd alone"
+[ "$without" -ge 1 ] || fail "pam_systemd alone made no bus connection: nothing was counted"
+check "bus connections the module adds to one login (both lines with work)" "$((with - without))" 1
 
 # --- su -l inside mga's session: logind makes no new scope ---
 # mga's own login shell runs it (su authenticates with pam_permit here).
