@@ -84,6 +84,14 @@ struct mg_policy {
 	char **files; /* every file read, in reading order */
 	size_t nfiles;
 	uint64_t memtotal; /* bytes of RAM that percentages refer to */
+	/* When set, memtotal (0 until then) is read from this meminfo file
+	 * the first time a value needs it (mg_policy_memtotal): a percentage,
+	 * or a protection that is checked against RAM. The parser checks
+	 * every value of a line it keeps, so after a load memtotal is known
+	 * whenever a rule kept uses one; a login whose rules use none never
+	 * reads meminfo. */
+	const char *meminfo;
+	bool memtotal_read;
 	/* When set, rules that cannot apply to this identity are skipped
 	 * without being parsed: a login reads only what concerns it, so a
 	 * 10k-rule policy costs little and another user's broken line does
@@ -102,6 +110,9 @@ struct mg_policy {
 #define MG_CAP_FLOOR (32ull << 20)
 
 void mg_policy_init(struct mg_policy *p, uint64_t memtotal);
+/* memtotal, read from p->meminfo first when that is set and it was not
+ * read yet; 0 when nobody knows (percentages are then not checked). */
+uint64_t mg_policy_memtotal(struct mg_policy *p);
 void mg_policy_free(struct mg_policy *p);
 
 /* Adds the rules of one file's text; problems go to d. -ENOMEM only. */

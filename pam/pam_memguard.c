@@ -18,7 +18,6 @@
 #include "log.h"
 #include "oom_adj.h"
 #include "policy.h"
-#include "readfile.h"
 #include "shim_path.h"
 
 #define DATA_KEY "memguard.session"
@@ -86,12 +85,11 @@ static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct
 		       struct mg_policy *p, bool *usable)
 {
 	struct mg_diags d = { 0 };
-	uint64_t memtotal = 0;
 	int r, ret = PAM_SUCCESS;
 
 	*usable = false;
-	mg_meminfo_get("/proc/meminfo", "MemTotal", &memtotal);
-	mg_policy_init(p, memtotal);
+	mg_policy_init(p, 0);
+	p->meminfo = "/proc/meminfo";
 	p->only = &who->id;
 	r = mg_policy_load(p, a->policy, a->policy_explicit ? 0 : MG_LOAD_MISSING_OK, &d);
 	/* An @group rule asked NSS during the load; without the groups no
