@@ -182,7 +182,8 @@ static bool login_defs_value(const char *line, const char *key, uid_t *out)
 
 int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max)
 {
-	char *buf, *p;
+	const char *p;
+	char *buf;
 	size_t len;
 	int r;
 
@@ -191,10 +192,16 @@ int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max)
 	r = mg_read_file(path, 1 << 20, &buf, &len);
 	if (r < 0)
 		return r;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != 'U') /* most lines are comments: this runs at every login */
+	/* Found by name rather than line by line: the file is mostly
+	 * comments, and a login reads it. A key counts at the start of a
+	 * line, after blanks: not in a comment, not in SUB_UID_MIN. A NUL
+	 * byte ends the file, as it did when lines were walked. */
+	for (p = buf; (p = strstr(p, "UID_M")); p += 5) {
+		const char *start = p;
+
+		while (start > buf && (start[-1] == ' ' || start[-1] == '\t'))
+			start--;
+		if (start > buf && start[-1] != '\n')
 			continue;
 		login_defs_value(p, "UID_MIN", min);
 		login_defs_value(p, "UID_MAX", max);

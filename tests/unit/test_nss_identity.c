@@ -128,13 +128,15 @@ static void test_star_covers_directory_uids(void **state)
 
 static void test_login_defs(void **state)
 {
+	/* Only keys at the start of a line count: not in a comment, not SUB_UID_MIN. */
+	static const char text[] = "# x\nUID_MAX 59000\n#UID_MIN 7\nSUB_UID_MIN 100000\n  UID_MIN\t\t 500\nUID_MINX 9\n";
 	char path[] = "/tmp/memguard-login-defs-XXXXXX";
 	int fd = mkstemp(path);
 	uid_t uid_min, uid_max;
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_true(write(fd, "# x\nUID_MAX 59000\n  UID_MIN\t\t 500\n", 34) == 34);
+	assert_true(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
 	close(fd);
 	assert_int_equal(mg_login_defs_uid_range(path, &uid_min, &uid_max), 0);
 	assert_int_equal(uid_min, 500);
