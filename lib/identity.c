@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,49 +77,81 @@ int mg_identity_lookup_passwd(const char *user, struct mg_identity_buf *out)
 	return 0;
 }
 
-int mg_identity_add_groups(struct mg_identity_buf *out, uid_t uid_min, uid_t uid_max)
+/* Groups by name into out; nothing of out changes on failure. */
+static int add_groups(struct mg_identity_buf *out)
 {
 	gid_t *gids = NULL;
+	char **names;
 	int ngids = 32;
+	size_t n = 0;
 
 	for (;;) {
-		int n = ngids;
+		int got = ngids;
 		gid_t *ng = realloc(gids, (size_t)ngids * sizeof(*gids));
 		if (!ng)
 			goto oom;
 		gids = ng;
-		if (getgrouplist(out->name, out->gid, gids, &n) >= 0) {
-			ngids = n;
+		if (getgrouplist(out->name, out->gid, gids, &got) >= 0) {
+			ngids = got;
 			break;
 		}
-		if (n <= ngids || n > 65536)
+		if (got <= ngids || got > 65536)
 			goto oom;
-		ngids = n;
+		ngids = got;
 	}
-	out->groups = calloc((size_t)ngids + 1, sizeof(char *));
-	if (!out->groups)
+	names = calloc((size_t)ngids + 1, sizeof(char *));
+	if (!names)
 		goto oom;
 	for (int i = 0; i < ngids; i++) {
 		char *name = gid_name(gids[i]);
 		if (name) /* a gid without a name can match no @group rule */
-			out->groups[out->id.ngroups++] = name;
+			names[n++] = name;
 	}
 	free(gids);
-	out->id.groups = (const char *const *)out->groups;
-	out->id.uid_min = uid_min;
-	out->id.uid_max = uid_max;
+	out->groups = names;
+	out->id.groups = (const char *const *)names;
+	out->id.ngroups = n;
 	return 0;
 oom:
 	free(gids);
-	mg_identity_free(out);
 	return -ENOMEM;
+}
+
+static void look_up_later(struct mg_identity_later *later, unsigned need)
+{
+	struct mg_identity_buf *b = (struct mg_identity_buf *)((char *)later - offsetof(struct mg_identity_buf, later));
+
+	if (need & MG_NEED_UID_RANGE)
+		mg_login_defs_uid_range(b->login_defs, &b->id.uid_min, &b->id.uid_max);
+	if (need & MG_NEED_GROUPS)
+		b->groups_error = add_groups(b);
+	later->pending &= ~need;
+}
+
+void mg_identity_defer(struct mg_identity_buf *out, const char *login_defs)
+{
+	out->login_defs = login_defs;
+	out->id.uid_min = MG_UID_MIN_DEFAULT;
+	out->id.uid_max = MG_UID_MAX_DEFAULT;
+	out->later.pending = MG_NEED_GROUPS | MG_NEED_UID_RANGE;
+	out->later.look_up = look_up_later;
+	out->id.later = &out->later;
 }
 
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out)
 {
 	int r = mg_identity_lookup_passwd(user, out);
 
-	return r < 0 ? r : mg_identity_add_groups(out, uid_min, uid_max);
+	if (r < 0)
+		return r;
+	r = add_groups(out);
+	if (r < 0) {
+		mg_identity_free(out);
+		return r;
+	}
+	out->id.uid_min = uid_min;
+	out->id.uid_max = uid_max;
+	return 0;
 }
 
 void mg_identity_free(struct mg_identity_buf *b)
@@ -149,7 +182,8 @@ static bool login_defs_value(const char *line, const char *key, uid_t *out)
 
 int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max)
 {
-	char *buf, *p;
+	const char *p;
+	char *buf;
 	size_t len;
 	int r;
 
@@ -158,10 +192,16 @@ int mg_login_defs_uid_range(const char *path, uid_t *min, uid_t *max)
 	r = mg_read_file(path, 1 << 20, &buf, &len);
 	if (r < 0)
 		return r;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != 'U') /* most lines are comments: this runs at every login */
+	/* Found by name rather than line by line: the file is mostly
+	 * comments, and a login reads it. A key counts at the start of a
+	 * line, after blanks: not in a comment, not in SUB_UID_MIN. A NUL
+	 * byte ends the file, as it did when lines were walked. */
+	for (p = buf; (p = strstr(p, "UID_M")); p += 5) {
+		const char *start = p;
+
+		while (start > buf && (start[-1] == ' ' || start[-1] == '\t'))
+			start--;
+		if (start > buf && start[-1] != '\n')
 			continue;
 		login_defs_value(p, "UID_MIN", min);
 		login_defs_value(p, "UID_MAX", max);

@@ -13,6 +13,10 @@ struct mg_identity_buf {
 	char **groups;
 	gid_t gid;
 	char *home;
+	/* mg_identity_defer: what is looked up when a rule needs it. */
+	struct mg_identity_later later;
+	const char *login_defs;
+	int groups_error; /* -errno of that group lookup; the groups are empty */
 };
 
 #define MG_LOGIN_DEFS_PATH "/etc/login.defs"
@@ -25,11 +29,17 @@ struct mg_identity_buf {
 int mg_identity_lookup(const char *user, uid_t uid_min, uid_t uid_max, struct mg_identity_buf *out);
 void mg_identity_free(struct mg_identity_buf *b);
 
-/* The two halves of mg_identity_lookup, for a caller that decides on the
+/* The passwd half of mg_identity_lookup, for a login: it decides on the
  * uid before any group lookup (root is exempt before NSS group backends,
- * which may hang, are asked). add_groups frees out on failure. */
+ * which may hang, are asked). Then mg_identity_defer leaves the groups
+ * and the uid range (from login_defs, which must outlive out) to the
+ * first rule that needs them, through out->id.later: a policy without an
+ * @group rule never asks NSS for groups, one without "*" never reads
+ * login.defs. A failed group lookup leaves the groups empty and its
+ * error in groups_error, for the caller to check after the policy is
+ * read and resolved. */
 int mg_identity_lookup_passwd(const char *user, struct mg_identity_buf *out);
-int mg_identity_add_groups(struct mg_identity_buf *out, uid_t uid_min, uid_t uid_max);
+void mg_identity_defer(struct mg_identity_buf *out, const char *login_defs);
 
 /* UID_MIN and UID_MAX from login.defs. The defaults (1000, 60000) stand
  * for a missing file (then -ENOENT) or key. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "policy_line.h"
+#include "readfile.h"
 #include "safe_text.h"
 
 /* Every setting of every line is looked up: lengths are compared first. */
@@ -44,6 +45,16 @@ void mg_policy_init(struct mg_policy *p, uint64_t memtotal)
 {
 	memset(p, 0, sizeof(*p));
 	p->memtotal = memtotal;
+}
+
+uint64_t mg_policy_memtotal(struct mg_policy *p)
+{
+	if (p->meminfo && !p->memtotal_read) {
+		p->memtotal_read = true;
+		if (mg_meminfo_get(p->meminfo, "MemTotal", &p->memtotal) < 0)
+			p->memtotal = 0;
+	}
+	return p->memtotal;
 }
 
 void mg_policy_free(struct mg_policy *p)
@@ -284,16 +295,18 @@ static bool is_floor_checked(enum mg_key k)
 
 static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value *v, size_t off)
 {
-	uint64_t bytes;
+	bool protection = k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW;
+	uint64_t bytes, memtotal;
 	char q[32];
 
 	if (keys[k].type != MG_TYPE_SIZE || v->u.size.kind == MG_SIZE_MAX)
 		return;
-	if (v->u.size.kind == MG_SIZE_PERCENT && c->p->memtotal == 0)
+	/* Only these need RAM: a login with none reads no meminfo. */
+	memtotal = v->u.size.kind == MG_SIZE_PERCENT || protection ? mg_policy_memtotal(c->p) : 0;
+	if (v->u.size.kind == MG_SIZE_PERCENT && memtotal == 0)
 		return;
-	bytes = mg_size_bytes(&v->u.size, c->p->memtotal);
-	if ((is_floor_checked(k) && bytes < MG_CAP_FLOOR) ||
-	    ((k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && c->p->memtotal && bytes > c->p->memtotal))
+	bytes = mg_size_bytes(&v->u.size, memtotal);
+	if ((is_floor_checked(k) && bytes < MG_CAP_FLOOR) || (protection && memtotal && bytes > memtotal))
 		mg_size_format(&v->u.size, q, sizeof(q));
 	if (is_floor_checked(k) && bytes < MG_CAP_FLOOR && v->u.size.kind == MG_SIZE_PERCENT)
 		/* Valid or not would depend on the machine: raise it instead. */
@@ -304,7 +317,7 @@ static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value
 			  "%s=%s is below the 32M floor: the session's own sshd, login or su process "
 			  "lives inside the cap and would be OOM-killed",
 			  keys[k].name, q);
-	if ((k == MG_KEY_MEMORY_MIN || k == MG_KEY_MEMORY_LOW) && c->p->memtotal && bytes > c->p->memtotal)
+	if (protection && memtotal && bytes > memtotal)
 		line_diag(c, MG_WARNING, off, "%s=%s is more than this machine's RAM", keys[k].name, q);
 }
 
@@ -514,6 +527,8 @@ static int parse_line(struct line_ctx *c, size_t len)
 		res.src[k] = &r;
 	}
 	size_t errors_before = c->d->errors;
+	/* Every value in res went through check_value: memtotal is read if
+	 * one of them needs it. */
 	mg_resolved_validate(&res, c->p->memtotal, NULL, false, c->d);
 	if (c->failed || c->d->errors != errors_before)
 		return 0; /* a rule with an error is never half-applied */

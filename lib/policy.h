@@ -84,6 +84,14 @@ struct mg_policy {
 	char **files; /* every file read, in reading order */
 	size_t nfiles;
 	uint64_t memtotal; /* bytes of RAM that percentages refer to */
+	/* When set, memtotal (0 until then) is read from this meminfo file
+	 * the first time a value needs it (mg_policy_memtotal): a percentage,
+	 * or a protection that is checked against RAM. The parser checks
+	 * every value of a line it keeps, so after a load memtotal is known
+	 * whenever a rule kept uses one; a login whose rules use none never
+	 * reads meminfo. */
+	const char *meminfo;
+	bool memtotal_read;
 	/* When set, rules that cannot apply to this identity are skipped
 	 * without being parsed: a login reads only what concerns it, so a
 	 * 10k-rule policy costs little and another user's broken line does
@@ -102,6 +110,9 @@ struct mg_policy {
 #define MG_CAP_FLOOR (32ull << 20)
 
 void mg_policy_init(struct mg_policy *p, uint64_t memtotal);
+/* memtotal, read from p->meminfo first when that is set and it was not
+ * read yet; 0 when nobody knows (percentages are then not checked). */
+uint64_t mg_policy_memtotal(struct mg_policy *p);
 void mg_policy_free(struct mg_policy *p);
 
 /* Adds the rules of one file's text; problems go to d. -ENOMEM only. */
@@ -146,6 +157,22 @@ int mg_policy_load_with(struct mg_policy *p, const char *path, unsigned flags, c
  * longer ones rather than answer. */
 #define MG_NAME_MAX 256
 
+/* What a rule may need to know of an identity beyond its name and uid. */
+enum {
+	MG_NEED_GROUPS = 1 << 0,    /* an @group rule */
+	MG_NEED_UID_RANGE = 1 << 1, /* "*" */
+};
+
+/* The parts of an identity that are looked up when a rule first needs
+ * them: at a login, NSS group backends and login.defs cost more than the
+ * rest of the policy work, and most policies have no @group rule. */
+struct mg_identity_later {
+	unsigned pending; /* MG_NEED_* not looked up yet */
+	/* Fills in what need names and clears it from pending; never fails
+	 * (an error is the caller's to keep and to act on after the load). */
+	void (*look_up)(struct mg_identity_later *later, unsigned need);
+};
+
 /* Who a login is, as far as rules can tell. */
 struct mg_identity {
 	const char *name;
@@ -154,7 +181,13 @@ struct mg_identity {
 	size_t ngroups;
 	uid_t uid_min; /* UID_MIN: where "*" starts */
 	uid_t uid_max; /* UID_MAX of login.defs: for messages only, "*" goes past it */
+	struct mg_identity_later *later; /* NULL: everything above is known */
 };
+
+/* Has what need names looked up, when it is still pending: whatever
+ * reads groups, uid_min or uid_max of an identity that may have a later
+ * calls it first. */
+void mg_identity_need(const struct mg_identity *id, unsigned need);
 
 /* The overflow uid: what the kernel shows for an owner it cannot map
  * (nobody), never a login of its own. */

@@ -29,7 +29,7 @@ static int load_fd(struct mg_policy *p, int fd, const char *path, struct mg_diag
 		return -EINVAL;
 	}
 	mg_trust_stat(&st, path, "the file", d);
-	r = mg_read_fd(fd, MG_POLICY_FILE_MAX, &buf, &len);
+	r = mg_read_fd_sized(fd, MG_POLICY_FILE_MAX, (size_t)st.st_size, &buf, &len);
 	if (r == -EFBIG) {
 		mg_diag_add(d, MG_ERROR, MG_DIAG_ACCESS, path, 0, 0, "larger than %u MiB", MG_POLICY_FILE_MAX >> 20);
 		return r;

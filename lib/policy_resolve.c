@@ -5,8 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+void mg_identity_need(const struct mg_identity *id, unsigned need)
+{
+	if (id->later && (id->later->pending & need))
+		id->later->look_up(id->later, id->later->pending & need);
+}
+
 static bool in_groups(const struct mg_identity *id, const char *group)
 {
+	mg_identity_need(id, MG_NEED_GROUPS);
 	for (size_t i = 0; i < id->ngroups; i++)
 		if (strcmp(id->groups[i], group) == 0)
 			return true;
@@ -15,12 +22,14 @@ static bool in_groups(const struct mg_identity *id, const char *group)
 
 enum mg_all_users_reason mg_all_users_covers(const struct mg_identity *id)
 {
-	if (id->uid < id->uid_min)
-		return MG_ALL_USERS_BELOW_UID_MIN;
+	/* The uids that are never a login come first: they need no UID_MIN. */
 	if (id->uid == MG_OVERFLOW_UID)
 		return MG_ALL_USERS_OVERFLOW_UID;
 	if (id->uid >= (uid_t)-2)
 		return MG_ALL_USERS_RESERVED_UID;
+	mg_identity_need(id, MG_NEED_UID_RANGE);
+	if (id->uid < id->uid_min)
+		return MG_ALL_USERS_BELOW_UID_MIN;
 	return MG_ALL_USERS_COVERED;
 }
 

@@ -8,7 +8,14 @@
 
 int mg_read_fd(int fd, size_t max, char **buf, size_t *len)
 {
-	size_t cap = 4096, n = 0;
+	return mg_read_fd_sized(fd, max, 0, buf, len);
+}
+
+int mg_read_fd_sized(int fd, size_t max, size_t size, char **buf, size_t *len)
+{
+	/* Room for the whole file, its NUL and the read that sees its end:
+	 * no copy as the buffer grows, and one read less. */
+	size_t cap = size && size < max ? size + 2 : 4096, n = 0;
 	char *b = malloc(cap);
 
 	if (!b)

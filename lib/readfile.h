@@ -10,6 +10,9 @@
 /* Reads fd to its end into a NUL-terminated buffer the caller frees.
  * -EFBIG beyond max bytes. */
 int mg_read_fd(int fd, size_t max, char **buf, size_t *len);
+/* The same, with the size fstat gave (0: not known); a file that grew
+ * since is still read to its end. */
+int mg_read_fd_sized(int fd, size_t max, size_t size, char **buf, size_t *len);
 int mg_read_file(const char *path, size_t max, char **buf, size_t *len);
 
 /* A "Field:   123 kB" line of /proc/meminfo, in bytes. */

@@ -18,7 +18,6 @@
 #include "log.h"
 #include "oom_adj.h"
 #include "policy.h"
-#include "readfile.h"
 #include "shim_path.h"
 
 #define DATA_KEY "memguard.session"
@@ -82,19 +81,23 @@ static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const stru
 			      strerror(-r));
 }
 
-static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct mg_identity *who,
+static int load_policy(pam_handle_t *pamh, const struct mg_args *a, const struct mg_identity_buf *who,
 		       struct mg_policy *p, bool *usable)
 {
 	struct mg_diags d = { 0 };
-	uint64_t memtotal = 0;
 	int r, ret = PAM_SUCCESS;
 
 	*usable = false;
-	mg_meminfo_get("/proc/meminfo", "MemTotal", &memtotal);
-	mg_policy_init(p, memtotal);
-	p->only = who;
+	mg_policy_init(p, 0);
+	p->meminfo = "/proc/meminfo";
+	p->only = &who->id;
 	r = mg_policy_load(p, a->policy, a->policy_explicit ? 0 : MG_LOAD_MISSING_OK, &d);
-	if (r == -ENOMEM) {
+	/* An @group rule asked NSS during the load; without the groups no
+	 * rule can be trusted to be the right one. */
+	if (who->groups_error) {
+		ret = fail(pamh, a, PAM_SESSION_ERR, "cannot look up the groups of user %s: %s", who->name,
+			   strerror(-who->groups_error));
+	} else if (r == -ENOMEM) {
 		log_notes(pamh, &d);
 		ret = fail(pamh, a, PAM_BUF_ERR, "out of memory reading %s", a->policy);
 	} else if (mg_diags_count_errors(&d, 1u << MG_DIAG_TRUST | 1u << MG_DIAG_ACCESS) || r < 0) {
@@ -272,7 +275,7 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 	const struct mg_backend *be;
 	const char *user = NULL, *service = NULL;
 	char summary[1024] = "";
-	uid_t uid, uid_min, uid_max;
+	uid_t uid;
 	bool usable, limited = true, done;
 	int r, ret;
 
@@ -306,12 +309,8 @@ EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 		mg_identity_free(&who);
 		return PAM_SUCCESS;
 	}
-	mg_login_defs_uid_range(MG_LOGIN_DEFS_PATH, &uid_min, &uid_max);
-	r = mg_identity_add_groups(&who, uid_min, uid_max);
-	if (r < 0)
-		return fail(pamh, &a, PAM_SESSION_ERR, "cannot look up the groups of user %s: %s", user,
-			    strerror(-r));
-	ret = load_policy(pamh, &a, &who.id, &p, &usable);
+	mg_identity_defer(&who, MG_LOGIN_DEFS_PATH);
+	ret = load_policy(pamh, &a, &who, &p, &usable);
 	if (!usable)
 		goto out_policy;
 	be = mg_backend_choose(pamh, &a);

@@ -128,13 +128,15 @@ static void test_star_covers_directory_uids(void **state)
 
 static void test_login_defs(void **state)
 {
+	/* Only keys at the start of a line count: not in a comment, not SUB_UID_MIN. */
+	static const char text[] = "# x\nUID_MAX 59000\n#UID_MIN 7\nSUB_UID_MIN 100000\n  UID_MIN\t\t 500\nUID_MINX 9\n";
 	char path[] = "/tmp/memguard-login-defs-XXXXXX";
 	int fd = mkstemp(path);
 	uid_t uid_min, uid_max;
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_true(write(fd, "# x\nUID_MAX 59000\n  UID_MIN\t\t 500\n", 34) == 34);
+	assert_true(write(fd, text, sizeof(text) - 1) == (ssize_t)(sizeof(text) - 1));
 	close(fd);
 	assert_int_equal(mg_login_defs_uid_range(path, &uid_min, &uid_max), 0);
 	assert_int_equal(uid_min, 500);
@@ -145,6 +147,58 @@ static void test_login_defs(void **state)
 	assert_int_equal(uid_max, 60000);
 }
 
+/* A login asks NSS for groups only when the policy has an @group rule,
+ * and reads login.defs only when a "*" rule needs UID_MIN: both cost more
+ * than the rest of a login's policy work. */
+static void test_login_looks_up_only_what_rules_need(void **state)
+{
+	char defs[] = "/tmp/memguard-login-defs-XXXXXX";
+	const char *no_groups = "* memory.max=1G\nalice memory.max=2G\n";
+	const char *groups = "@students memory.max=3G\n";
+	struct mg_diags d = { 0 };
+	struct mg_identity_buf b;
+	struct mg_resolved r;
+	struct mg_policy p;
+	int fd = mkstemp(defs);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(write(fd, "UID_MIN 80000\n", 14) == 14);
+	close(fd);
+	assert_int_equal(mg_identity_lookup_passwd("lena", &b), 0);
+	mg_identity_defer(&b, defs);
+	mg_policy_init(&p, 16ull << 30);
+	p.only = &b.id;
+	assert_int_equal(mg_policy_parse_buffer(&p, "t", no_groups, strlen(no_groups), &d), 0);
+	/* "*" needed UID_MIN (80000: lena's 70001 is below it); no rule needed groups. */
+	assert_int_equal(b.later.pending, MG_NEED_GROUPS);
+	assert_int_equal(b.id.uid_min, 80000);
+	assert_int_equal(p.nrules, 0);
+	assert_int_equal(mg_policy_parse_buffer(&p, "t2", groups, strlen(groups), &d), 0);
+	assert_int_equal(b.later.pending, 0);
+	assert_int_equal(b.groups_error, 0);
+	assert_true(has_group(&b, "students"));
+	mg_policy_resolve(&p, &b.id, &r);
+	assert_int_equal(r.v[MG_KEY_MEMORY_MAX].u.size.value, 3ull << 30);
+	mg_policy_free(&p);
+	mg_identity_free(&b);
+
+	/* The overflow uid is never a login: "*" needs no UID_MIN for it. */
+	assert_int_equal(mg_identity_lookup_passwd("daemon", &b), 0);
+	b.id.uid = MG_OVERFLOW_UID;
+	mg_identity_defer(&b, defs);
+	mg_policy_init(&p, 16ull << 30);
+	p.only = &b.id;
+	assert_int_equal(mg_policy_parse_buffer(&p, "t", no_groups, strlen(no_groups), &d), 0);
+	assert_int_equal(b.later.pending, MG_NEED_GROUPS | MG_NEED_UID_RANGE);
+	assert_int_equal(mg_all_users_covers(&b.id), MG_ALL_USERS_OVERFLOW_UID);
+	mg_policy_free(&p);
+	mg_identity_free(&b);
+	unlink(defs);
+	assert_int_equal(d.n, 0);
+	mg_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_policy_by_directory_group),
 		cmocka_unit_test(test_star_covers_directory_uids),
 		cmocka_unit_test(test_login_defs),
+		cmocka_unit_test(test_login_looks_up_only_what_rules_need),
 	};
 	return cmocka_run_group_tests_name("nss_identity", tests, need_wrapper, NULL);
 }

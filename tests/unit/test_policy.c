@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -387,6 +388,53 @@ static void test_login_filter(void **state)
 	mg_diags_free(&dlogin);
 }
 
+/* A login reads /proc/meminfo only when a line it keeps has a value that
+ * needs RAM: a percentage, or a protection checked against RAM. Each
+ * check that needs it still sees it. */
+static void test_login_reads_meminfo_only_when_needed(void **state)
+{
+	char meminfo[] = "/tmp/memguard-meminfo-XXXXXX";
+	static const char plain[] = "alice memory.max=2G\nbob memory.max=50%\n";
+	static const char clash[] = "alice memory.max=256M memory.high=50%\n";
+	static const char low[] = "alice memory.low=2G\n";
+	struct mg_identity id = { "alice", 1500, NULL, 0, 1000, 60000 };
+	struct mg_diags d = { 0 };
+	struct mg_policy p;
+	int fd = mkstemp(meminfo);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_true(write(fd, "MemTotal:        1048576 kB\n", 29) == 29);
+	close(fd);
+	mg_policy_init(&p, 0);
+	p.meminfo = meminfo;
+	p.only = &id;
+	mg_policy_parse_buffer(&p, "t", plain, strlen(plain), &d);
+	assert_int_equal(p.nrules, 1);
+	assert_false(p.memtotal_read);
+	assert_int_equal(p.memtotal, 0);
+	/* 50% of 1 GiB is above 256M: found on the line, RAM read for it. */
+	mg_policy_parse_buffer(&p, "t2", clash, strlen(clash), &d);
+	assert_true(p.memtotal_read);
+	assert_int_equal(p.memtotal, 1ull << 30);
+	assert_int_equal(d.errors, 1);
+	assert_int_equal(p.nrules, 1);
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+
+	mg_policy_init(&p, 0);
+	p.meminfo = meminfo;
+	p.only = &id;
+	mg_policy_parse_buffer(&p, "t", low, strlen(low), &d);
+	assert_true(p.memtotal_read);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.errors, 0);
+	assert_non_null(strstr(d.v[0].msg, "more than this machine's RAM"));
+	mg_policy_free(&p);
+	mg_diags_free(&d);
+	unlink(meminfo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_login_parse_agrees),
 		cmocka_unit_test(test_login_filter),
+		cmocka_unit_test(test_login_reads_meminfo_only_when_needed),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
