@@ -77,10 +77,12 @@ struct mg_rule {
 };
 
 struct mg_identity;
+struct mg_name_block;
 
 struct mg_policy {
 	struct mg_rule *rules;
 	size_t nrules, cap;
+	struct mg_name_block *names; /* where every rule's who is kept */
 	char **files; /* every file read, in reading order */
 	size_t nfiles;
 	uint64_t memtotal; /* bytes of RAM that percentages refer to */
