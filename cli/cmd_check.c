@@ -9,14 +9,6 @@
 #include "ctl.h"
 #include "shim_path.h"
 
-static int cmp_rule_who(const void *a, const void *b)
-{
-	const struct mg_rule *x = *(const struct mg_rule *const *)a, *y = *(const struct mg_rule *const *)b;
-	int c = strcmp(x->who, y->who);
-
-	return c ? c : (x < y ? -1 : x > y);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -64,7 +56,8 @@ static void name_set_free(struct name_set *s)
  * not enumerate (SSSD's default) still answer those. */
 static void check_names(const struct mg_policy *p, struct mg_diags *d)
 {
-	const struct mg_rule **sorted = malloc((p->nrules + 1) * sizeof(*sorted));
+	/* Every target's lines side by side, the first line naming it first. */
+	const struct mg_rule **sorted = mg_policy_by_who(p);
 	struct name_set users = { 0 }, groups = { 0 };
 	size_t single = 0, skipped = 0;
 	struct passwd *pw;
@@ -85,9 +78,8 @@ static void check_names(const struct mg_policy *p, struct mg_diags *d)
 
 	size_t n = 0;
 	for (size_t i = 0; i < p->nrules; i++)
-		if (p->rules[i].who_kind == MG_WHO_USER || p->rules[i].who_kind == MG_WHO_GROUP)
-			sorted[n++] = &p->rules[i];
-	qsort(sorted, n, sizeof(*sorted), cmp_rule_who);
+		if (sorted[i]->who_kind == MG_WHO_USER || sorted[i]->who_kind == MG_WHO_GROUP)
+			sorted[n++] = sorted[i];
 	for (size_t i = 0; i < n; i++) {
 		const struct mg_rule *r = sorted[i]; /* the first line naming it */
 		bool group = r->who[0] == '@';

@@ -197,6 +197,11 @@ bool mg_resolved_exempt(const struct mg_resolved *r);
 void mg_resolved_validate(const struct mg_resolved *r, uint64_t memtotal, const char *who, bool cross_only,
 			  struct mg_diags *d);
 
+/* Every rule, ordered by target (strcmp of who) and within one target in
+ * reading order: one target's lines side by side. Free the array (not
+ * the rules); NULL when memory ran out. */
+const struct mg_rule **mg_policy_by_who(const struct mg_policy *p);
+
 /* Whole-policy checks for memguardctl check: every rule laid over what "*"
  * gives (so a clash between a rule and the defaults is found in one pass),
  * and the sum of protections. */
