@@ -69,11 +69,20 @@ static size_t token_key_len(const char *tok, size_t len)
 
 static bool rule_is_for(const char *line, size_t len, const char *who, struct mg_token *toks, size_t *ntok)
 {
-	size_t n = mg_line_tokens(line, len, toks, MG_LINE_MAX_TOKENS);
+	size_t n, wlen = strlen(who);
+
+	/* Most lines of a large policy are another target's: their first
+	 * token says so, the rest of them need no splitting. */
+	if (!mg_line_first_token(line, len, &toks[0], NULL) || toks[0].len != wlen ||
+	    memcmp(line + toks[0].off, who, wlen) != 0) {
+		*ntok = 0;
+		return false;
+	}
+	n = mg_line_tokens(line, len, toks, MG_LINE_MAX_TOKENS);
 
 	*ntok = n > MG_LINE_MAX_TOKENS ? MG_LINE_MAX_TOKENS : n;
 	/* The parser refuses such a line, so it is no rule to edit. */
-	return n > 0 && n <= MG_LINE_MAX_TOKENS && toks[0].len == strlen(who) && memcmp(line + toks[0].off, who, toks[0].len) == 0;
+	return n > 0 && n <= MG_LINE_MAX_TOKENS;
 }
 
 /* A file's own line end: CRLF when its first line ends so, for the
