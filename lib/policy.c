@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepages.h"
 #include "policy_line.h"
 #include "safe_text.h"
 
@@ -345,6 +346,36 @@ static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value
 		line_diag(c, MG_WARNING, off, "%s=%s is more than this machine's RAM", keys[k].name, q);
 }
 
+/* Room for n more rules at once, for a buffer read in full: one
+ * allocation of its final size, in huge pages where the kernel has them. */
+static int reserve_rules(struct mg_policy *p, size_t n)
+{
+	struct mg_rule *v;
+	size_t cap;
+
+	if (p->cap - p->nrules >= n)
+		return 0;
+	cap = p->nrules + n;
+	v = realloc(p->rules, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	mg_prefer_huge_pages(v, cap * sizeof(*v));
+	p->rules = v;
+	p->cap = cap;
+	return 0;
+}
+
+static size_t count_lines(const char *buf, size_t len)
+{
+	size_t n = 1;
+
+	for (const char *nl; (nl = memchr(buf, '\n', len)); n++) {
+		len -= (size_t)(nl + 1 - buf);
+		buf = nl + 1;
+	}
+	return n;
+}
+
 /* Room for one more rule: a line is parsed in its place, not copied there. */
 static int reserve_rule(struct mg_policy *p)
 {
@@ -597,6 +628,10 @@ int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *bu
 	c.buffer_has_nul = memchr(buf, '\0', len) != NULL;
 	if (p->only)
 		c.only_name_len = strlen(p->only->name);
+	/* A login keeps a few rules of many; a whole read keeps nearly
+	 * every line, and growing by doubling would touch it all twice. */
+	else if (reserve_rules(p, count_lines(buf, len)) < 0)
+		return -ENOMEM;
 	while (mg_next_line(buf, len, &pos, &line, &llen)) {
 		c.line++;
 		if (p->only && other_users_rule(&c, line, llen))

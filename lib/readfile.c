@@ -4,15 +4,25 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "hugepages.h"
 
 int mg_read_fd(int fd, size_t max, char **buf, size_t *len)
 {
 	size_t cap = 4096, n = 0;
-	char *b = malloc(cap);
+	struct stat st;
+	char *b;
 
+	/* A regular file's size is known: one buffer of it, read into once
+	 * (the loop still copes with a file that grows meanwhile). */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < max)
+		cap = (size_t)st.st_size + 2;
+	b = malloc(cap);
 	if (!b)
 		return -ENOMEM;
+	mg_prefer_huge_pages(b, cap);
 	for (;;) {
 		ssize_t r;
 
