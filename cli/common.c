@@ -130,13 +130,34 @@ static int cmp_diag(const void *a, const void *b)
 	return c;
 }
 
+static void print_diag_lines(const struct mg_diags *d, const bool *dup, FILE *out)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (dup && dup[i])
+			continue;
+		/* Not about one file: a message of this program. */
+		if (!d->v[i].file)
+			snprintf(line, sizeof(line), "%s: %s: %s", ctl_prog, mg_severity_name(d->v[i].severity),
+				 d->v[i].msg);
+		else
+			mg_diag_format(&d->v[i], line, sizeof(line));
+		fprintf(out, "%s\n", ctl_safe(line));
+	}
+	if (d->oom)
+		fprintf(out, "%s: out of memory: some problems were not recorded\n", ctl_prog);
+}
+
 /* The same pair of rules can clash for many users: say it once, in the
  * order found. Sorting keeps this O(n log n) for huge policies. */
 void ctl_print_diags(const struct mg_diags *d)
 {
 	size_t *order = malloc((d->n + 1) * sizeof(*order));
 	bool *dup = calloc(d->n + 1, sizeof(*dup));
-	char line[1024];
+	char *buf = NULL;
+	size_t buflen = 0;
+	FILE *text;
 
 	if (order && dup) {
 		for (size_t i = 0; i < d->n; i++)
@@ -151,19 +172,20 @@ void ctl_print_diags(const struct mg_diags *d)
 				dup[order[i]] = true;
 		}
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		if (dup && dup[i])
-			continue;
-		/* Not about one file: a message of this program. */
-		if (!d->v[i].file)
-			snprintf(line, sizeof(line), "%s: %s: %s", ctl_prog, mg_severity_name(d->v[i].severity),
-				 d->v[i].msg);
+	/* stderr is unbuffered: thousands of problems were as many writes.
+	 * They go out in one, or line by line when memory is short. */
+	text = open_memstream(&buf, &buflen);
+	if (text) {
+		print_diag_lines(d, dup, text);
+		if (fflush(text) == 0)
+			fwrite(buf, 1, buflen, stderr);
 		else
-			mg_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", ctl_safe(line));
+			print_diag_lines(d, dup, stderr);
+		fclose(text);
+	} else {
+		print_diag_lines(d, dup, stderr);
 	}
-	if (d->oom)
-		fprintf(stderr, "%s: out of memory: some problems were not recorded\n", ctl_prog);
+	free(buf);
 	free(order);
 	free(dup);
 }
