@@ -206,6 +206,10 @@ const struct mg_rule **mg_policy_by_who(const struct mg_policy *p);
  * gives (so a clash between a rule and the defaults is found in one pass),
  * and the sum of protections. */
 void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d);
+/* The same on the order mg_policy_by_who gave, for a caller that needs
+ * that order again (the sort is most of the cost of these checks). */
+void mg_policy_validate_ordered(const struct mg_policy *p, const struct mg_rule *const *by_who,
+				struct mg_diags *d);
 
 /* "4G", "25%", "-200", "yes" */
 void mg_value_format(enum mg_key key, const struct mg_value *v, char *buf, size_t buflen);

@@ -302,6 +302,17 @@ static void validate_overridden(const struct mg_policy *p, const struct mg_rule 
 	}
 }
 
+void mg_policy_validate_ordered(const struct mg_policy *p, const struct mg_rule *const *by_who,
+				struct mg_diags *d)
+{
+	validate_targets(p, by_who, d);
+	validate_overridden(p, by_who, d);
+	if (p->memtotal) {
+		validate_protection_sum(p, by_who, MG_KEY_MEMORY_MIN, d);
+		validate_protection_sum(p, by_who, MG_KEY_MEMORY_LOW, d);
+	}
+}
+
 void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d)
 {
 	const struct mg_rule **sorted = mg_policy_by_who(p);
@@ -310,11 +321,6 @@ void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d)
 		d->oom = true;
 		return;
 	}
-	validate_targets(p, sorted, d);
-	validate_overridden(p, sorted, d);
-	if (p->memtotal) {
-		validate_protection_sum(p, sorted, MG_KEY_MEMORY_MIN, d);
-		validate_protection_sum(p, sorted, MG_KEY_MEMORY_LOW, d);
-	}
+	mg_policy_validate_ordered(p, sorted, d);
 	free(sorted);
 }
