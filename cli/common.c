@@ -114,8 +114,8 @@ static const struct mg_diags *sort_diags;
 static int cmp_diag(const void *a, const void *b)
 {
 	const struct mg_diag *x = &sort_diags->v[*(const size_t *)a], *y = &sort_diags->v[*(const size_t *)b];
-	size_t lx = dedupe_len(x), ly = dedupe_len(y);
 	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+	size_t lx, ly;
 
 	if (!c)
 		c = x->line != y->line ? (x->line < y->line ? -1 : 1) : 0;
@@ -123,8 +123,11 @@ static int cmp_diag(const void *a, const void *b)
 		c = x->col != y->col ? (x->col < y->col ? -1 : 1) : 0;
 	if (!c)
 		c = (int)x->severity - (int)y->severity;
-	if (!c)
+	if (!c) { /* only now: most problems differ in their place */
+		lx = dedupe_len(x);
+		ly = dedupe_len(y);
 		c = lx != ly ? (lx < ly ? -1 : 1) : memcmp(x->msg, y->msg, lx);
+	}
 	if (!c) /* the first found stays */
 		c = *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 	return c;
