@@ -6,13 +6,58 @@
 
 #include "store.h"
 
-static bool known_before(const struct mg_diags *old, const struct mg_diag *g)
+/* The problems of the policy before a change, in an order to search
+ * in: a large policy may have thousands before and after, and comparing
+ * every pair took longer than loading the policy. */
+static int cmp_diag_identity(const struct mg_diag *x, const struct mg_diag *y)
 {
-	for (size_t i = 0; i < old->n; i++) {
-		const struct mg_diag *o = &old->v[i];
-		if (o->severity == g->severity && o->kind == g->kind && strcmp(o->msg, g->msg) == 0 &&
-		    (o->file == g->file || (o->file && g->file && strcmp(o->file, g->file) == 0)))
+	int c;
+
+	if (x->severity != y->severity)
+		return x->severity < y->severity ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->file != y->file) {
+		if (!x->file || !y->file)
+			return !x->file ? -1 : 1;
+		if ((c = strcmp(x->file, y->file)) != 0)
+			return c;
+	}
+	return strcmp(x->msg, y->msg);
+}
+
+static int cmp_diag_ptr(const void *a, const void *b)
+{
+	return cmp_diag_identity(*(const struct mg_diag *const *)a, *(const struct mg_diag *const *)b);
+}
+
+static const struct mg_diag **sorted_diags(const struct mg_diags *d)
+{
+	const struct mg_diag **v = malloc((d->n + 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < d->n; i++)
+		v[i] = &d->v[i];
+	qsort(v, d->n, sizeof(*v), cmp_diag_ptr);
+	return v;
+}
+
+/* The same problem in the same file, wherever its line has moved to. */
+static bool known_before(const struct mg_diag *const *old, size_t n, const struct mg_diag *g)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_diag_identity(old[mid], g);
+
+		if (c == 0)
 			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return false;
 }
@@ -21,6 +66,7 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 {
 	struct mg_load_override ov = { target, text, len };
 	struct mg_diags oldd = { 0 }, newd = { 0 }, fresh = { 0 };
+	const struct mg_diag **old_sorted = NULL;
 	struct mg_policy oldp;
 	uint64_t memtotal = ctl_memtotal(c);
 	size_t content_problems = 0;
@@ -42,6 +88,8 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 			mg_policy_validate(&oldp, &oldd);
 	}
 	mg_policy_free(&oldp);
+	if (r != -ENOMEM && !(old_sorted = sorted_diags(&oldd)))
+		r = -ENOMEM;
 	if (r == -ENOMEM) {
 		ctl_err("out of memory");
 		errors = -ENOMEM;
@@ -53,7 +101,7 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 		 * policy: a change then does nothing, however valid, and one
 		 * written into an untrusted place is not the admin's alone. */
 		bool untrusted = g->kind == MG_DIAG_TRUST && g->severity == MG_ERROR;
-		if (!untrusted && (g->kind != MG_DIAG_CONTENT || known_before(&oldd, g)))
+		if (!untrusted && (g->kind != MG_DIAG_CONTENT || known_before(old_sorted, oldd.n, g)))
 			continue;
 		mg_diag_add(&fresh, g->severity, g->kind, g->file, g->line, g->col, "%s", g->msg);
 		if (g->severity == MG_ERROR)
@@ -64,6 +112,7 @@ int change_check(struct ctl *c, const char *target, const char *text, size_t len
 		ctl_warn("the policy already had %zu error%s before this change (see '%s check')", oldd.errors,
 			 oldd.errors == 1 ? "" : "s", ctl_prog);
 out:
+	free(old_sorted);
 	mg_diags_free(&oldd);
 	mg_diags_free(&newd);
 	mg_diags_free(&fresh);

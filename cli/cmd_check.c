@@ -9,14 +9,6 @@
 #include "ctl.h"
 #include "shim_path.h"
 
-static int cmp_rule_who(const void *a, const void *b)
-{
-	const struct mg_rule *x = *(const struct mg_rule *const *)a, *y = *(const struct mg_rule *const *)b;
-	int c = strcmp(x->who, y->who);
-
-	return c ? c : (x < y ? -1 : x > y);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -62,16 +54,14 @@ static void name_set_free(struct name_set *s)
 /* One enumeration of users and groups (what "getent passwd" lists), then
  * a lookup of each distinct name it did not list, as directories that do
  * not enumerate (SSSD's default) still answer those. */
-static void check_names(const struct mg_policy *p, struct mg_diags *d)
+static void check_names(const struct mg_policy *p, const struct mg_rule *const *by_who, struct mg_diags *d)
 {
-	const struct mg_rule **sorted = malloc((p->nrules + 1) * sizeof(*sorted));
+	const struct mg_rule *prev = NULL;
 	struct name_set users = { 0 }, groups = { 0 };
 	size_t single = 0, skipped = 0;
 	struct passwd *pw;
 	struct group *gr;
 
-	if (!sorted)
-		return;
 	setpwent();
 	while ((pw = getpwent()))
 		name_set_add(&users, pw->pw_name);
@@ -83,18 +73,17 @@ static void check_names(const struct mg_policy *p, struct mg_diags *d)
 	qsort(users.v, users.n, sizeof(*users.v), cmp_str);
 	qsort(groups.v, groups.n, sizeof(*groups.v), cmp_str);
 
-	size_t n = 0;
-	for (size_t i = 0; i < p->nrules; i++)
-		if (p->rules[i].who_kind == MG_WHO_USER || p->rules[i].who_kind == MG_WHO_GROUP)
-			sorted[n++] = &p->rules[i];
-	qsort(sorted, n, sizeof(*sorted), cmp_rule_who);
-	for (size_t i = 0; i < n; i++) {
-		const struct mg_rule *r = sorted[i]; /* the first line naming it */
+	/* Every target's lines side by side, the first line naming it first. */
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct mg_rule *r = by_who[i];
 		bool group = r->who[0] == '@';
 		const char *name = group ? r->who + 1 : r->who;
 
-		if (i > 0 && strcmp(sorted[i - 1]->who, r->who) == 0)
+		if (r->who_kind != MG_WHO_USER && r->who_kind != MG_WHO_GROUP)
 			continue;
+		if (prev && strcmp(prev->who, r->who) == 0)
+			continue;
+		prev = r;
 		if (name_set_has(group ? &groups : &users, name))
 			continue;
 		if (single == MAX_SINGLE_LOOKUPS) {
@@ -114,7 +103,6 @@ static void check_names(const struct mg_policy *p, struct mg_diags *d)
 			    skipped);
 	name_set_free(&users);
 	name_set_free(&groups);
-	free(sorted);
 }
 
 /* What the module leaves out on this host's hierarchy: said once per
@@ -180,6 +168,7 @@ static void print_json(const struct mg_policy *p, const struct mg_diags *d, bool
 
 int cmd_check(struct ctl *c, int argc, char **argv)
 {
+	const struct mg_rule **by_who;
 	struct mg_policy p;
 	struct mg_diags d = { 0 };
 	bool ok, empty;
@@ -198,10 +187,16 @@ int cmd_check(struct ctl *c, int argc, char **argv)
 		mg_diags_free(&d);
 		return -ENOMEM;
 	}
-	mg_policy_validate(&p, &d);
+	/* One order of the targets for the policy's checks and the names'. */
+	by_who = mg_policy_by_who(&p);
+	if (by_who)
+		mg_policy_validate_ordered(&p, by_who, &d);
+	else
+		d.oom = true;
 	check_trace_shim(&p, &d);
-	if (c->names)
-		check_names(&p, &d);
+	if (c->names && by_who)
+		check_names(&p, by_who, &d);
+	free(by_who);
 	if (argc == 0 && mg_policy_ignored_dropins(c->policy, &d) == -ENOMEM)
 		d.oom = true;
 	note_not_applied(&p, ctl_cgroup_version(c), &d);

@@ -114,8 +114,8 @@ static const struct mg_diags *sort_diags;
 static int cmp_diag(const void *a, const void *b)
 {
 	const struct mg_diag *x = &sort_diags->v[*(const size_t *)a], *y = &sort_diags->v[*(const size_t *)b];
-	size_t lx = dedupe_len(x), ly = dedupe_len(y);
 	int c = strcmp(x->file ? x->file : "", y->file ? y->file : "");
+	size_t lx, ly;
 
 	if (!c)
 		c = x->line != y->line ? (x->line < y->line ? -1 : 1) : 0;
@@ -123,11 +123,33 @@ static int cmp_diag(const void *a, const void *b)
 		c = x->col != y->col ? (x->col < y->col ? -1 : 1) : 0;
 	if (!c)
 		c = (int)x->severity - (int)y->severity;
-	if (!c)
+	if (!c) { /* only now: most problems differ in their place */
+		lx = dedupe_len(x);
+		ly = dedupe_len(y);
 		c = lx != ly ? (lx < ly ? -1 : 1) : memcmp(x->msg, y->msg, lx);
+	}
 	if (!c) /* the first found stays */
 		c = *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 	return c;
+}
+
+static void print_diag_lines(const struct mg_diags *d, const bool *dup, FILE *out)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (dup && dup[i])
+			continue;
+		/* Not about one file: a message of this program. */
+		if (!d->v[i].file)
+			snprintf(line, sizeof(line), "%s: %s: %s", ctl_prog, mg_severity_name(d->v[i].severity),
+				 d->v[i].msg);
+		else
+			mg_diag_format(&d->v[i], line, sizeof(line));
+		fprintf(out, "%s\n", ctl_safe(line));
+	}
+	if (d->oom)
+		fprintf(out, "%s: out of memory: some problems were not recorded\n", ctl_prog);
 }
 
 /* The same pair of rules can clash for many users: say it once, in the
@@ -136,7 +158,9 @@ void ctl_print_diags(const struct mg_diags *d)
 {
 	size_t *order = malloc((d->n + 1) * sizeof(*order));
 	bool *dup = calloc(d->n + 1, sizeof(*dup));
-	char line[1024];
+	char *buf = NULL;
+	size_t buflen = 0;
+	FILE *text;
 
 	if (order && dup) {
 		for (size_t i = 0; i < d->n; i++)
@@ -151,19 +175,20 @@ void ctl_print_diags(const struct mg_diags *d)
 				dup[order[i]] = true;
 		}
 	}
-	for (size_t i = 0; i < d->n; i++) {
-		if (dup && dup[i])
-			continue;
-		/* Not about one file: a message of this program. */
-		if (!d->v[i].file)
-			snprintf(line, sizeof(line), "%s: %s: %s", ctl_prog, mg_severity_name(d->v[i].severity),
-				 d->v[i].msg);
+	/* stderr is unbuffered: thousands of problems were as many writes.
+	 * They go out in one, or line by line when memory is short. */
+	text = open_memstream(&buf, &buflen);
+	if (text) {
+		print_diag_lines(d, dup, text);
+		if (fflush(text) == 0)
+			fwrite(buf, 1, buflen, stderr);
 		else
-			mg_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", ctl_safe(line));
+			print_diag_lines(d, dup, stderr);
+		fclose(text);
+	} else {
+		print_diag_lines(d, dup, stderr);
 	}
-	if (d->oom)
-		fprintf(stderr, "%s: out of memory: some problems were not recorded\n", ctl_prog);
+	free(buf);
 	free(order);
 	free(dup);
 }

@@ -31,7 +31,7 @@ out="$BUILD/fuzz"
 targets="fuzz_policy fuzz_edit fuzz_preload_env fuzz_systemd_props fuzz_shimlog fuzz_oom_parse fuzz_pamconf"
 # The library files the targets need: the parser, resolution and editor,
 # none of the file-system or NSS code.
-lib_src="lib/diag.c lib/policy.c lib/policy_edit.c lib/policy_line.c lib/policy_resolve.c lib/safe_text.c lib/size.c"
+lib_src="lib/diag.c lib/hugepages.c lib/policy.c lib/policy_edit.c lib/policy_line.c lib/policy_order.c lib/policy_resolve.c lib/readfile.c lib/safe_text.c lib/size.c"
 # The allocation shim's settings parser stands alone (it must not allocate).
 preload_src="preload/settings.c lib/size.c"
 # The systemd backend's pure half: no D-Bus.
@@ -41,7 +41,7 @@ shimlog_src="lib/shimlog.c"
 # The OOM report parser with its log line and time helpers.
 oom_src="lib/oom_parse.c lib/oom_lines.c lib/logline.c lib/logtime.c"
 # The pam.d reader and the module arguments (no file system).
-pamconf_src="lib/pamconf.c lib/diag.c lib/readfile.c"
+pamconf_src="lib/pamconf.c lib/diag.c lib/hugepages.c lib/readfile.c"
 
 case "${1:-}" in
 smoke) seconds=15 ;;

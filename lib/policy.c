@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepages.h"
 #include "policy_line.h"
 #include "readfile.h"
 #include "safe_text.h"
@@ -57,10 +58,47 @@ uint64_t mg_policy_memtotal(struct mg_policy *p)
 	return p->memtotal;
 }
 
+/* One allocation per many names instead of one per rule: a large
+ * policy's targets are a hundred thousand short strings. */
+struct mg_name_block {
+	struct mg_name_block *next;
+	size_t used, size;
+	char text[];
+};
+
+#define NAME_BLOCK_SIZE (64u << 10)
+
+static char *keep_name(struct mg_policy *p, const char *s, size_t len)
+{
+	struct mg_name_block *b = p->names;
+	char *name;
+
+	if (!b || b->size - b->used < len + 1) {
+		size_t size = len + 1 > NAME_BLOCK_SIZE ? len + 1 : NAME_BLOCK_SIZE;
+
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = p->names;
+		b->used = 0;
+		b->size = size;
+		p->names = b;
+	}
+	name = b->text + b->used;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	b->used += len + 1;
+	return name;
+}
+
 void mg_policy_free(struct mg_policy *p)
 {
-	for (size_t i = 0; i < p->nrules; i++)
-		free(p->rules[i].who);
+	while (p->names) {
+		struct mg_name_block *next = p->names->next;
+
+		free(p->names);
+		p->names = next;
+	}
 	for (size_t i = 0; i < p->nfiles; i++)
 		free(p->files[i]);
 	free(p->rules);
@@ -321,7 +359,38 @@ static void check_value(struct line_ctx *c, enum mg_key k, const struct mg_value
 		line_diag(c, MG_WARNING, off, "%s=%s is more than this machine's RAM", keys[k].name, q);
 }
 
-static int add_rule(struct mg_policy *p, struct mg_rule *r)
+/* Room for n more rules at once, for a buffer read in full: one
+ * allocation of its final size, in huge pages where the kernel has them. */
+static int reserve_rules(struct mg_policy *p, size_t n)
+{
+	struct mg_rule *v;
+	size_t cap;
+
+	if (p->cap - p->nrules >= n)
+		return 0;
+	cap = p->nrules + n;
+	v = realloc(p->rules, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	mg_prefer_huge_pages(v, cap * sizeof(*v));
+	p->rules = v;
+	p->cap = cap;
+	return 0;
+}
+
+static size_t count_lines(const char *buf, size_t len)
+{
+	size_t n = 1;
+
+	for (const char *nl; (nl = memchr(buf, '\n', len)); n++) {
+		len -= (size_t)(nl + 1 - buf);
+		buf = nl + 1;
+	}
+	return n;
+}
+
+/* Room for one more rule: a line is parsed in its place, not copied there. */
+static int reserve_rule(struct mg_policy *p)
 {
 	if (p->nrules == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
@@ -331,7 +400,6 @@ static int add_rule(struct mg_policy *p, struct mg_rule *r)
 		p->rules = v;
 		p->cap = cap;
 	}
-	p->rules[p->nrules++] = *r;
 	return 0;
 }
 
@@ -404,7 +472,7 @@ static int parse_line(struct line_ctx *c, size_t len)
 {
 	struct mg_token toks[MG_LINE_MAX_TOKENS];
 	size_t n;
-	struct mg_rule r;
+	struct mg_rule head, *r;
 	struct mg_resolved res;
 	bool bad[MG_KEY_COUNT] = { false };
 	size_t nsettings = 0;
@@ -416,21 +484,20 @@ static int parse_line(struct line_ctx *c, size_t len)
 	if (n == 0)
 		return 0;
 	/* Only the target's fields until the line is known to apply. */
-	r.who_kind = MG_WHO_ALL_USERS; /* what a zeroed rule says */
-	r.who = NULL;
-	r.uid_min = r.uid_max = 0;
-	parse_who(c, &toks[0], &r);
-	if (!line_applies(c, &toks[0], &r))
+	head.who_kind = MG_WHO_ALL_USERS; /* what a zeroed rule says */
+	head.who = NULL;
+	head.uid_min = head.uid_max = 0;
+	parse_who(c, &toks[0], &head);
+	if (!line_applies(c, &toks[0], &head))
 		return 0;
-	{
-		enum mg_who_kind kind = r.who_kind;
-		uid_t lo = r.uid_min, hi = r.uid_max;
-
-		memset(&r, 0, sizeof(r));
-		r.who_kind = kind;
-		r.uid_min = lo;
-		r.uid_max = hi;
-	}
+	if (reserve_rule(c->p) < 0)
+		return -ENOMEM;
+	/* Parsed in the free slot; counted only once it is known valid. */
+	r = &c->p->rules[c->p->nrules];
+	memset(r, 0, sizeof(*r));
+	r->who_kind = head.who_kind;
+	r->uid_min = head.uid_min;
+	r->uid_max = head.uid_max;
 	if (c->buffer_has_nul && (nul = memchr(c->text, '\0', len))) {
 		line_diag(c, MG_ERROR, (size_t)(nul - c->text), "a NUL byte in the line (is this a text file?)");
 		return 0;
@@ -481,50 +548,50 @@ static int parse_line(struct line_ctx *c, size_t len)
 			continue;
 		}
 		nsettings++;
-		if (r.v[k].set) {
+		if (r->v[k].set) {
 			line_diag(c, MG_ERROR, toks[i].off, "%s is set twice on this line (first at column %u)",
-				  keys[k].name, r.v[k].col);
+				  keys[k].name, r->v[k].col);
 			continue;
 		}
-		if (r.who_kind == MG_WHO_ALL_SESSIONS && !keys[k].on_all_sessions) {
+		if (r->who_kind == MG_WHO_ALL_SESSIONS && !keys[k].on_all_sessions) {
 			line_diag(c, MG_ERROR, toks[i].off,
 				  "%s cannot be set on %%all (it takes memory.max, memory.high and memory.swap.max)",
 				  keys[k].name);
 			continue;
 		}
-		r.v[k].set = true;
-		r.v[k].col = (unsigned)toks[i].off + 1;
+		r->v[k].set = true;
+		r->v[k].col = (unsigned)toks[i].off + 1;
 		if (!eq) {
 			if (k == MG_KEY_EXEMPT) {
-				r.v[k].u.flag = true;
+				r->v[k].u.flag = true;
 				continue;
 			}
 			line_diag(c, MG_ERROR, toks[i].off, "%s needs a value (%s=VALUE)", keys[k].name, keys[k].name);
 			continue;
 		}
 		size_t before = c->d->errors;
-		parse_value(c, (enum mg_key)k, eq + 1, toks[i].len - klen - 1, toks[i].off + klen + 1, &r.v[k]);
+		parse_value(c, (enum mg_key)k, eq + 1, toks[i].len - klen - 1, toks[i].off + klen + 1, &r->v[k]);
 		if (c->d->errors == before)
-			check_value(c, (enum mg_key)k, &r.v[k], toks[i].off + klen + 1);
+			check_value(c, (enum mg_key)k, &r->v[k], toks[i].off + klen + 1);
 		else
 			bad[k] = true;
 	}
 	if (nsettings == 0 && !c->failed)
 		line_diag(c, MG_ERROR, toks[n - 1].off + toks[n - 1].len,
 			  "rule has no settings (expected KEY=VALUE, or exempt)");
-	if (r.v[MG_KEY_EXEMPT].set && r.v[MG_KEY_EXEMPT].u.flag && nsettings > 1)
-		line_diag(c, MG_WARNING, r.v[MG_KEY_EXEMPT].col - 1,
+	if (r->v[MG_KEY_EXEMPT].set && r->v[MG_KEY_EXEMPT].u.flag && nsettings > 1)
+		line_diag(c, MG_WARNING, r->v[MG_KEY_EXEMPT].col - 1,
 			  "the other settings of an exempt rule are ignored");
 	/* Clashes between settings of this line are reported even when the line
 	 * has other errors, so that one run shows everything. */
-	r.file = c->file;
-	r.line = c->line;
+	r->file = c->file;
+	r->line = c->line;
 	memset(&res, 0, sizeof(res));
 	for (int k = 0; k < MG_KEY_COUNT; k++) {
-		if (!r.v[k].set || bad[k])
+		if (!r->v[k].set || bad[k])
 			continue;
-		res.v[k] = r.v[k];
-		res.src[k] = &r;
+		res.v[k] = r->v[k];
+		res.src[k] = r;
 	}
 	size_t errors_before = c->d->errors;
 	/* Every value in res went through check_value: memtotal is read if
@@ -532,13 +599,10 @@ static int parse_line(struct line_ctx *c, size_t len)
 	mg_resolved_validate(&res, c->p->memtotal, NULL, false, c->d);
 	if (c->failed || c->d->errors != errors_before)
 		return 0; /* a rule with an error is never half-applied */
-	r.who = strndup(c->text + toks[0].off, toks[0].len);
-	if (!r.who)
+	r->who = keep_name(c->p, c->text + toks[0].off, toks[0].len);
+	if (!r->who)
 		return -ENOMEM;
-	if (add_rule(c->p, &r) < 0) {
-		free(r.who);
-		return -ENOMEM;
-	}
+	c->p->nrules++;
 	return 0;
 }
 
@@ -579,6 +643,16 @@ int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *bu
 	c.buffer_has_nul = memchr(buf, '\0', len) != NULL;
 	if (p->only)
 		c.only_name_len = strlen(p->only->name);
+	/* A login keeps a few rules of many; a whole read keeps nearly
+	 * every line, and growing by doubling would touch it all twice.
+	 * The shortest rule, "x exempt", takes 8 bytes and its line end, so
+	 * a file of blank lines asks for no more than its rules could need.
+	 * Only a head start: without it the array grows as it did. */
+	else {
+		size_t lines = count_lines(buf, len);
+
+		(void)reserve_rules(p, lines < len / 8 + 1 ? lines : len / 8 + 1);
+	}
 	while (mg_next_line(buf, len, &pos, &line, &llen)) {
 		c.line++;
 		if (p->only && other_users_rule(&c, line, llen))

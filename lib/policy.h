@@ -77,10 +77,12 @@ struct mg_rule {
 };
 
 struct mg_identity;
+struct mg_name_block;
 
 struct mg_policy {
 	struct mg_rule *rules;
 	size_t nrules, cap;
+	struct mg_name_block *names; /* where every rule's who is kept */
 	char **files; /* every file read, in reading order */
 	size_t nfiles;
 	uint64_t memtotal; /* bytes of RAM that percentages refer to */
@@ -228,10 +230,19 @@ bool mg_resolved_exempt(const struct mg_resolved *r);
 void mg_resolved_validate(const struct mg_resolved *r, uint64_t memtotal, const char *who, bool cross_only,
 			  struct mg_diags *d);
 
+/* Every rule, ordered by target (strcmp of who) and within one target in
+ * reading order: one target's lines side by side. Free the array (not
+ * the rules); NULL when memory ran out. */
+const struct mg_rule **mg_policy_by_who(const struct mg_policy *p);
+
 /* Whole-policy checks for memguardctl check: every rule laid over what "*"
  * gives (so a clash between a rule and the defaults is found in one pass),
  * and the sum of protections. */
 void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d);
+/* The same on the order mg_policy_by_who gave, for a caller that needs
+ * that order again (the sort is most of the cost of these checks). */
+void mg_policy_validate_ordered(const struct mg_policy *p, const struct mg_rule *const *by_who,
+				struct mg_diags *d);
 
 /* "4G", "25%", "-200", "yes" */
 void mg_value_format(enum mg_key key, const struct mg_value *v, char *buf, size_t buflen);

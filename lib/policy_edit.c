@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepages.h"
 #include "policy_line.h"
 
 struct buf {
@@ -33,6 +34,20 @@ static void put(struct buf *b, const char *s, size_t n)
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
+}
+
+/* An edit's result is about the size of the text it starts from: one
+ * buffer of that size instead of doubling up to it. */
+static void reserve(struct buf *b, size_t n)
+{
+	b->p = malloc(n);
+	if (!b->p) {
+		b->oom = true;
+		return;
+	}
+	mg_prefer_huge_pages(b->p, n);
+	b->cap = n;
+	b->p[0] = '\0';
 }
 
 static void puts_(struct buf *b, const char *s)
@@ -69,11 +84,20 @@ static size_t token_key_len(const char *tok, size_t len)
 
 static bool rule_is_for(const char *line, size_t len, const char *who, struct mg_token *toks, size_t *ntok)
 {
-	size_t n = mg_line_tokens(line, len, toks, MG_LINE_MAX_TOKENS);
+	size_t n, wlen = strlen(who);
+
+	/* Most lines of a large policy are another target's: their first
+	 * token says so, the rest of them need no splitting. */
+	if (!mg_line_first_token(line, len, &toks[0], NULL) || toks[0].len != wlen ||
+	    memcmp(line + toks[0].off, who, wlen) != 0) {
+		*ntok = 0;
+		return false;
+	}
+	n = mg_line_tokens(line, len, toks, MG_LINE_MAX_TOKENS);
 
 	*ntok = n > MG_LINE_MAX_TOKENS ? MG_LINE_MAX_TOKENS : n;
 	/* The parser refuses such a line, so it is no rule to edit. */
-	return n > 0 && n <= MG_LINE_MAX_TOKENS && toks[0].len == strlen(who) && memcmp(line + toks[0].off, who, toks[0].len) == 0;
+	return n > 0 && n <= MG_LINE_MAX_TOKENS;
 }
 
 /* A file's own line end: CRLF when its first line ends so, for the
@@ -159,6 +183,7 @@ int mg_edit_set(const char *text, size_t len, const char *who, const char *const
 
 	if (nassign > MG_LINE_MAX_TOKENS)
 		return -E2BIG;
+	reserve(&b, len + 4096);
 	skip_bom(&b, &text, &len);
 	while (mg_next_line(text, len, &pos, &l, &llen)) {
 		lineno++;
@@ -204,6 +229,7 @@ int mg_edit_unset(const char *text, size_t len, const char *who, const char *con
 	const char *l;
 
 	*changed = 0;
+	reserve(&b, len + 1);
 	skip_bom(&b, &text, &len);
 	while (mg_next_line(text, len, &pos, &l, &llen)) {
 		const char *nl = (size_t)(l - text) + llen < len ? "\n" : "";

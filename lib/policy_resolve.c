@@ -186,47 +186,9 @@ void mg_resolved_validate(const struct mg_resolved *r, uint64_t memtotal, const 
 	}
 }
 
-/* A rule in the order of its target: the first eight bytes of who, big
- * end first, compare as strcmp compares them, so that most comparisons of
- * a large policy's sort need no strcmp. */
-struct who_ref {
-	uint64_t prefix;
-	const struct mg_rule *r;
-};
-
-static uint64_t who_prefix(const char *who)
+static bool same_who(const struct mg_rule *x, const struct mg_rule *y)
 {
-	uint64_t v = 0;
-	size_t i = 0;
-
-	for (; i < 8 && who[i]; i++)
-		v = v << 8 | (unsigned char)who[i];
-	return v << (8 * (8 - i));
-}
-
-/* Equal prefixes without a NUL in them leave the rest to strcmp; with
- * one, the names are equal. */
-static int cmp_names(const struct who_ref *x, const struct who_ref *y)
-{
-	if (x->prefix != y->prefix)
-		return x->prefix < y->prefix ? -1 : 1;
-	if ((x->prefix & 0xff) == 0)
-		return 0;
-	return strcmp(x->r->who + 8, y->r->who + 8);
-}
-
-static int cmp_who(const void *a, const void *b)
-{
-	const struct who_ref *x = a, *y = b;
-	int c = cmp_names(x, y);
-
-	/* Same target: keep reading order, so the later line wins the merge. */
-	return c ? c : (x->r < y->r ? -1 : x->r > y->r);
-}
-
-static bool same_who(const struct who_ref *x, const struct who_ref *y)
-{
-	return cmp_names(x, y) == 0;
+	return x == y || strcmp(x->who, y->who) == 0;
 }
 
 static void merge_rule(struct mg_resolved *into, const struct mg_rule *r)
@@ -242,7 +204,7 @@ static void merge_rule(struct mg_resolved *into, const struct mg_rule *r)
  * what "*" gives: finds clashes between a target and the defaults (and
  * among one target's own lines) in one pass. Clashes that need group
  * membership to arise are found by show and at login. */
-static void validate_targets(const struct mg_policy *p, const struct who_ref *sorted, struct mg_diags *d)
+static void validate_targets(const struct mg_policy *p, const struct mg_rule *const *sorted, struct mg_diags *d)
 {
 	struct mg_resolved base, merged;
 	size_t i = 0;
@@ -252,8 +214,7 @@ static void validate_targets(const struct mg_policy *p, const struct who_ref *so
 		if (p->rules[j].who_kind == MG_WHO_ALL_USERS)
 			merge_rule(&base, &p->rules[j]);
 	while (i < p->nrules) {
-		const struct who_ref *firstref = &sorted[i];
-		const struct mg_rule *first = firstref->r;
+		const struct mg_rule *first = sorted[i];
 		bool defaults = first->who_kind == MG_WHO_ALL_USERS, all = first->who_kind == MG_WHO_ALL_SESSIONS;
 
 		if (defaults)
@@ -262,28 +223,27 @@ static void validate_targets(const struct mg_policy *p, const struct who_ref *so
 			memset(&merged, 0, sizeof(merged));
 		else
 			merged = base;
-		for (; i < p->nrules && same_who(&sorted[i], firstref); i++)
+		for (; i < p->nrules && same_who(sorted[i], first); i++)
 			if (!defaults)
-				merge_rule(&merged, sorted[i].r);
+				merge_rule(&merged, sorted[i]);
 		mg_resolved_validate(&merged, p->memtotal, first->who, true, d);
 	}
 }
 
 /* The module sets each parent's protection to the sum of its children's,
  * so the sum over users is what the kernel is asked to keep free. */
-static void validate_protection_sum(const struct mg_policy *p, const struct who_ref *sorted, enum mg_key key,
+static void validate_protection_sum(const struct mg_policy *p, const struct mg_rule *const *sorted, enum mg_key key,
 				    struct mg_diags *d)
 {
 	uint64_t sum = 0;
 	size_t i = 0;
 
 	while (i < p->nrules) {
-		const struct who_ref *firstref = &sorted[i];
-		const struct mg_rule *first = firstref->r, *last_set = NULL;
+		const struct mg_rule *first = sorted[i], *last_set = NULL;
 
-		for (; i < p->nrules && same_who(&sorted[i], firstref); i++)
-			if (sorted[i].r->v[key].set)
-				last_set = sorted[i].r;
+		for (; i < p->nrules && same_who(sorted[i], first); i++)
+			if (sorted[i]->v[key].set)
+				last_set = sorted[i];
 		if (first->who_kind != MG_WHO_USER || !last_set || last_set->v[key].u.size.kind == MG_SIZE_MAX)
 			continue;
 		uint64_t b = mg_size_bytes(&last_set->v[key].u.size, p->memtotal);
@@ -299,7 +259,7 @@ static void validate_protection_sum(const struct mg_policy *p, const struct who_
 
 /* A rule each of whose settings a later rule for the same target sets
  * again has no effect: most often an old line left behind by an edit. */
-static void validate_overridden(const struct mg_policy *p, const struct who_ref *sorted, struct mg_diags *d)
+static void validate_overridden(const struct mg_policy *p, const struct mg_rule *const *sorted, struct mg_diags *d)
 {
 	size_t i = 0;
 
@@ -307,11 +267,11 @@ static void validate_overridden(const struct mg_policy *p, const struct who_ref 
 		const struct mg_rule *later[MG_KEY_COUNT] = { NULL };
 		size_t start = i, end = i;
 
-		while (end < p->nrules && same_who(&sorted[end], &sorted[start]))
+		while (end < p->nrules && same_who(sorted[end], sorted[start]))
 			end++;
 		/* Backwards: later[k] is the last rule of the target that sets k. */
 		for (size_t j = end; j-- > start;) {
-			const struct mg_rule *r = sorted[j].r, *by[MG_KEY_COUNT];
+			const struct mg_rule *r = sorted[j], *by[MG_KEY_COUNT];
 			size_t nby = 0;
 			bool any = false, all = true;
 
@@ -351,24 +311,25 @@ static void validate_overridden(const struct mg_policy *p, const struct who_ref 
 	}
 }
 
+void mg_policy_validate_ordered(const struct mg_policy *p, const struct mg_rule *const *by_who,
+				struct mg_diags *d)
+{
+	validate_targets(p, by_who, d);
+	validate_overridden(p, by_who, d);
+	if (p->memtotal) {
+		validate_protection_sum(p, by_who, MG_KEY_MEMORY_MIN, d);
+		validate_protection_sum(p, by_who, MG_KEY_MEMORY_LOW, d);
+	}
+}
+
 void mg_policy_validate(const struct mg_policy *p, struct mg_diags *d)
 {
-	struct who_ref *sorted = malloc((p->nrules + 1) * sizeof(*sorted));
+	const struct mg_rule **sorted = mg_policy_by_who(p);
 
 	if (!sorted) {
 		d->oom = true;
 		return;
 	}
-	for (size_t i = 0; i < p->nrules; i++) {
-		sorted[i].r = &p->rules[i];
-		sorted[i].prefix = who_prefix(p->rules[i].who);
-	}
-	qsort(sorted, p->nrules, sizeof(*sorted), cmp_who);
-	validate_targets(p, sorted, d);
-	validate_overridden(p, sorted, d);
-	if (p->memtotal) {
-		validate_protection_sum(p, sorted, MG_KEY_MEMORY_MIN, d);
-		validate_protection_sum(p, sorted, MG_KEY_MEMORY_LOW, d);
-	}
+	mg_policy_validate_ordered(p, sorted, d);
 	free(sorted);
 }

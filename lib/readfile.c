@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hugepages.h"
+
 int mg_read_fd(int fd, size_t max, char **buf, size_t *len)
 {
 	return mg_read_fd_sized(fd, max, 0, buf, len);
@@ -20,6 +22,7 @@ int mg_read_fd_sized(int fd, size_t max, size_t size, char **buf, size_t *len)
 
 	if (!b)
 		return -ENOMEM;
+	mg_prefer_huge_pages(b, cap);
 	for (;;) {
 		ssize_t r;
 

@@ -40,6 +40,22 @@ size_t mg_safe_text(char *dst, size_t dstlen, const char *s, size_t len)
 	if (dstlen == 0)
 		return 0;
 	while (i < len) {
+		size_t run = 0, room = dstlen - 1 - n;
+
+		/* Printable ASCII, most of any message, is copied a run at a time. */
+		while (i + run < len && u[i + run] >= 0x20 && u[i + run] < 0x7f)
+			run++;
+		if (run) {
+			size_t take = run < room ? run : room;
+
+			memcpy(dst + n, u + i, take);
+			n += take;
+			i += take;
+			if (take < run)
+				break;
+			continue;
+		}
+
 		size_t clen = u[i] < 0x80 ? 1 : mg_utf8_len(u + i, len - i);
 		char esc[8];
 		const char *out = (const char *)u + i;
