@@ -106,15 +106,33 @@ static void check_names(const struct mg_policy *p, const struct mg_rule *const *
 }
 
 /* What the module leaves out on this host's hierarchy: said once per
- * setting, so that a policy written for v2 is not believed on v1. */
+ * setting, at the first rule that sets it, so that a policy written for
+ * v2 is not believed on v1 and a large one does not drown the output. */
 static void note_not_applied(const struct mg_policy *p, int cgv, struct mg_diags *d)
 {
-	for (size_t i = 0; i < p->nrules; i++)
-		for (int k = 0; k < MG_KEY_COUNT; k++)
-			if (p->rules[i].v[k].set && !mg_cg_key_applies(cgv, (enum mg_key)k))
-				mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, p->rules[i].file, p->rules[i].line,
-					    p->rules[i].v[k].col, "%s is not applied on cgroup v1 (this host's memory "
-					    "controller)", mg_key_info((enum mg_key)k)->name);
+	for (int k = 0; k < MG_KEY_COUNT; k++) {
+		const struct mg_rule *first = NULL;
+		size_t others = 0;
+
+		if (mg_cg_key_applies(cgv, (enum mg_key)k))
+			continue;
+		for (size_t i = 0; i < p->nrules; i++)
+			if (p->rules[i].v[k].set && !first)
+				first = &p->rules[i];
+			else if (p->rules[i].v[k].set)
+				others++;
+		if (!first)
+			continue;
+		if (others)
+			mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, first->file, first->line, first->v[k].col,
+				    "%s is not applied on cgroup v1 (this host's memory controller), here nor at the %zu "
+				    "other rule%s that set it",
+				    mg_key_info((enum mg_key)k)->name, others, others == 1 ? "" : "s");
+		else
+			mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, first->file, first->line, first->v[k].col,
+				    "%s is not applied on cgroup v1 (this host's memory controller)",
+				    mg_key_info((enum mg_key)k)->name);
+	}
 }
 
 /* trace= is only as good as the shim it loads: say so at the first rule

@@ -587,6 +587,15 @@ if [ -f "$V1PARENT/memory.limit_in_bytes" ]; then
 		check_json "show --json on cgroup v1 is valid JSON"
 		expect "show --json on cgroup v1 marks memory.low" 0 out '"applied":false,"note":"not applied on cgroup v1"'
 	fi
+	# Once per setting, at its first rule, however many rules set it.
+	printf 'alice\tmemory.low=1G\nbob\tmemory.low=2G\n' >>"$I/v1.conf"
+	mg --policy "$I/v1.conf" --cgroup-root "$V1PARENT/memguard" --no-names check
+	expect "check on cgroup v1: one note per setting, with the count of the other rules" 0 err \
+		"$I/v1.conf:1:17: note: memory.low is not applied on cgroup v1 (this host's memory controller), here nor at the 2 other rules that set it" \
+		"$I/v1.conf:1:31: note: memory.min is not applied on cgroup v1 (this host's memory controller)"
+	if [ "$(grep -c 'memory.low is not applied' "$T/err")" = 1 ]; then ok "check on cgroup v1: memory.low is noted once"
+	else notok "check on cgroup v1: memory.low is noted once" "$(show_io)"; fi
+	printf '*\tmemory.max=4G memory.low=1G memory.min=512M oom.group=yes\n' >"$I/v1.conf"
 	# Not v1 (here: no memory controller at all): nothing is marked.
 	mg --policy "$I/v1.conf" --cgroup-root "$T/notcg/memguard" --no-names check
 	expect_not "check without a v1 hierarchy marks nothing" err "not applied on cgroup v1"
