@@ -185,7 +185,7 @@ deb:
 	rm -rf build/deb
 	mkdir -p build/deb/memguard-$(VERSION)
 	tar -cf - --exclude=./build --exclude=./.git . | tar -xf - -C build/deb/memguard-$(VERSION)
-	cd build/deb/memguard-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cd build/deb/memguard-$(VERSION) && env -u SANITIZE -u BUILD -u MAKEFLAGS -u MFLAGS dpkg-buildpackage -us -uc -b
 	@ls build/deb/*.deb
 
 clean:

@@ -140,6 +140,11 @@ if [ $have_build = 1 ]; then
 		check "the packaged module names the packaged shim ($shim)" \
 			"$(grep -c -a -F "$shim" "$R/usr/lib/$MA/security/pam_memguard.so")" 1
 	fi
+	# make check SANITIZE=1 runs this stage too: the package stays a release build.
+	san=$(for f in "$R/usr/lib/$MA/security/pam_memguard.so" "$R/usr/sbin/memguardctl" \
+		"$R/usr/lib/$MA/memguard/libmemguard-preload.so"; do
+		readelf -d "$f" 2>/dev/null | grep -o 'lib[a-z]*san\.so[.0-9]*' | sed "s|^|${f##*/}: |"; done)
+	check "no packaged binary is a sanitizer build" "${san:-none}" none
 	PKGCTL=$R/usr/sbin/memguardctl
 	check "the packaged memguardctl: the packaged policy passes check" \
 		"$("$PKGCTL" --policy "$R/etc/security/memguard.conf" --no-names check >/dev/null 2>&1; echo $?)" 0
@@ -263,6 +268,13 @@ if command -v rpmbuild >/dev/null; then
 			printf '%s\n' "$files" | grep -qx "$f" || missing="$missing $f"
 		done
 		check "rpmbuild builds rpm/memguard.spec with the module, CLI, policy, completion" "${missing:-none missing}" "none missing"
+		# The RPM's own files, unpacked (rpm2archive: a tar of its payload).
+		rpmroot=$T/rpmroot
+		mkdir -p "$rpmroot" && cp "$rpmf" "$rpmroot/m.rpm" && (cd "$rpmroot" && rpm2archive m.rpm >/dev/null 2>&1 &&
+			tar -xzf m.rpm.tgz 2>/dev/null)
+		built=$(find "$rpmroot" -type f \( -name pam_memguard.so -o -name memguardctl \) 2>/dev/null)
+		san=$(for f in $built; do readelf -d "$f" | grep -o 'lib[a-z]*san\.so[.0-9]*'; done | sort -u | tr '\n' ' ')
+		check "no binary in the RPM is a sanitizer build" "${built:+${san:-none}}" none
 		check "the RPM's policy is a %config(noreplace) file" \
 			"$(rpm -qp --qf '[%{FILENAMES} %{FILEFLAGS:fflags}\n]' "$rpmf" 2>/dev/null | grep '^/etc/security/memguard.conf ' | cut -d' ' -f2)" cn
 	else
