@@ -76,6 +76,21 @@ static void release_kept_bus(struct systemd_state *s)
 	s->kept.bus = NULL;
 }
 
+/* The kept connection into *conn, with its own 2 s from here
+ * (pam_systemd's time is not this line's); false when none is kept for
+ * this process. */
+static bool take_kept_bus(struct systemd_state *s, struct mg_sdbus_conn *conn)
+{
+	if (!s->kept.bus || s->kept_by != getpid()) {
+		release_kept_bus(s);
+		return false;
+	}
+	*conn = s->kept;
+	s->kept.bus = NULL;
+	mg_sdbus_rearm(conn, BUS_TIMEOUT_USEC);
+	return true;
+}
+
 static void systemd_free(void *data)
 {
 	if (data)
@@ -617,14 +632,6 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	if (!s || !s->want_post || s->post_done)
 		return PAM_SUCCESS;
 	s->post_done = true;
-	if (s->kept.bus && s->kept_by == getpid()) {
-		conn = s->kept;
-		s->kept.bus = NULL;
-		/* Its own 2 s from here: pam_systemd's time is not this line's. */
-		mg_sdbus_rearm(&conn, BUS_TIMEOUT_USEC);
-		bus = &conn;
-	}
-	release_kept_bus(s);
 	new_id = new_session_id(pamh, s->prior_session, id, sizeof(id));
 	if (!new_id) {
 		const char *user = NULL;
@@ -637,16 +644,15 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 			   "pam_systemd stacked between the two pam_memguard lines?): no session cap applied; "
 			   "the per-user caps of %s hold",
 			   user ? user : "the user", slice);
-		if (bus)
-			mg_sdbus_close(bus);
+		release_kept_bus(s);
 		return PAM_SUCCESS;
 	}
-	if (!session_has_post_work(s)) {
-		if (bus)
-			mg_sdbus_close(bus);
+	/* The first line keeps a connection only for this work. */
+	if (!session_has_post_work(s))
 		return PAM_SUCCESS;
-	}
-	if (!bus) {
+	if (take_kept_bus(s, &conn)) {
+		bus = &conn;
+	} else {
 		r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
 		/* The first line's work holds: the per-user caps and the scope's
 		 * MemoryMax that pam_systemd set. */
