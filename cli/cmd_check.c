@@ -123,15 +123,14 @@ static void note_not_applied(const struct mg_policy *p, int cgv, struct mg_diags
 				others++;
 		if (!first)
 			continue;
+		char more[96] = "";
+
 		if (others)
-			mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, first->file, first->line, first->v[k].col,
-				    "%s is not applied on cgroup v1 (this host's memory controller), here nor at the %zu "
-				    "other rule%s that set it",
-				    mg_key_info((enum mg_key)k)->name, others, others == 1 ? "" : "s");
-		else
-			mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, first->file, first->line, first->v[k].col,
-				    "%s is not applied on cgroup v1 (this host's memory controller)",
-				    mg_key_info((enum mg_key)k)->name);
+			snprintf(more, sizeof(more), ", here nor at the %zu other rule%s that set it", others,
+				 others == 1 ? "" : "s");
+		mg_diag_add(d, MG_NOTE, MG_DIAG_CONTENT, first->file, first->line, first->v[k].col,
+			    "%s is not applied on cgroup v1 (this host's memory controller)%s",
+			    mg_key_info((enum mg_key)k)->name, more);
 	}
 }
 
