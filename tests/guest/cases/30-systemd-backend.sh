@@ -94,7 +94,8 @@ cp /etc/pam.d/su-l $TMPDIR/su-l.saved
 posts=$(post_lines)
 bus_connects module
 # ... and the phase=post line did its work over the kept connection.
-until_ok 15 test "$(post_lines)" -gt "$posts" || fail "the counted login's phase=post line set no MemoryHigh"
+more_post_lines() { [ "$(post_lines)" -gt "$posts" ]; }
+until_ok 15 more_post_lines || fail "the counted login's phase=post line set no MemoryHigh"
 grep -v -F "$MOD" $TMPDIR/su-l.saved >/etc/pam.d/su-l
 bus_connects alone
 cp $TMPDIR/su-l.saved /etc/pam.d/su-l

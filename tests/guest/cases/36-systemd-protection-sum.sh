@@ -15,19 +15,7 @@ policy '*    memory.max=300M
 mgpa memory.min=8M memory.low=16M
 mgpb memory.min=4M memory.low=32M'
 
-# Earlier cases' users: their slices go a few seconds after their last
-# logout (UserStopDelaySec=); until then a protected one would count in
-# the sum at our logins.
-others() {
-	local d
-	for d in $U/user-*.slice; do
-		[ -d "$d" ] || continue
-		d=${d##*/}
-		case $d in user-2601.slice | user-2602.slice) continue ;; esac
-		[ "$(prop "$d" MemoryMin) $(prop "$d" MemoryLow)" = "0 0" ] || echo "$d"
-	done
-}
-until_ok 90 test -z "$(others)" || fail "protected user slices of earlier cases still there: $(others)"
+wait_protected_slices_gone 2601 2602
 sums() { echo "$(prop user.slice MemoryMin) $(prop user.slice MemoryLow) $(cat $U/memory.min) $(cat $U/memory.low)"; }
 check_sums() {	# check_sums WHAT MIN_MB LOW_MB
 	check "$1: user.slice MemoryMin MemoryLow, $U/memory.min memory.low" "$(sums)" \

@@ -21,6 +21,7 @@ fail() {
 	journalctl -b --no-pager -o short-monotonic 2>/dev/null | grep -a -E 'pam_memguard|pam_systemd|logind|sshd' |
 		tail -n 60 | sed 's/^/    /'
 	$FAIL_HOOK
+	end_logins
 	exit 1
 }
 until_ok() {	# until_ok SECONDS CMD...: retry until CMD succeeds or the deadline
@@ -88,6 +89,7 @@ login() {
 	timeout -k 5 100 "${PRE[@]}" su -l "$user" -c "echo \$\$ \$PPID >$SYNC/$tag.info.tmp && mv $SYNC/$tag.info.tmp $SYNC/$tag.info; $script; n=0; while [ ! -e $SYNC/$tag.go ] && [ \$n -lt 900 ]; do sleep 0.1; n=\$((n+1)); done" \
 		</dev/null >$SYNC/$tag.out 2>&1 &
 	eval "PID_$tag=\$!"
+	LOGINS="$LOGINS$tag "
 	until_ok 60 test -s $SYNC/$tag.info || { cat $SYNC/$tag.out; fail "$tag: no session of $user within 60 s"; }
 	read -r SHELL_PID SU_PID <$SYNC/$tag.info
 	CG=$(sed -n 's/^0:://p' /proc/$SHELL_PID/cgroup)
@@ -99,6 +101,41 @@ logout() {	# logout TAG: let the session end; su's status in RC
 	touch $SYNC/$1.go
 	wait "$pid"
 	RC=$?
+	LOGINS=${LOGINS/ $1 / }
+}
+# end_logins: a failing case ends the sessions it left open, so that its
+# users' slices (and their protections) do not linger into the next case.
+LOGINS=' '
+end_logins() {
+	local tag pid
+	for tag in $LOGINS; do
+		touch "$SYNC/$tag.go"
+		eval "pid=\${PID_$tag:-}"
+		[ -n "$pid" ] && timeout 20 tail --pid="$pid" -f /dev/null
+	done
+	LOGINS=' '
+}
+# protected_slices_except UID...: the user slices other than those of UID...
+# that still carry MemoryMin or MemoryLow. An earlier case's slice goes a
+# few seconds after its user's last logout (UserStopDelaySec=); until then
+# it counts in user.slice's sum.
+protected_slices_except() {
+	local d u skip
+	for d in $U/user-*.slice; do
+		[ -d "$d" ] || continue
+		d=${d##*/}
+		skip=0
+		for u in "$@"; do [ "$d" = "user-$u.slice" ] && skip=1; done
+		[ $skip = 1 ] && continue
+		[ "$(prop "$d" MemoryMin) $(prop "$d" MemoryLow)" = "0 0" ] || echo "$d"
+	done
+}
+# wait_protected_slices_gone UID...: until only UID...'s slices carry
+# protections, so that user.slice's sum is the case's own.
+no_protected_slices_except() { [ -z "$(protected_slices_except "$@")" ]; }
+wait_protected_slices_gone() {
+	until_ok 90 no_protected_slices_except "$@" ||
+		fail "protected user slices of earlier cases still there: $(protected_slices_except "$@")"
 }
 
 # ctl_setup NAME: for the memguardctl cases: CTL, OUT ($TMPDIR/NAME.out),
