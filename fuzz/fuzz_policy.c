@@ -21,6 +21,7 @@
 
 #include "diag.h"
 #include "policy.h"
+#include "policy_line.h"
 #include "size.h"
 
 #define MEMTOTAL (16ull << 30)
@@ -110,6 +111,30 @@ static void check_resolved(const struct mg_policy *p, const struct mg_resolved *
 	(void)mg_resolved_exempt(res);
 }
 
+/* A login's one-pass look at each line (mg_next_line_head) says what
+ * mg_next_line and mg_line_first_token say of it (policy_line.h). */
+static void check_line_heads(const char *text, size_t size)
+{
+	size_t pos = 0, pos2 = 0, len, len2;
+	const char *line, *line2;
+	struct mg_token tok, tok2;
+	bool marked, marked2, has;
+
+	while (mg_next_line_head(text, size, &pos, &line, &len, &tok, &marked)) {
+		CHECK(mg_next_line(text, size, &pos2, &line2, &len2), "mg_next_line ended before the head at %zu", pos);
+		CHECK(line == line2 && len == len2 && pos == pos2, "line at %zu: head %zu bytes, mg_next_line %zu",
+		      (size_t)(line2 - text), len, len2);
+		has = mg_line_first_token(line, len, &tok2, &marked2);
+		CHECK(has == (tok.len > 0), "line at %zu: head token %zu bytes, first_token %d", (size_t)(line - text),
+		      tok.len, (int)has);
+		if (has)
+			CHECK(tok.off == tok2.off && tok.len == tok2.len && marked == marked2,
+			      "line at %zu: head %zu+%zu marked %d, first_token %zu+%zu marked %d",
+			      (size_t)(line - text), tok.off, tok.len, (int)marked, tok2.off, tok2.len, (int)marked2);
+	}
+	CHECK(!mg_next_line(text, size, &pos2, &line2, &len2), "mg_next_line goes on after the head's end");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const groups[] = { "students", "wheel", "users" };
@@ -127,6 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char line[1024];
 	int r;
 
+	check_line_heads(text, size);
 	mg_policy_init(&p, MEMTOTAL);
 	r = mg_policy_parse_buffer(&p, "fuzz.conf", text, size, &d);
 	CHECK(r == 0, "mg_policy_parse_buffer returned %d", r);

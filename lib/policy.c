@@ -431,19 +431,17 @@ static bool line_applies(struct line_ctx *c, const struct mg_token *who, struct 
 /* A login's first look at a line: true for a rule that is surely another
  * user's, a plain name that is not this user's and has nothing wrong with
  * it. Most lines of a large policy are that; parse_line sees the rest. */
-static bool other_users_rule(const struct line_ctx *c, const char *line, size_t len)
+static bool other_users_rule(const struct line_ctx *c, const char *line, const struct mg_token *t, bool marked)
 {
-	struct mg_token t;
 	const char *s;
-	bool marked;
 
-	if (!mg_line_first_token(line, len, &t, &marked))
+	if (!t->len)
 		return true; /* blank or comment */
-	s = line + t.off;
+	s = line + t->off;
 	/* What parse_who takes for a user name, and errs on nothing. */
-	if (s[0] == '*' || s[0] == '%' || s[0] == '@' || t.len > MG_NAME_MAX)
+	if (s[0] == '*' || s[0] == '%' || s[0] == '@' || t->len > MG_NAME_MAX)
 		return false;
-	if (t.len == c->only_name_len && memcmp(s, c->p->only->name, t.len) == 0)
+	if (t->len == c->only_name_len && memcmp(s, c->p->only->name, t->len) == 0)
 		return false;
 	return !marked;
 }
@@ -653,9 +651,16 @@ int mg_policy_parse_buffer(struct mg_policy *p, const char *file, const char *bu
 
 		(void)reserve_rules(p, lines < len / 8 + 1 ? lines : len / 8 + 1);
 	}
-	while (mg_next_line(buf, len, &pos, &line, &llen)) {
+	for (;;) {
+		struct mg_token first = { 0 };
+		bool marked = false;
+
+		/* A login's look at a line goes only as far as its first token. */
+		if (p->only ? !mg_next_line_head(buf, len, &pos, &line, &llen, &first, &marked)
+			    : !mg_next_line(buf, len, &pos, &line, &llen))
+			break;
 		c.line++;
-		if (p->only && other_users_rule(&c, line, llen))
+		if (p->only && other_users_rule(&c, line, &first, marked))
 			continue;
 		c.text = line;
 		c.failed = false;

@@ -5,11 +5,11 @@
 
 /* A table, not a chain of comparisons: a login of a large policy spends
  * most of its parsing time here. */
-static const bool blank[256] = { [' '] = true, ['\t'] = true, ['\r'] = true, ['\v'] = true, ['\f'] = true };
+const bool mg_line_blank[256] = { [' '] = true, ['\t'] = true, ['\r'] = true, ['\v'] = true, ['\f'] = true };
 
 static bool is_blank(char c)
 {
-	return blank[(unsigned char)c];
+	return mg_line_blank[(unsigned char)c];
 }
 
 /* Eight bytes at a time on little-endian machines: a byte below '!'

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_line.h"
 
 #define RAM (16ull << 30)
 
@@ -340,6 +341,63 @@ static void test_login_parse_agrees(void **state)
 	mg_diags_free(&d);
 }
 
+/* The one-pass line head a login uses agrees with mg_next_line and
+ * mg_line_first_token on every line, at every token length around the
+ * sixteen-byte steps, with ':', '=', control bytes, CRLF and a missing
+ * last newline. */
+static void test_line_head_agrees(void **state)
+{
+	static const char *const pieces[] = { "a", "alice", "benchuser000002", "x=1", "1000:1999", "@wheel",
+					      "# note", "\t", "  ", "\r", "\x01", "\v", "=", ":", "\xc3\xa9" };
+	char buf[256];
+	unsigned seed = 1;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 0, pos = 0, pos2 = 0, len, len2;
+		const char *line, *line2;
+		struct mg_token tok, tok2;
+		bool marked, marked2, has;
+
+		while (n < sizeof(buf) - 40) {
+			const char *p;
+
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 9 == 0) {
+				buf[n++] = '\n';
+				continue;
+			}
+			if ((seed >> 16) % 7 == 0) { /* a long token, across 16-byte steps */
+				size_t k = 1 + (seed >> 20) % 40;
+				while (k-- && n < sizeof(buf) - 40)
+					buf[n++] = (char)('a' + k % 26);
+				continue;
+			}
+			p = pieces[(seed >> 16) % (sizeof(pieces) / sizeof(pieces[0]))];
+			memcpy(buf + n, p, strlen(p));
+			n += strlen(p);
+			if ((seed >> 24) % 2)
+				buf[n++] = ' ';
+			if ((seed >> 28) % 5 == 0)
+				break;
+		}
+		while (mg_next_line_head(buf, n, &pos, &line, &len, &tok, &marked)) {
+			assert_true(mg_next_line(buf, n, &pos2, &line2, &len2));
+			assert_ptr_equal(line, line2);
+			assert_int_equal(len, len2);
+			assert_int_equal(pos, pos2);
+			has = mg_line_first_token(line, len, &tok2, &marked2);
+			assert_int_equal(has, tok.len > 0);
+			if (has) {
+				assert_int_equal(tok.off, tok2.off);
+				assert_int_equal(tok.len, tok2.len);
+				assert_int_equal(marked, marked2);
+			}
+		}
+		assert_false(mg_next_line(buf, n, &pos2, &line2, &len2));
+	}
+}
+
 /* A login parses only the lines that can concern it (names compared by
  * length first, groups, ranges and "*" as usual), and resolves exactly as
  * the full parse does; another user's broken value is not its problem. */
@@ -446,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_validate_overridden),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_login_parse_agrees),
+		cmocka_unit_test(test_line_head_agrees),
 		cmocka_unit_test(test_login_filter),
 		cmocka_unit_test(test_login_reads_meminfo_only_when_needed),
 	};
