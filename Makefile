@@ -72,7 +72,7 @@ $(BUILD)/libmemguard.a: $(LIB_OBJ)
 # Only memguardctl links libdw (lib/symbolizer.c): the module and the shim
 # are loaded into other programs and stay small.
 $(BUILD)/memguardctl: $(CLI_OBJ) $(BUILD)/libmemguard.a
-	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldw -ldl -lcap-ng $(CURSES_LIBS) $(LDLIBS)
+	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ldw -ldl -lcap-ng -pthread $(CURSES_LIBS) $(LDLIBS)
 
 # Only pam_sm_* leave the module: the version script and -fvisibility=hidden.
 # Neither it nor memguardctl links libsystemd: lib/sdbus.c loads it when a

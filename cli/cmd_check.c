@@ -7,6 +7,7 @@
 
 #include "cgroup.h"
 #include "ctl.h"
+#include "nss_lookup.h"
 #include "shim_path.h"
 
 static int cmp_str(const void *a, const void *b)
@@ -56,7 +57,8 @@ static void name_set_free(struct name_set *s)
  * not enumerate (SSSD's default) still answer those. */
 static void check_names(const struct mg_policy *p, const struct mg_rule *const *by_who, struct mg_diags *d)
 {
-	const struct mg_rule *prev = NULL;
+	const struct mg_rule *prev = NULL, *asked_by[MAX_SINGLE_LOOKUPS];
+	struct nss_query q[MAX_SINGLE_LOOKUPS];
 	struct name_set users = { 0 }, groups = { 0 };
 	size_t single = 0, skipped = 0;
 	struct passwd *pw;
@@ -90,12 +92,15 @@ static void check_names(const struct mg_policy *p, const struct mg_rule *const *
 			skipped++;
 			continue;
 		}
-		single++;
-		if (group ? getgrnam(name) != NULL : getpwnam(name) != NULL)
-			continue;
-		mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, r->file, r->line, 1,
-			    "unknown %s '%s' (the rule applies once NSS knows it)", group ? "group" : "user", name);
+		q[single] = (struct nss_query){ .name = name, .group = group };
+		asked_by[single++] = r;
 	}
+	nss_lookup_all(q, single);
+	for (size_t i = 0; i < single; i++)
+		if (!q[i].found)
+			mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, asked_by[i]->file, asked_by[i]->line, 1,
+				    "unknown %s '%s' (the rule applies once NSS knows it)",
+				    q[i].group ? "group" : "user", q[i].name);
 	if (skipped)
 		mg_diag_add(d, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
 			    "%zu more names that NSS does not list were not looked up one by one (--no-names skips "

@@ -207,6 +207,26 @@ expect "check --strict: warning makes exit 1" 1 err "$W:2:1: warning: unknown us
 mg --policy "$W" --strict --no-names check
 expect "check --strict --no-names: no lookup, exit 0" 0 out "0 warnings"
 expect_not "check --no-names: no unknown-user warning" err "unknown user"
+# 150 user and 13 group names NSS does not know, with known ones between
+# them: the single lookups run on several threads, and still the first 100
+# names in target order (the 13 groups, nosuch-001 to nosuch-087) each get
+# their warning, in that order, and the other 63 are counted.
+MANY=$C/many-unknown.conf
+awk 'BEGIN { for (i = 1; i <= 150; i++) { printf "nosuch-%03d memory.max=1G\n", i; if (i % 7 == 0) print "root memory.max=2G"; if (i % 11 == 0) printf "@nosuchgrp-%03d memory.max=1G\n", i } }' >"$MANY"
+mg --policy "$MANY" check
+# Groups sort before users ('@' before 'n'); within each, line order is name order.
+unknown_lines() { # unknown_lines KIND AWK-CONDITION
+	awk -v kind="$1" "$2"' { name = $1; sub(/^@/, "", name)
+		printf "%s:%d:1: warning: unknown %s '\''%s'\'' (the rule applies once NSS knows it)\n", FILENAME, NR, kind, name }' "$MANY"
+}
+{ unknown_lines group '/^@nosuch/'; unknown_lines user '/^nosuch/ && substr($1, 8) + 0 <= 87'; } >"$T/many.want"
+grep -E "warning: unknown (user|group)" "$T/err" >"$T/many.got"
+if [ "$(wc -l <"$T/many.want")" = 100 ] && cmp -s "$T/many.want" "$T/many.got"; then
+	ok "check: 100 single lookups at once, one warning each, in target order"
+else
+	notok "check: 100 single lookups at once, one warning each, in target order" "$(diff "$T/many.want" "$T/many.got" | head -n 10)"
+fi
+expect "check: the names beyond 100 counted" 0 err "63 more names that NSS does not list were not looked up one by one"
 mg --policy "$C/missing.conf" check
 expect "check: missing --policy file exits 1" 1 err "missing.conf"
 
