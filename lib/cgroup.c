@@ -2,6 +2,7 @@
  * process's place there, the names of session groups and what the
  * policy's caps are in bytes. The tree itself: cgroup_tree.c. */
 #include "cgroup.h"
+#include "proc_stat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -169,28 +170,11 @@ void mg_caps_from_resolved(const struct mg_resolved *r, uint64_t memtotal, char 
 
 int mg_cg_session_name(pid_t pid, char *buf, size_t len)
 {
-	char path[64], stat[1024], *p;
-	unsigned long long start = 0;
-	int fd, i;
-	ssize_t n;
+	unsigned long long start;
+	int r = mg_proc_stat_field(pid, MG_PROC_STAT_STARTTIME, &start);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	stat[n] = '\0';
-	/* The command name may hold spaces and parentheses: count from the last ')'. */
-	p = strrchr(stat, ')');
-	if (!p)
-		return -EIO;
-	for (i = 2; p && i < 22; i++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p + 1, "%llu", &start) != 1)
-		return -EIO;
+	if (r < 0)
+		return r;
 	snprintf(buf, len, "session-%d-%llu", (int)pid, start);
 	return 0;
 }

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "proc_stat.h"
 
 #define RETRIES 16
 /* A group removed under us: ENOENT opening it, ENODEV writing to it. */
@@ -252,6 +255,72 @@ int mg_cg_move_back(const struct mg_cg *cg, const char *orig_rel, pid_t pid, str
 	return r;
 }
 
+/* How long close_session waits for a session's last processes that are
+ * on their way out. */
+#define EXITING_WAIT_NS 1000000000LL
+#define EXITING_POLL_NS 2000000L
+
+/* true when every process still listed in the group at dfd/name has its
+ * main thread on the way out (PF_EXITING) or is gone. A process closes
+ * its files early in its exit and leaves its cgroup only later: sshd's
+ * monitor wakes on the closed socket of its child and closes the PAM
+ * session while the child still counts in the group. */
+static bool only_exiting(int dfd, const char *name)
+{
+	char buf[4096], *p, *end;
+	int sfd = openat(dfd, name, MG_CG_DIR_FLAGS), r;
+
+	if (sfd < 0)
+		return false;
+	r = mg_cg_read_text_at(sfd, "cgroup.procs", buf, sizeof(buf));
+	close(sfd);
+	if (r < 0)
+		return false;
+	for (p = buf; *p; p = end) {
+		unsigned long long flags;
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		r = mg_proc_stat_field((pid_t)pid, MG_PROC_STAT_FLAGS, &flags);
+		if (r == 0 && !(flags & MG_PF_EXITING))
+			return false;
+		if (r < 0 && r != -ENOENT)
+			return false;
+	}
+	return true;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* unlinkat(AT_REMOVEDIR) of a session group, waiting up to a second
+ * while what keeps it busy is only exiting; a process that still runs
+ * (a job the user left behind) keeps it at once. */
+static int remove_group_at(int dfd, const char *name, long long *waited_ns)
+{
+	long long start = now_ns(), deadline = start + EXITING_WAIT_NS;
+	const struct timespec poll = { 0, EXITING_POLL_NS };
+
+	*waited_ns = 0;
+	for (;;) {
+		int e;
+
+		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
+			return 0;
+		*waited_ns = now_ns() - start;
+		e = errno;
+		if (e != EBUSY || now_ns() >= deadline || !only_exiting(dfd, name))
+			return -e;
+		nanosleep(&poll, NULL);
+	}
+}
+
 void mg_cg_remove_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const char *session_name,
 			  struct mg_diags *notes)
 {
@@ -265,8 +334,17 @@ void mg_cg_remove_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const
 		/* The shared group stays while other logins use it. */
 		bool shared = strcmp(session_name, MG_CG_SHARED_SESSION) == 0;
 
-		if (unlinkat(dfd, session_name, AT_REMOVEDIR) < 0 && errno != ENOENT && !(shared && errno == EBUSY)) {
-			int e = errno;
+		long long waited = 0;
+		int r = shared ? (unlinkat(dfd, session_name, AT_REMOVEDIR) < 0 ? -errno : 0)
+			       : remove_group_at(dfd, session_name, &waited);
+
+		if (r == 0 && waited > 0)
+			mg_diag_add(notes, MG_NOTE, MG_DIAG_CONTENT, NULL, 0, 0,
+				    "%s/%s removed after %lld ms: its last processes were still exiting", user_dir,
+				    session_name, waited / 1000000);
+
+		if (r < 0 && r != -ENOENT && !(shared && r == -EBUSY)) {
+			int e = -r;
 			mg_diag_add(notes, MG_WARNING, MG_DIAG_CONTENT, NULL, 0, 0,
 				    "%s/%s kept: %s; it stays capped and a later login removes it", user_dir,
 				    session_name, e == EBUSY ? "processes of the session still run" : strerror(e));

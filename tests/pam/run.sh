@@ -335,6 +335,29 @@ check "a new login of alice removes the stale group" \
 	"$(field open "$T/reap.out") $( [ -e "$sd" ] && echo present || echo gone)" "0 gone" "$T/reap.out"
 check "and then nothing of alice is left" "$( [ -e "$BASE/user-1001" ] && echo present || echo gone)" gone
 
+# ===== 5b. a session whose last process is on its way out at close goes =====
+# sshd's monitor closes the PAM session as soon as its child's socket
+# closes, while the child, still exiting, counts in the group: close waits
+# (up to a second) for such processes instead of keeping the group. Here
+# the process's main thread has exited (PF_EXITING) and its other thread
+# stays 500 ms.
+LINGER=$TOP/$BUILD/tests/tools/lingering
+drivelog "$T/linger.out" - main alice sh -c \
+	"$LINGER 500 $T/linger.ready & while [ ! -s $T/linger.ready ]; do sleep 0.01; done; echo bgpid=\$(cat $T/linger.ready)"
+lp=$(field bgpid "$T/linger.out")
+BGPIDS="$BGPIDS $lp"
+sd=$(sessdir "$T/linger.out")
+check "a process on its way out at close: close=0, the session group removed, no 'kept' line" \
+	"$(field close "$T/linger.out") $( [ -e "$sd" ] && echo present || echo gone) $(grep -c ' kept: ' "$T/linger.out.log")" \
+	"0 gone 0" "$T/linger.out"
+if [ -z "$LOGCAP" ]; then
+	skip "close waited for the exiting process, and says so" "no unshare, python3 or logger to capture syslog"
+elif grep -q "/$(basename "$sd") removed after [0-9]* ms: its last processes were still exiting" "$T/linger.out.log"; then
+	ok "close waited for the exiting process, and says so"
+else
+	notok "close waited for the exiting process, and says so" "$(cat "$T/linger.out.log")"
+fi
+
 # ===== 6. a lower memory.max does not lower a live user group; a higher raises it =====
 policy f32 'frank memory.max=32M'
 policy f64 'frank memory.max=64M'
