@@ -8,11 +8,13 @@
 # the package stage). ncurses draws memguardctl top; prometheus_client parses
 # metrics and tmux runs top in tests. heaptrack is a peer the shim's bench
 # measures (the other, glibc's libmemusage.so, comes with libc6 itself).
+# sudo is a client the clients stage logs in with (sudo -i), through its
+# own private PAM service; the host's sudoers and pam.d stay as they are.
 set -u
 packages="gcc make pkg-config libc6-dev libpam0g-dev libcap-ng-dev libsystemd-dev libdw-dev libcmocka-dev
 libnss-wrapper clang python3 qemu-system-x86 busybox-static valgrind openssh-server openssh-client
 systemd dbus libpam-systemd passwd strace stress-ng dpkg-dev debhelper lintian rpm
-libncurses-dev python3-prometheus-client tmux heaptrack"
+libncurses-dev python3-prometheus-client tmux heaptrack sudo"
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 

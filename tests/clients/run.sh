@@ -212,6 +212,17 @@ account required pam_permit.so
 password required pam_deny.so
 $SESSION_LINE
 EOF
+# sudo -i runs its PAM session through sudo-i (Debian's sudo), plain sudo
+# through sudo: both the documented line, root needs no password.
+for svc in sudo sudo-i; do
+	cat >"$S/pam.d/$svc" <<EOF
+auth sufficient pam_rootok.so
+auth required pam_deny.so
+account required pam_permit.so
+password required pam_deny.so
+$SESSION_LINE
+EOF
+done
 cat >"$S/pam.d/other" <<EOF
 auth required pam_deny.so
 account required pam_deny.so
@@ -473,6 +484,20 @@ rc=$?
 expect_eq "su -l: session opens and runs the command" "$rc" 0 "stderr: $(cat "$S/su.err")"
 check_session su "$out" "su: su -l $TU"
 check_gone su "$out" su
+
+# ---------------- sudo -i ----------------
+# sudo opens a PAM session for the user it runs as: what an admin runs
+# with sudo -i as the user lands under that user's caps, as a login does.
+if command -v sudo >/dev/null 2>&1; then
+	out="$S/sudo.out"
+	timeout 20 "${NS[@]}" sudo -i -u "$TU" "$S/bin/report" sudo >"$out" 2>"$S/sudo.err"
+	rc=$?
+	expect_eq "sudo -i -u USER: session opens and runs the command" "$rc" 0 "stderr: $(cat "$S/sudo.err")"
+	check_session sudo "$out" "sudo: sudo -i -u $TU"
+	check_gone sudo "$out" sudo
+else
+	skip "sudo -i -u USER" "no sudo (make deps installs it)"
+fi
 
 # ---------------- su -l killed by its own user in the middle of open_session ----------------
 # su keeps the caller's real uid, so the user may stop and kill it at any
