@@ -152,9 +152,12 @@ if [ -x "$DRIVE" ] && [ ${#PRE[@]} = 0 ]; then
 	"$DRIVE" /etc/pam.d mg-cron mgp sh -c 'cat /proc/self/oom_score_adj' >$S/cron.out 2>&1
 	check "non-interactive stack: pamdrive status" "$?" 0
 	check "non-interactive stack: oom_score_adj in the session" "$(sed -n 's/^oom_score_adj=//p' $S/cron.out | head -n1)" 200
-	# No pam_systemd there, so no scope: the job stays in the calling
-	# service's cgroup (README.Debian says so); the user's slice caps hold.
-	info "non-interactive job: $(grep '^cgroup=' $S/cron.out)"
+	# No pam_systemd there, so logind makes no scope: the module moves the
+	# job into one of its own in the user's slice (README.Debian says so).
+	job_cg=$(sed -n 's/^cgroup=0:://p' $S/cron.out | head -n1)
+	[[ $job_cg =~ ^/user\.slice/user-2701\.slice/memguard-[0-9]+-[0-9]+\.scope$ ]] ||
+		{ cat $S/cron.out; fail "the non-interactive job ran in '$job_cg', not in a memguard scope in user-2701.slice"; }
+	info "ok: non-interactive job in $job_cg"
 	check "user-2701.slice MemoryMax after the non-interactive session" "$(prop user-2701.slice MemoryMax)" $((120 * M))
 else
 	info "non-interactive stack not tried (no $DRIVE or a sanitizer build)"
