@@ -98,6 +98,12 @@ $(BUILD)/tests/tools/preload_%: tests/tools/preload_%.c $(wildcard preload/*.c p
 	$(CC) $(PRELOAD_CFLAGS) $(CFLAGS) $(filter-out $(SAN_FLAGS),$(LDFLAGS)) $(if $(SANITIZE),$(UBSAN_FLAGS)) \
 		-o $@ $< -lpthread $(LDLIBS)
 
+# A fixture of the kernel's process exit, not code under test: never a
+# sanitizer build (LeakSanitizer's check at exit starts a process of its own).
+$(BUILD)/tests/tools/lingering: tests/tools/lingering.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
 $(BUILD)/tests/tools/% $(BUILD)/tests/pam/%: tests/*/%.c
 	@mkdir -p $(@D)
 	$(CC) $(MG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS)

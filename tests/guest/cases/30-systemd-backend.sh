@@ -84,7 +84,7 @@ fi
 # module's lines and with pam_systemd alone in the same stack.
 bus_connects() {	# bus_connects TAG: the count in $TMPDIR/connects.TAG.n
 	local f=$TMPDIR/connects.$1
-	timeout -k 5 60 strace -f -qq -e trace=connect -o "$f" su -l mgn -c true </dev/null >/dev/null 2>&1 ||
+	timeout -k 5 60 strace -f -qq -e trace=connect -o "$f" "${PRE[@]}" su -l mgn -c true </dev/null >/dev/null 2>&1 ||
 		fail "su -l mgn under strace ($1): exit $?"
 	grep -c 'system_bus_socket' "$f" >"$f.n"
 }
