@@ -2,7 +2,6 @@
  * process's place there, the names of session groups and what the
  * policy's caps are in bytes. The tree itself: cgroup_tree.c. */
 #include "cgroup.h"
-#include "proc_stat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "cgroup_io.h"
+#include "proc_stat.h"
 #include "readfile.h"
 
 static long fs_type(const char *path)

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 int mg_cg_write_at(int dfd, const char *file, const char *val)
 {
 	int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW), r = 0;
@@ -26,17 +28,7 @@ int mg_cg_write_at(int dfd, const char *file, const char *val)
 
 int mg_cg_read_text_at(int dfd, const char *file, char *buf, size_t len)
 {
-	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
+	return mg_read_text_at(dfd, file, buf, len);
 }
 
 /* v1 reports "unlimited" as a huge page-rounded number. */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 static int path_of(pid_t pid, char *buf, size_t len)
 {
 	return snprintf(buf, len, "/proc/%d/oom_score_adj", (int)pid) < (int)len ? 0 : -ENAMETOOLONG;
@@ -15,18 +17,13 @@ static int path_of(pid_t pid, char *buf, size_t len)
 int mg_oom_adj_read(pid_t pid, int *value)
 {
 	char path[64], buf[16];
-	ssize_t n;
-	int fd;
+	int r;
 
 	path_of(pid, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
+	if ((r = mg_read_text_at(AT_FDCWD, path, buf, sizeof(buf))) < 0)
+		return r;
+	if (!buf[0])
+		return -EIO;
 	*value = atoi(buf);
 	return 0;
 }

@@ -7,23 +7,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "readfile.h"
+
 int mg_proc_stat_field(pid_t pid, int field, unsigned long long *value)
 {
 	char path[64], stat[1024], *p, *end;
-	ssize_t n;
-	int fd;
+	int r;
 
 	if (field < 3)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, stat, sizeof(stat) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 && errno == ESRCH ? -ENOENT : -EIO;
-	stat[n] = '\0';
+	/* A process that ended after the open: gone, as one before it. */
+	if ((r = mg_read_text_at(AT_FDCWD, path, stat, sizeof(stat))) < 0)
+		return r == -ESRCH ? -ENOENT : r;
 	/* The command name may hold spaces and parentheses: count from the
 	 * last ')', which ends field 2. */
 	p = strrchr(stat, ')');

@@ -96,3 +96,20 @@ int mg_meminfo_get(const char *meminfo_path, const char *field, uint64_t *bytes)
 	free(buf);
 	return r;
 }
+
+int mg_read_text_at(int dfd, const char *path, char *buf, size_t len)
+{
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	return 0;
+}

@@ -15,6 +15,10 @@ int mg_read_fd(int fd, size_t max, char **buf, size_t *len);
 int mg_read_fd_sized(int fd, size_t max, size_t size, char **buf, size_t *len);
 int mg_read_file(const char *path, size_t max, char **buf, size_t *len);
 
+/* A small file (path relative to dfd, or absolute) NUL-terminated into
+ * buf, at most len - 1 bytes of it; opened O_NOFOLLOW. -errno. */
+int mg_read_text_at(int dfd, const char *path, char *buf, size_t len);
+
 /* A "Field:   123 kB" line of /proc/meminfo, in bytes. */
 int mg_meminfo_get(const char *meminfo_path, const char *field, uint64_t *bytes);
 
