@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proc_stat.h"
 
 #define RETRIES 16
@@ -257,7 +258,7 @@ int mg_cg_move_back(const struct mg_cg *cg, const char *orig_rel, pid_t pid, str
 
 /* How long close_session waits for a session's last processes that are
  * on their way out. */
-#define EXITING_WAIT_NS 1000000000LL
+#define EXITING_WAIT_USEC 1000000u
 #define EXITING_POLL_NS 2000000L
 
 /* true when every process still listed in the group at dfd/name has its
@@ -291,31 +292,23 @@ static bool only_exiting(int dfd, const char *name)
 	return true;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* unlinkat(AT_REMOVEDIR) of a session group, waiting up to a second
  * while what keeps it busy is only exiting; a process that still runs
  * (a job the user left behind) keeps it at once. */
-static int remove_group_at(int dfd, const char *name, long long *waited_ns)
+static int remove_group_at(int dfd, const char *name, uint64_t *waited_usec)
 {
-	long long start = now_ns(), deadline = start + EXITING_WAIT_NS;
+	uint64_t start = mg_now_usec(), deadline = start + EXITING_WAIT_USEC;
 	const struct timespec poll = { 0, EXITING_POLL_NS };
 
-	*waited_ns = 0;
+	*waited_usec = 0;
 	for (;;) {
 		int e;
 
 		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
 			return 0;
-		*waited_ns = now_ns() - start;
+		*waited_usec = mg_now_usec() - start;
 		e = errno;
-		if (e != EBUSY || now_ns() >= deadline || !only_exiting(dfd, name))
+		if (e != EBUSY || mg_now_usec() >= deadline || !only_exiting(dfd, name))
 			return -e;
 		nanosleep(&poll, NULL);
 	}
@@ -334,14 +327,14 @@ void mg_cg_remove_session(const struct mg_cg *cg, int user_dfd, uid_t uid, const
 		/* The shared group stays while other logins use it. */
 		bool shared = strcmp(session_name, MG_CG_SHARED_SESSION) == 0;
 
-		long long waited = 0;
+		uint64_t waited = 0;
 		int r = shared ? (unlinkat(dfd, session_name, AT_REMOVEDIR) < 0 ? -errno : 0)
 			       : remove_group_at(dfd, session_name, &waited);
 
 		if (r == 0 && waited > 0)
 			mg_diag_add(notes, MG_NOTE, MG_DIAG_CONTENT, NULL, 0, 0,
-				    "%s/%s removed after %lld ms: its last processes were still exiting", user_dir,
-				    session_name, waited / 1000000);
+				    "%s/%s removed after %llu ms: its last processes were still exiting", user_dir,
+				    session_name, (unsigned long long)(waited / 1000));
 
 		if (r < 0 && r != -ENOENT && !(shared && r == -EBUSY)) {
 			int e = -r;

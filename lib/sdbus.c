@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "systemd_props.h"
 
 #define SDBUS_LIBRARY "libsystemd.so.0"
@@ -88,17 +88,9 @@ int mg_sdbus_get(const struct mg_sdbus **api, char *why, size_t len)
 	return 0;
 }
 
-uint64_t mg_sdbus_now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static uint64_t time_left(const struct mg_sdbus_conn *c)
 {
-	uint64_t now = mg_sdbus_now_usec();
+	uint64_t now = mg_now_usec();
 
 	return now >= c->deadline ? 0 : c->deadline - now;
 }
@@ -114,7 +106,7 @@ int mg_sdbus_open(struct mg_sdbus_conn *c, uint64_t timeout_usec, bool shared, c
 		return r;
 	c->timeout = timeout_usec;
 	c->shared = shared;
-	c->deadline = mg_sdbus_now_usec() + timeout_usec;
+	c->deadline = mg_now_usec() + timeout_usec;
 	r = c->api->open_system(&c->bus);
 	while (r >= 0 && (r = c->api->is_ready(c->bus)) == 0) {
 		r = c->api->process(c->bus, NULL);
@@ -133,7 +125,7 @@ int mg_sdbus_open(struct mg_sdbus_conn *c, uint64_t timeout_usec, bool shared, c
 void mg_sdbus_rearm(struct mg_sdbus_conn *c, uint64_t timeout_usec)
 {
 	c->timeout = timeout_usec;
-	c->deadline = mg_sdbus_now_usec() + timeout_usec;
+	c->deadline = mg_now_usec() + timeout_usec;
 }
 
 void mg_sdbus_close(struct mg_sdbus_conn *c)

@@ -57,12 +57,9 @@ struct mg_sdbus_conn {
 	const struct mg_sdbus *api;
 	sd_bus *bus;
 	uint64_t timeout;  /* usec */
-	uint64_t deadline; /* CLOCK_MONOTONIC usec */
+	uint64_t deadline; /* mg_now_usec() (clock.h) */
 	bool shared;
 };
-
-/* CLOCK_MONOTONIC in usec: the clock of deadline. */
-uint64_t mg_sdbus_now_usec(void);
 
 /* Loads sd-bus and connects, waiting for the authentication and Hello
  * (which no call's timeout covers) at most timeout. -errno, with why. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "readfile.h"
 #include "systemd_props.h"
 
@@ -102,11 +103,11 @@ int mg_sd_scope_enter(struct mg_sdbus_conn *bus, uid_t uid, const struct mg_caps
 
 	/* The manager moves the pid when it runs the job, which may come
 	 * after its reply: wait for the kernel to say so. */
-	deadline = bus->shared ? bus->deadline : mg_sdbus_now_usec() + bus->timeout;
+	deadline = bus->shared ? bus->deadline : mg_now_usec() + bus->timeout;
 	while (!inside(slice, unit)) {
 		struct timespec pause = { 0, 2 * 1000 * 1000 };
 
-		if (mg_sdbus_now_usec() >= deadline)
+		if (mg_now_usec() >= deadline)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}
