@@ -199,22 +199,9 @@ account required pam_permit.so
 password required pam_deny.so
 $SESSION_LINE
 EOF
-cat >"$S/pam.d/su-l" <<EOF
-auth sufficient pam_rootok.so
-auth required pam_deny.so
-account required pam_permit.so
-password required pam_deny.so
-$SESSION_LINE
-EOF
-cat >"$S/pam.d/login" <<EOF
-auth required pam_permit.so
-account required pam_permit.so
-password required pam_deny.so
-$SESSION_LINE
-EOF
-# sudo -i runs its PAM session through sudo-i (Debian's sudo), plain sudo
-# through sudo: both the documented line, root needs no password.
-for svc in sudo sudo-i; do
+# su -l, sudo -i (Debian's sudo runs the session of -i through sudo-i)
+# and sudo: the documented line; root needs no password.
+for svc in su-l sudo sudo-i; do
 	cat >"$S/pam.d/$svc" <<EOF
 auth sufficient pam_rootok.so
 auth required pam_deny.so
@@ -223,6 +210,12 @@ password required pam_deny.so
 $SESSION_LINE
 EOF
 done
+cat >"$S/pam.d/login" <<EOF
+auth required pam_permit.so
+account required pam_permit.so
+password required pam_deny.so
+$SESSION_LINE
+EOF
 cat >"$S/pam.d/other" <<EOF
 auth required pam_deny.so
 account required pam_deny.so
