@@ -13,6 +13,9 @@
  *     back as the same value, and never past the buffer;
  *   - the plan keeps equal values, and leaves pending only a lowering of a
  *     limit of a unit in use.
+ *   - a memory.* file's text holds a value only when it is "max\n" for no
+ *     limit or the value's decimal (rounded down to whole pages) and a
+ *     newline, which the value formatted back gives again.
  * A broken promise abort()s, so libFuzzer keeps the input. */
 #include <errno.h>
 #include <stdint.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cgroup.h"
 #include "systemd_props.h"
 
 #define CHECK(cond, ...)                                                                      \
@@ -120,6 +124,24 @@ static void check_plan(uint64_t cur, uint64_t want)
 	}
 }
 
+static void check_file_holds(const char *text, uint64_t want, uint64_t page)
+{
+	char expect[32];
+	uint64_t stored = want;
+
+	if (!mg_sd_file_holds(text, want, page))
+		return;
+	if (want == MG_CG_UNLIMITED) {
+		CHECK(strcmp(text, "max\n") == 0, "'%s' holds no limit", text);
+		return;
+	}
+	if (page)
+		stored -= want % page;
+	snprintf(expect, sizeof(expect), "%llu\n", (unsigned long long)stored);
+	CHECK(strcmp(text, expect) == 0, "'%s' holds %llu (page %llu)", text, (unsigned long long)want,
+	      (unsigned long long)page);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[4096], id[80];
@@ -142,6 +164,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      in_session);
 	}
 	check_bytes(v);
+	check_file_holds(text, v, data[0] & 1 ? 4096 : 0);
+	check_file_holds(text, MG_CG_UNLIMITED, 4096);
+	{
+		/* The text's own number, when it is one, as the wanted value. */
+		uint64_t n = strtoull(text, NULL, 10);
+		check_file_holds(text, n, 4096);
+		check_file_holds(text, n, 0);
+	}
 	check_plan(v, v >> (data[0] & 63));
 	check_plan(v >> (data[0] & 63), v);
 	free(text);

@@ -1,6 +1,7 @@
 #include "systemd_props.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,6 +138,29 @@ enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, boo
 	if (limit && unit_in_use && want < current)
 		return MG_SD_PENDING;
 	return MG_SD_SET;
+}
+
+bool mg_sd_file_holds(const char *text, uint64_t want, uint64_t page)
+{
+	uint64_t v = 0;
+	const char *p = text;
+
+	if (strcmp(text, "max\n") == 0)
+		return want == MG_CG_UNLIMITED;
+	/* The kernel writes no leading zero. */
+	if (want == MG_CG_UNLIMITED || *p < '0' || *p > '9' || (p[0] == '0' && p[1] != '\n'))
+		return false;
+	/* By hand rather than strtoull: no sign, no space, no overflow. */
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (strcmp(p, "\n") != 0)
+		return false;
+	if (page)
+		want -= want % page;
+	return v == want;
 }
 
 bool mg_sd_has_control_dropin(const char *unit, const char *property)

@@ -12,14 +12,18 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
 
+#include "cgroup_io.h"
 #include "log.h"
 #include "readfile.h"
 #include "sdbus.h"
@@ -197,6 +201,50 @@ static void human(uint64_t v, char *buf, size_t len)
 		snprintf(buf, len, "infinity");
 	else
 		mg_bytes_format(v, buf, len);
+}
+
+/* Whether the kernel already holds every value caps give the unit: the
+ * memory.* files of its cgroup (dir), which systemd writes from the
+ * unit's properties. Only the manager and root write them (a user slice
+ * is not delegated to its user), so a login whose slices already hold
+ * the policy asks the manager nothing. Anything else goes over the bus as
+ * before: no cgroup yet, not the unified hierarchy, a value that differs,
+ * a runtime value to reset, a file that cannot be read (mg_sd_file_holds
+ * says what matches). On true the summary gets what holds, as apply_unit
+ * says it. */
+static bool unit_files_hold(const char *dir, const char *unit, const struct mg_caps *caps, int nkeys, char *summary,
+			    size_t slen)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	char held[512] = "", v[32];
+	struct statfs fs;
+	bool hold = true;
+	int dfd = open(dir, MG_CG_DIR_FLAGS);
+
+	if (dfd < 0)
+		return false;
+	if (fstatfs(dfd, &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC)
+		hold = false;
+	for (int k = 0; k < nkeys && hold; k++) {
+		const char *prop = mg_sd_property((enum mg_key)k), *file = mg_cg_v2_file((enum mg_key)k);
+		char text[32];
+		uint64_t want;
+		enum mg_sd_want w;
+
+		if (!prop)
+			continue;
+		w = mg_sd_want(caps, (enum mg_key)k, !caps->set[k] && mg_sd_has_control_dropin(unit, prop), &want);
+		if (w == MG_SD_WANT_NONE)
+			continue;
+		hold = w == MG_SD_WANT_SET && file && mg_cg_read_text_at(dfd, file, text, sizeof(text)) >= 0 &&
+		       mg_sd_file_holds(text, want, page);
+		human(caps->bytes[k], v, sizeof(v));
+		snprintf(held + strlen(held), sizeof(held) - strlen(held), " %s %s=%s", unit, prop, v);
+	}
+	close(dfd);
+	if (hold && summary)
+		snprintf(summary + strlen(summary), slen - strlen(summary), "%s", held);
+	return hold;
 }
 
 /* A unit's limits as the policy says: compare first (a write that changes
@@ -453,6 +501,30 @@ static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct 
 	return true;
 }
 
+/* The login's bus connection, made when the first call needs it: *bus
+ * stays NULL until then. false when it cannot be made: the failure went
+ * through on_error into *ret, and the login's systemd part ends there;
+ * in_force says what holds without it (NULL: nothing of this login's
+ * yet). */
+static bool connect_bus(pam_handle_t *pamh, const struct mg_args *a, struct mg_sdbus_conn *conn,
+			struct mg_sdbus_conn **bus, const char *in_force, int *ret)
+{
+	char why[256];
+
+	if (*bus)
+		return true;
+	if (mg_sdbus_open(conn, BUS_TIMEOUT_USEC, true, why, sizeof(why)) < 0) {
+		if (in_force)
+			*ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, in_force, "cannot connect to the system bus: %s",
+					      why);
+		else
+			*ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", why);
+		return false;
+	}
+	*bus = conn;
+	return true;
+}
+
 static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struct mg_settings *set, void **state,
 			char *summary, size_t slen)
 {
@@ -460,10 +532,10 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	const void *existing = NULL;
 	struct mg_sdbus_conn conn = { 0 }, *bus = NULL;
 	char slice[64], id[64] = "", *text = NULL, *val = NULL;
-	char nid[64], why[256];
+	char nid[64];
 	const char *new_id = NULL;
 	enum mg_sd_place place = MG_SD_OUTSIDE;
-	bool after, session_work, stack_known = false;
+	bool after, session_work, slice_work, protections, slices_hold = false, stack_known = false;
 	struct mg_sd_stack stack = { 0 };
 	size_t len;
 	int r, ret = PAM_SUCCESS;
@@ -499,18 +571,25 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	snprintf(summary, slen, "systemd%s:", after ? " (after pam_systemd)" : "");
 
 	/* Per user and all users: a bus round trip only when there is
-	 * something to set or a runtime value to check. */
-	if (any_cap(&set->user_caps) || any_cap(&set->all) || session_work || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
-	    any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1)) {
-		r = mg_sdbus_open(&conn, BUS_TIMEOUT_USEC, true, why, sizeof(why));
-		bus = r < 0 ? NULL : &conn;
-		if (r < 0) {
-			ret = mg_pam_fail(pamh, a, PAM_SESSION_ERR, "cannot connect to the system bus: %s", why);
-			goto out;
-		}
-		bool protections = set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
-				   mg_sd_has_control_dropin(slice, "MemoryMin") || mg_sd_has_control_dropin(slice, "MemoryLow");
+	 * something to set or a runtime value to check, and the kernel's
+	 * files do not show that the slices hold the policy already. */
+	slice_work = any_cap(&set->user_caps) || any_cap(&set->all) || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
+		     any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1);
+	protections = set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
+		      mg_sd_has_control_dropin(slice, "MemoryMin") || mg_sd_has_control_dropin(slice, "MemoryLow");
+	if (slice_work && !protections) {
+		char dir[128], held[512] = "";
 
+		slice_dir(set->uid, dir, sizeof(dir));
+		slices_hold = unit_files_hold(dir, slice, &set->user_caps, MG_KEY_MEMORY_MIN + 1, held, sizeof(held)) &&
+			      unit_files_hold(SD_CGROUP_MOUNT "/user.slice", "user.slice", &set->all,
+					      MG_KEY_MEMORY_SWAP_MAX + 1, held, sizeof(held));
+		if (slices_hold)
+			snprintf(summary + strlen(summary), slen - strlen(summary), "%s", held);
+	}
+	if (slice_work && !slices_hold) {
+		if (!connect_bus(pamh, a, &conn, &bus, NULL, &ret))
+			goto out;
 		r = apply_unit(pamh, bus, slice, "org.freedesktop.systemd1.Slice", &set->user_caps,
 			       MG_KEY_MEMORY_MIN + 1, new_id, summary, slen);
 		if (r >= 0 && protections) {
@@ -535,7 +614,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	}
 	/* A caller outside every user slice whose stack has no pam_systemd
 	 * would stay outside the user's caps: it gets a scope of ours. */
-	if (!after && place == MG_SD_OUTSIDE && bus) {
+	if (!after && place == MG_SD_OUTSIDE && (slice_work || session_work)) {
 		const char *service = NULL;
 
 		pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
@@ -544,9 +623,12 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		if (r < 0 && a->debug)
 			pam_syslog(pamh, LOG_DEBUG, "cannot tell whether the %s stack loads pam_systemd (%s): left to it",
 				   service ? service : "?", strerror(-r));
-		if (stack_known && !stack.loads_pam_systemd && s->limited &&
-		    enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret))
-			goto out;
+		if (stack_known && !stack.loads_pam_systemd && s->limited) {
+			if (!connect_bus(pamh, a, &conn, &bus, NULL, &ret))
+				goto out;
+			if (enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret))
+				goto out;
+		}
 	}
 	if (!session_work)
 		goto out;
@@ -562,6 +644,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		}
 		pam_syslog(pamh, LOG_INFO, "stacked after pam_systemd: session caps go over D-Bus to session-%s.scope",
 			   new_id);
+		if (!connect_bus(pamh, a, &conn, &bus, "the per-user caps hold, the session cap does not", &ret))
+			goto out;
 		r = apply_scope(pamh, a, bus, new_id, s, true, summary, slen);
 		if (r < 0)
 			ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the per-user caps hold, the session cap does not",

@@ -250,6 +250,35 @@ static void test_transient_dropin(void **state)
 	assert_int_equal(mg_sd_transient_dropin("session-c1.scope", "MemoryHigh", buf, 20), -ENOBUFS);
 }
 
+/* What the backend reads from a slice's memory.* files before it asks the
+ * manager: a match only for the exact text the kernel writes. */
+static void test_file_holds(void **state)
+{
+	(void)state;
+	assert_true(mg_sd_file_holds("max\n", MG_CG_UNLIMITED, 4096));
+	assert_false(mg_sd_file_holds("max\n", 314572800, 4096));
+	assert_false(mg_sd_file_holds("max", MG_CG_UNLIMITED, 4096));
+	assert_true(mg_sd_file_holds("314572800\n", 314572800, 4096));
+	assert_false(mg_sd_file_holds("314572800\n", 314572801 + 4096, 4096));
+	/* The kernel keeps whole pages: 300M + 100 bytes reads back as 300M. */
+	assert_true(mg_sd_file_holds("314572800\n", 314572900, 4096));
+	assert_false(mg_sd_file_holds("314572800\n", 314572900, 0));
+	assert_true(mg_sd_file_holds("0\n", 0, 4096));
+	assert_false(mg_sd_file_holds("0\n", MG_CG_UNLIMITED, 4096));
+	/* Not a value: empty, signs, spaces, trailing bytes, no newline, overflow. */
+	assert_false(mg_sd_file_holds("", 0, 4096));
+	assert_false(mg_sd_file_holds("\n", 0, 4096));
+	assert_false(mg_sd_file_holds("-0\n", 0, 4096));
+	assert_false(mg_sd_file_holds(" 0\n", 0, 4096));
+	assert_false(mg_sd_file_holds("0 \n", 0, 4096));
+	assert_false(mg_sd_file_holds("0\n\n", 0, 4096));
+	assert_false(mg_sd_file_holds("0", 0, 4096));
+	assert_false(mg_sd_file_holds("00\n", 0, 4096));
+	assert_false(mg_sd_file_holds("0314572800\n", 314572800, 4096));
+	assert_false(mg_sd_file_holds("18446744073709551616\n", 0, 0));
+	assert_true(mg_sd_file_holds("18446744073709551614\n", 18446744073709551614ull, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_plans),
 		cmocka_unit_test(test_want),
 		cmocka_unit_test(test_transient_dropin),
+		cmocka_unit_test(test_file_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

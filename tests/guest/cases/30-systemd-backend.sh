@@ -82,10 +82,10 @@ fi
 # sum at logout needs a bus of its own). Counted as the kernel sees them:
 # connect() calls to the system bus during one whole su -l, with the
 # module's lines and with pam_systemd alone in the same stack.
-bus_connects() {	# bus_connects TAG: the count in $TMPDIR/connects.TAG.n
-	local f=$TMPDIR/connects.$1
-	timeout -k 5 60 strace -f -qq -e trace=connect -o "$f" "${PRE[@]}" su -l mgn -c true </dev/null >/dev/null 2>&1 ||
-		fail "su -l mgn under strace ($1): exit $?"
+bus_connects() {	# bus_connects TAG [USER]: the count in $TMPDIR/connects.TAG.n
+	local f=$TMPDIR/connects.$1 user=${2:-mgn}
+	timeout -k 5 60 strace -f -qq -e trace=connect -o "$f" "${PRE[@]}" su -l "$user" -c true </dev/null >/dev/null 2>&1 ||
+		fail "su -l $user under strace ($1): exit $?"
 	grep -c 'system_bus_socket' "$f" >"$f.n"
 }
 command -v strace >/dev/null || fail "no strace (make deps installs it)"
@@ -103,6 +103,35 @@ with=$(cat $TMPDIR/connects.module.n) without=$(cat $TMPDIR/connects.alone.n)
 info "system-bus connections of one su -l mgn: $with with the module's two lines, $without with pam_systemd alone"
 [ "$without" -ge 1 ] || fail "pam_systemd alone made no bus connection: nothing was counted"
 check "bus connections the module adds to one login (both lines with work)" "$((with - without))" 1
+
+# --- a login whose slices hold the policy already asks the manager
+# nothing: the kernel's memory.* files of user-2005.slice and user.slice
+# show the caps (mgh's first session, kept open, set them), and mgh's
+# rule (the * line) leaves no work for the phase=post line. A cap that
+# differs from the file (raised here) goes over the bus again.
+useradd -u 2005 -m -s /bin/bash mgh || fail "useradd mgh"
+login h mgh
+check "user-2005.slice MemoryMax (mgh's first login, over the bus)" "$(prop user-2005.slice MemoryMax)" $((300 * M))
+connects_added() {	# connects_added TAG: the module's connections in a login of mgh, in ADDED
+	bus_connects "$1" mgh
+	grep -v -F "$MOD" $TMPDIR/su-l.saved >/etc/pam.d/su-l
+	bus_connects "$1.alone" mgh
+	cp $TMPDIR/su-l.saved /etc/pam.d/su-l
+	ADDED=$(($(cat $TMPDIR/connects.$1.n) - $(cat $TMPDIR/connects.$1.alone.n)))
+}
+connects_added held
+check "bus connections the module adds to a login whose slices hold the caps already" "$ADDED" 0
+expect_log 'session of mgh \(uid 2005\): systemd: user-2005\.slice MemoryMax=300M user-2005\.slice MemoryHigh=250M user-2005\.slice MemorySwapMax=0 user\.slice MemoryMax=900M systemd\.memory_max=67108864'
+policy '%all memory.max=900M
+*    memory.max=320M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200
+mga  session.memory.high=48M oom.group=yes memory.min=8M memory.low=16M
+mgn  memory.max=300M session.memory.high=40M'
+connects_added raised
+check "bus connections the module adds to a login whose cap was raised" "$ADDED" 1
+check "user-2005.slice MemoryMax (raised over the bus)" "$(prop user-2005.slice MemoryMax)" $((320 * M))
+check "$U/user-2005.slice/memory.max (raised)" "$(cat $U/user-2005.slice/memory.max)" $((320 * M))
+logout h
+check "mgh's su exit status" "$RC" 0
 
 # --- su -l inside mga's session: logind makes no new scope ---
 # mga's own login shell runs it (su authenticates with pam_permit here).
