@@ -167,6 +167,13 @@ login_timed() {
 }
 
 # --- systemd-logind masked and stopped ---
+# A failure from here on still leaves the bus and logind to the next case.
+restore_services() {
+	stop_ssh
+	systemctl unmask --runtime -q systemd-logind.service dbus.service dbus.socket 2>/dev/null
+	systemctl start dbus.socket dbus.service systemd-logind.service 2>/dev/null
+}
+FAIL_HOOK=restore_services
 policy '3000:3099  memory.max=110M memory.swap.max=0 session.memory.max=50M oom_score_adj=300'
 systemctl mask --runtime -q systemd-logind.service || fail "cannot mask systemd-logind"
 systemctl stop systemd-logind.service || fail "cannot stop systemd-logind"

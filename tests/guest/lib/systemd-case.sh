@@ -21,7 +21,8 @@ fail() {
 	journalctl -b --no-pager -o short-monotonic 2>/dev/null | grep -a -E 'pam_memguard|pam_systemd|logind|sshd' |
 		tail -n 60 | sed 's/^/    /'
 	$FAIL_HOOK
-	end_logins
+	# A check before the helpers below are defined fails too.
+	! declare -F end_logins >/dev/null || end_logins
 	exit 1
 }
 until_ok() {	# until_ok SECONDS CMD...: retry until CMD succeeds or the deadline
