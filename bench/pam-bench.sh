@@ -62,7 +62,7 @@ echo "session required $mod policy=$dir/p100.conf cgroup_root=$scratch/memguard"
 echo "session required $mod policy=$dir/p10k.conf cgroup_root=$scratch/memguard" >"$dir/pam.d/mg10k"
 mkdir "$scratch/floor"
 
-printf 'PAM open+close latency, %s rounds, every stack once per round in turn, user %s (microseconds)\n' "$iter" "$user"
+printf 'PAM open+close latency, %s rounds, every stack once per round, in an order shuffled each round, user %s (microseconds)\n' "$iter" "$user"
 "$dir/pam_bench" "$dir/pam.d" "$user" "$iter" permit "permit@$scratch/floor" limits100 limits10k mg100 mg10k \
 	>"$dir/results" || exit 1
 label() {

@@ -3,8 +3,11 @@
  *
  *   pam_bench [--fork] CONFDIR USER ITERATIONS SERVICE[@CGROUP_DIR]...
  *
- * Every iteration runs each service once, in turn, so that whatever else
- * the machine does falls on all of them alike. SERVICE@CGROUP_DIR also does
+ * Every iteration runs each service once, so that whatever else the
+ * machine does falls on all of them alike, in an order shuffled anew each
+ * iteration (with a fixed seed): a stack that runs right after one that
+ * reads a large file finds colder caches, and in a fixed order the same
+ * stack would always pay for it. SERVICE@CGROUP_DIR also does
  * by hand, inside the session, the kernel work pam_memguard cannot avoid
  * (mkdir of a user and a session group, the three limit writes the bench
  * policy asks for, move in, move back, two rmdirs): the floor to compare the module against.
@@ -254,9 +257,27 @@ int main(int argc, char **argv)
 		if (!s->t)
 			return 1;
 	}
+	int *order = calloc((size_t)ns, sizeof(int));
+	unsigned long long seed = 0x9e3779b97f4a7c15ull;
+
+	if (!order)
+		return 1;
+	for (int j = 0; j < ns; j++)
+		order[j] = j;
 	for (int i = 0; i < n; i++) {
-		for (int j = 0; j < ns; j++) {
-			int r;
+		for (int j = ns - 1; j > 0; j--) {
+			int k, t;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			k = (int)(seed % (unsigned long long)(j + 1));
+			t = order[j];
+			order[j] = order[k];
+			order[k] = t;
+		}
+		for (int o = 0; o < ns; o++) {
+			int j = order[o], r;
 
 			if (use_fork) {
 				struct child_result c;
@@ -279,6 +300,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	free(order);
 	for (int j = 0; j < ns; j++) {
 		qsort(st[j].t, (size_t)n, sizeof(double), cmp);
 		printf("%s %.1f %.1f %.1f", st[j].arg, st[j].t[n / 2], st[j].t[0], st[j].t[n - 1]);
