@@ -7,6 +7,11 @@
 # same run, interleaved:
 #   plain:    pam_permit, pam_systemd
 #   memguard: pam_memguard backend=systemd, pam_systemd, pam_memguard phase=post
+#             (per-user caps, session.memory.max and session.memory.high:
+#             the phase=post line sets MemoryHigh on the new scope)
+#   usercaps: pam_memguard backend=systemd, pam_systemd (the same per-user
+#             caps and session.memory.max, which pam_systemd passes on:
+#             nothing for a phase=post line to do)
 # Every session runs in a fresh child (pam_bench --fork): pam_systemd moves
 # its caller into the new scope, so a second session from the same process
 # would create none. The bench user lingers and a warm-up runs first, so
@@ -61,10 +66,16 @@ POLICY=/etc/security/memguard-bench.conf
 cat >$POLICY <<EOF
 $BUSER memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M session.memory.high=48M
 EOF
+USERCAPS=/etc/security/memguard-bench-usercaps.conf
+cat >$USERCAPS <<EOF
+$BUSER memory.max=300M memory.high=250M memory.swap.max=0 session.memory.max=64M
+EOF
 # In /etc/pam.d (the overlay's), where the module looks for the
 # phase=post line that lets it keep one bus connection for both lines.
 PAMD=/etc/pam.d
-[ ! -e $PAMD/plain ] && [ ! -e $PAMD/memguard ] || fail "$PAMD/plain or $PAMD/memguard exists already"
+for svc in plain memguard usercaps; do
+	[ ! -e $PAMD/$svc ] || fail "$PAMD/$svc exists already"
+done
 cat >"$PAMD/plain" <<EOF
 session required $SEC/pam_permit.so
 session required $SEC/pam_systemd.so
@@ -75,6 +86,11 @@ session required $MOD backend=systemd policy=$POLICY on_error=deny
 session required $SEC/pam_systemd.so
 session required $MOD phase=post policy=$POLICY on_error=deny
 EOF
+cat >"$PAMD/usercaps" <<EOF
+session required $SEC/pam_permit.so
+session required $MOD backend=systemd policy=$USERCAPS on_error=deny
+session required $SEC/pam_systemd.so
+EOF
 
 # Linger: user@UID.service runs from now on and is not started (or
 # stopped) by the timed logins.
@@ -83,7 +99,7 @@ until_ok 60 systemctl is-active -q user@$BUID.service || fail "user@$BUID.servic
 echo "user@$BUID.service active (linger)"
 
 # Warm-up: page cache over 9p, logind's user object, the slice caps.
-"$BENCH" --fork "$PAMD" $BUSER 3 plain memguard >/dev/null || fail "warm-up logins failed"
+"$BENCH" --fork "$PAMD" $BUSER 3 plain memguard usercaps >/dev/null || fail "warm-up logins failed"
 for p in MemoryMax:$((300 * M)) MemoryHigh:$((250 * M)) MemorySwapMax:0; do
 	got=$(systemctl show -P "${p%%:*}" user-$BUID.slice)
 	[ "$got" = "${p#*:}" ] || fail "user-$BUID.slice ${p%%:*} is '$got', expected ${p#*:}: pam_memguard applied no caps"
@@ -95,11 +111,14 @@ count_log() { journalctl -b --no-pager -o cat 2>/dev/null | grep -a -c -E "$1" |
 max_re="pam_memguard\\(memguard:session\\): session of $BUSER \\(uid $BUID\\): systemd:.* systemd\\.memory_max=$((64 * M))"
 high_re="pam_memguard\\(memguard:session\\): phase=post: session-[^ ]+\\.scope MemoryHigh=48M"
 until_ok 30 test "$(count_log "$high_re")" -ge 3 || fail "the 3 warm-up logins left $(count_log "$high_re") phase=post lines"
-max_before=$(count_log "$max_re") high_before=$(count_log "$high_re")
+# The usercaps stack finds the slice's caps in its memory.* files: its
+# line says what holds, with no "(was ...)" of a value it had to set.
+held_re="pam_memguard\\(usercaps:session\\): session of $BUSER \\(uid $BUID\\): systemd: user-$BUID\\.slice MemoryMax=300M user-$BUID\\.slice MemoryHigh=250M user-$BUID\\.slice MemorySwapMax=0 systemd\\.memory_max=$((64 * M))"
+max_before=$(count_log "$max_re") high_before=$(count_log "$high_re") held_before=$(count_log "$held_re")
 user_started=$(systemctl show -P ActiveEnterTimestampMonotonic user@$BUID.service)
 
 t0=$SECONDS
-out=$("$BENCH" --fork "$PAMD" $BUSER "$ITERATIONS" plain memguard) || fail "timed logins failed"
+out=$("$BENCH" --fork "$PAMD" $BUSER "$ITERATIONS" plain memguard usercaps) || fail "timed logins failed"
 echo "timed logins: $ITERATIONS per stack in $((SECONDS - t0)) s"
 printf '%s\n' "$out" | sed 's/^/result /'
 
@@ -112,8 +131,10 @@ until_ok 30 test "$(count_log "$high_re")" -ge $((high_before + ITERATIONS)) \
 	|| fail "$ITERATIONS phase=post lines expected, $(($(count_log "$high_re") - high_before)) logged: MemoryHigh not set on every scope"
 [ "$(count_log "$max_re")" -ge $((max_before + ITERATIONS)) ] \
 	|| fail "$ITERATIONS logins should have handed memory.max to pam_systemd, $(($(count_log "$max_re") - max_before)) did"
+[ "$(count_log "$held_re")" -ge $((held_before + ITERATIONS)) ] \
+	|| fail "$ITERATIONS usercaps logins should have found the slice's caps in place, $(($(count_log "$held_re") - held_before)) did"
 [ "$(systemctl show -P ActiveEnterTimestampMonotonic user@$BUID.service)" = "$user_started" ] \
 	|| fail "user@$BUID.service was restarted during the timed logins"
-echo "every login got a new session scope; every memguard login capped its scope (memory.max 64M via pam_systemd, MemoryHigh=48M)"
+echo "every login got a new session scope; every memguard login capped its scope (memory.max 64M via pam_systemd, MemoryHigh=48M); every usercaps login found the slice's caps in place and handed memory.max 64M to pam_systemd"
 echo "iterations $ITERATIONS"
-rm -rf "$PAMD"
+rm -f "$PAMD/plain" "$PAMD/memguard" "$PAMD/usercaps"
