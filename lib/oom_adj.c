@@ -7,25 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "readfile.h"
-
 static int path_of(pid_t pid, char *buf, size_t len)
 {
 	return snprintf(buf, len, "/proc/%d/oom_score_adj", (int)pid) < (int)len ? 0 : -ENAMETOOLONG;
-}
-
-int mg_oom_adj_read(pid_t pid, int *value)
-{
-	char path[64], buf[16];
-	int r;
-
-	path_of(pid, path, sizeof(path));
-	if ((r = mg_read_text_at(AT_FDCWD, path, buf, sizeof(buf))) < 0)
-		return r;
-	if (!buf[0])
-		return -EIO;
-	*value = atoi(buf);
-	return 0;
 }
 
 int mg_oom_adj_write(pid_t pid, int value)
@@ -39,6 +23,28 @@ int mg_oom_adj_write(pid_t pid, int value)
 	if (fd < 0)
 		return -errno;
 	if (write(fd, buf, (size_t)len) != len)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int mg_oom_adj_swap(pid_t pid, int value, int *prev)
+{
+	char path[64], buf[16];
+	int fd, len, r = 0;
+	ssize_t n;
+
+	*prev = 0;
+	path_of(pid, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	if (buf[0])
+		*prev = atoi(buf);
+	len = snprintf(buf, sizeof(buf), "%d", value);
+	if (pwrite(fd, buf, (size_t)len, 0) != len)
 		r = -errno;
 	close(fd);
 	return r;

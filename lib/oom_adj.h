@@ -5,9 +5,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-int mg_oom_adj_read(pid_t pid, int *value);
 /* The kernel's answer is the truth: -EACCES below oom_score_adj_min. */
 int mg_oom_adj_write(pid_t pid, int value);
+/* Both at once, through one open file: *prev gets the value before (0
+ * when it cannot be read), then value is written, as mg_oom_adj_write. */
+int mg_oom_adj_swap(pid_t pid, int value, int *prev);
 /* Only a writer with CAP_SYS_RESOURCE moves a process's floor. */
 bool mg_have_sys_resource(void);
 

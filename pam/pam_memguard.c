@@ -61,9 +61,7 @@ static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const stru
 	if (!res->v[MG_KEY_OOM_SCORE_ADJ].set)
 		return PAM_SUCCESS;
 	want = (int)res->v[MG_KEY_OOM_SCORE_ADJ].u.num;
-	if (mg_oom_adj_read(s->pid, &s->oom_prev) < 0)
-		s->oom_prev = 0;
-	r = mg_oom_adj_write(s->pid, want);
+	r = mg_oom_adj_swap(s->pid, want, &s->oom_prev);
 	if (r == 0) {
 		s->oom_set = true;
 		return PAM_SUCCESS;
