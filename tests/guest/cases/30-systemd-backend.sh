@@ -106,22 +106,22 @@ check "bus connections the module adds to one login (both lines with work)" "$((
 
 # --- a login whose slices hold the policy already asks the manager
 # nothing: the kernel's memory.* files of user-2005.slice and user.slice
-# show the caps (mgh's first session, kept open, set them), and mgh's
+# show the caps (mgk's first session, kept open, set them), and mgk's
 # rule (the * line) leaves no work for the phase=post line. A cap that
 # differs from the file (raised here) goes over the bus again.
-useradd -u 2005 -m -s /bin/bash mgh || fail "useradd mgh"
-login h mgh
-check "user-2005.slice MemoryMax (mgh's first login, over the bus)" "$(prop user-2005.slice MemoryMax)" $((300 * M))
-connects_added() {	# connects_added TAG: the module's connections in a login of mgh, in ADDED
-	bus_connects "$1" mgh
+useradd -u 2005 -m -s /bin/bash mgk || fail "useradd mgk"
+login h mgk
+check "user-2005.slice MemoryMax (mgk's first login, over the bus)" "$(prop user-2005.slice MemoryMax)" $((300 * M))
+connects_added() {	# connects_added TAG: the module's connections in a login of mgk, in ADDED
+	bus_connects "$1" mgk
 	grep -v -F "$MOD" $TMPDIR/su-l.saved >/etc/pam.d/su-l
-	bus_connects "$1.alone" mgh
+	bus_connects "$1.alone" mgk
 	cp $TMPDIR/su-l.saved /etc/pam.d/su-l
 	ADDED=$(($(cat $TMPDIR/connects.$1.n) - $(cat $TMPDIR/connects.$1.alone.n)))
 }
 connects_added held
 check "bus connections the module adds to a login whose slices hold the caps already" "$ADDED" 0
-expect_log 'session of mgh \(uid 2005\): systemd: user-2005\.slice MemoryMax=300M user-2005\.slice MemoryHigh=250M user-2005\.slice MemorySwapMax=0 user\.slice MemoryMax=900M systemd\.memory_max=67108864'
+expect_log 'session of mgk \(uid 2005\): systemd: user-2005\.slice MemoryMax=300M user-2005\.slice MemoryHigh=250M user-2005\.slice MemorySwapMax=0 user\.slice MemoryMax=900M systemd\.memory_max=67108864'
 policy '%all memory.max=900M
 *    memory.max=320M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200
 mga  session.memory.high=48M oom.group=yes memory.min=8M memory.low=16M
@@ -131,7 +131,7 @@ check "bus connections the module adds to a login whose cap was raised" "$ADDED"
 check "user-2005.slice MemoryMax (raised over the bus)" "$(prop user-2005.slice MemoryMax)" $((320 * M))
 check "$U/user-2005.slice/memory.max (raised)" "$(cat $U/user-2005.slice/memory.max)" $((320 * M))
 logout h
-check "mgh's su exit status" "$RC" 0
+check "mgk's su exit status" "$RC" 0
 
 # --- su -l inside mga's session: logind makes no new scope ---
 # mga's own login shell runs it (su authenticates with pam_permit here).
