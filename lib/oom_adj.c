@@ -32,7 +32,7 @@ int mg_oom_adj_swap(pid_t pid, int value, int *prev)
 {
 	char path[64], buf[16];
 	int fd, len, r = 0;
-	ssize_t n;
+	ssize_t n, w;
 
 	*prev = 0;
 	path_of(pid, path, sizeof(path));
@@ -44,8 +44,9 @@ int mg_oom_adj_swap(pid_t pid, int value, int *prev)
 	if (buf[0])
 		*prev = atoi(buf);
 	len = snprintf(buf, sizeof(buf), "%d", value);
-	if (pwrite(fd, buf, (size_t)len, 0) != len)
-		r = -errno;
+	w = pwrite(fd, buf, (size_t)len, 0);
+	if (w != len)
+		r = w < 0 ? -errno : -EIO;
 	close(fd);
 	return r;
 }

@@ -63,7 +63,8 @@ enum mg_sd_plan mg_sd_plan(enum mg_key key, uint64_t current, uint64_t want, boo
 /* Whether text, a memory.* file of the unified hierarchy as read, shows
  * want as the kernel stores it: "max" on a line of its own for no limit,
  * else the byte count rounded down to whole pages of page bytes (0: no
- * rounding) in decimal without a leading zero, on a line of its own. Anything else shows no value. */
+ * rounding) in decimal without a leading zero, on a line of its own.
+ * Anything else shows no value. */
 bool mg_sd_file_holds(const char *text, uint64_t want, uint64_t page);
 
 /* Whether mg_sd_control_dropin's file exists for the unit's property. */

@@ -215,7 +215,10 @@ static void human(uint64_t v, char *buf, size_t len)
 static bool unit_files_hold(const char *dir, const char *unit, const struct mg_caps *caps, int nkeys, char *summary,
 			    size_t slen)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	long pagesize = sysconf(_SC_PAGESIZE);
+	/* Unknown: compare unrounded, so that a value off by the rounding
+	 * goes over the bus rather than matching too much. */
+	uint64_t page = pagesize > 0 ? (uint64_t)pagesize : 0;
 	char held[512] = "", v[32];
 	struct statfs fs;
 	bool hold = true;
@@ -575,8 +578,9 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	 * files do not show that the slices hold the policy already. */
 	slice_work = any_cap(&set->user_caps) || any_cap(&set->all) || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
 		     any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1);
-	protections = set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
-		      mg_sd_has_control_dropin(slice, "MemoryMin") || mg_sd_has_control_dropin(slice, "MemoryLow");
+	protections = slice_work &&
+		      (set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
+		       mg_sd_has_control_dropin(slice, "MemoryMin") || mg_sd_has_control_dropin(slice, "MemoryLow"));
 	if (slice_work && !protections) {
 		char dir[128], held[512] = "";
 
