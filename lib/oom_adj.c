@@ -19,7 +19,7 @@ int mg_oom_adj_write(pid_t pid, int value)
 
 	path_of(pid, path, sizeof(path));
 	len = snprintf(buf, sizeof(buf), "%d", value);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, buf, (size_t)len) != len)
@@ -30,19 +30,32 @@ int mg_oom_adj_write(pid_t pid, int value)
 
 int mg_oom_adj_swap(pid_t pid, int value, int *prev)
 {
-	char path[64], buf[16];
+	char path[64], buf[16], *end;
 	int fd, len, r = 0;
 	ssize_t n, w;
+	long old;
 
-	*prev = 0;
+	*prev = MG_OOM_ADJ_UNKNOWN;
 	path_of(pid, path, sizeof(path));
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	/* A value that cannot be read cannot be restored at close: then
+	 * nothing is changed. */
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	buf[n > 0 ? n : 0] = '\0';
-	if (buf[0])
-		*prev = atoi(buf);
+	if (n <= 0) {
+		r = n < 0 ? -errno : -EIO;
+		close(fd);
+		return r;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	old = strtol(buf, &end, 10);
+	if (end == buf || (*end != '\n' && *end != '\0') || errno || old < -1000 || old > 1000) {
+		close(fd);
+		return -EIO;
+	}
+	*prev = (int)old;
 	len = snprintf(buf, sizeof(buf), "%d", value);
 	w = pwrite(fd, buf, (size_t)len, 0);
 	if (w != len)

@@ -55,7 +55,7 @@ static void state_free(pam_handle_t *pamh, void *data, int error_status)
 static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const struct mg_resolved *res,
 			 struct session_state *s, const char *caps)
 {
-	char in_force[1200];
+	char in_force[1200], stays[64];
 	int want, r;
 
 	if (!res->v[MG_KEY_OOM_SCORE_ADJ].set)
@@ -66,10 +66,14 @@ static int apply_oom_adj(pam_handle_t *pamh, const struct mg_args *a, const stru
 		s->oom_set = true;
 		return PAM_SUCCESS;
 	}
-	if (caps[0])
-		snprintf(in_force, sizeof(in_force), "oom_score_adj stays %d, the caps apply (%s)", s->oom_prev, caps);
+	if (s->oom_prev == MG_OOM_ADJ_UNKNOWN)
+		snprintf(stays, sizeof(stays), "oom_score_adj is unchanged");
 	else
-		snprintf(in_force, sizeof(in_force), "oom_score_adj stays %d, no cap applies", s->oom_prev);
+		snprintf(stays, sizeof(stays), "oom_score_adj stays %d", s->oom_prev);
+	if (caps[0])
+		snprintf(in_force, sizeof(in_force), "%s, the caps apply (%s)", stays, caps);
+	else
+		snprintf(in_force, sizeof(in_force), "%s, no cap applies", stays);
 	if (r == -EACCES && !mg_have_sys_resource())
 		return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, in_force,
 				      "cannot set oom_score_adj=%d: below this process's floor, and lowering it needs "
