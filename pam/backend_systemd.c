@@ -209,7 +209,8 @@ static void human(uint64_t v, char *buf, size_t len)
  * is not delegated to its user), so a login whose slices already hold
  * the policy asks the manager nothing. Anything else goes over the bus as
  * before: no cgroup yet, not the unified hierarchy, a value that differs,
- * a runtime value to reset, a file that cannot be read (mg_sd_file_holds
+ * a runtime value to reset whose file is not at the default yet, a file
+ * that cannot be read (mg_sd_file_holds
  * says what matches). On true the summary gets what holds, as apply_unit
  * says it. */
 static bool unit_files_hold(const char *dir, const char *unit, const struct mg_caps *caps, int nkeys, char *summary,
@@ -239,8 +240,11 @@ static bool unit_files_hold(const char *dir, const char *unit, const struct mg_c
 		w = mg_sd_want(caps, (enum mg_key)k, !caps->set[k] && mg_sd_has_control_dropin(unit, prop), &want);
 		if (w == MG_SD_WANT_NONE)
 			continue;
-		hold = w == MG_SD_WANT_SET && file && mg_cg_read_text_at(dfd, file, text, sizeof(text)) >= 0 &&
-		       mg_sd_file_holds(text, want, page);
+		/* A runtime value left from a rule that is gone holds once the
+		 * file shows the default: it was reset, only its drop-in stays. */
+		hold = file && mg_cg_read_text_at(dfd, file, text, sizeof(text)) >= 0 && mg_sd_file_holds(text, want, page);
+		if (w != MG_SD_WANT_SET)
+			continue;
 		human(caps->bytes[k], v, sizeof(v));
 		snprintf(held + strlen(held), sizeof(held) - strlen(held), " %s %s=%s", unit, prop, v);
 	}
@@ -483,6 +487,9 @@ static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct 
 		snprintf(why, sizeof(why), "%s", mg_sdbus_error_text(&e, r));
 		bus->api->error_free(&e);
 		s->own_scope[0] = '\0';
+		/* The per-user values above are set, but not over this session. */
+		snprintf(summary + strlen(summary), slen - strlen(summary), " (this session outside %s: no scope)",
+			 slice);
 		*ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
 				      "cannot move the %s session of %s (no pam_systemd in its stack) into %s: %s",
 				      service, set->user, slice, why);
@@ -539,7 +546,9 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	const char *new_id = NULL;
 	enum mg_sd_place place = MG_SD_OUTSIDE;
 	bool after, session_work, slice_work, protections, slices_hold = false, stack_known = false;
+	bool needs_placing;
 	struct mg_sd_stack stack = { 0 };
+	const char *service = NULL;
 	size_t len;
 	int r, ret = PAM_SUCCESS;
 
@@ -578,6 +587,17 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	 * files do not show that the slices hold the policy already. */
 	slice_work = any_cap(&set->user_caps) || any_cap(&set->all) || any_dropin(slice, MG_KEY_MEMORY_MIN + 1) ||
 		     any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1);
+	/* A caller outside every user slice must be put in one, by
+	 * pam_systemd or by a scope of ours, for any cap to hold. */
+	needs_placing = !after && place == MG_SD_OUTSIDE && (slice_work || session_work);
+	if (needs_placing) {
+		pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+		r = mg_sd_stack_read(NULL, service, &stack);
+		stack_known = r == 0;
+		if (r < 0 && a->debug)
+			pam_syslog(pamh, LOG_DEBUG, "cannot tell whether the %s stack loads pam_systemd (%s): left to it",
+				   service ? service : "?", strerror(-r));
+	}
 	protections = slice_work &&
 		      (set->user_caps.set[MG_KEY_MEMORY_MIN] || set->user_caps.set[MG_KEY_MEMORY_LOW] ||
 		       mg_sd_has_control_dropin(slice, "MemoryMin") || mg_sd_has_control_dropin(slice, "MemoryLow"));
@@ -591,6 +611,12 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		if (slices_hold)
 			snprintf(summary + strlen(summary), slen - strlen(summary), "%s", held);
 	}
+	/* pam_systemd needs the bus to put the caller in the user's slice.
+	 * Without a phase=post line to check where it went, a bus that cannot
+	 * be reached is found here, as when the slices had to be read. */
+	if (slices_hold && needs_placing && s->limited && !(stack_known && stack.post_line_after) &&
+	    !connect_bus(pamh, a, &conn, &bus, NULL, &ret))
+		goto out;
 	if (slice_work && !slices_hold) {
 		if (!connect_bus(pamh, a, &conn, &bus, NULL, &ret))
 			goto out;
@@ -618,21 +644,23 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	}
 	/* A caller outside every user slice whose stack has no pam_systemd
 	 * would stay outside the user's caps: it gets a scope of ours. */
-	if (!after && place == MG_SD_OUTSIDE && (slice_work || session_work)) {
-		const char *service = NULL;
-
-		pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
-		r = mg_sd_stack_read(NULL, service, &stack);
-		stack_known = r == 0;
-		if (r < 0 && a->debug)
-			pam_syslog(pamh, LOG_DEBUG, "cannot tell whether the %s stack loads pam_systemd (%s): left to it",
-				   service ? service : "?", strerror(-r));
-		if (stack_known && !stack.loads_pam_systemd && s->limited) {
-			if (!connect_bus(pamh, a, &conn, &bus, NULL, &ret))
-				goto out;
-			if (enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret))
-				goto out;
-		}
+	if (stack_known && !stack.loads_pam_systemd && s->limited) {
+		if (!connect_bus(pamh, a, &conn, &bus, NULL, &ret))
+			goto out;
+		if (enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret))
+			goto out;
+	}
+	/* pam_systemd was to place the caller in the user's slice. When it
+	 * did not, the phase=post line finds the caller still outside. */
+	if (needs_placing && s->limited)
+		s->want_post = true;
+	/* Stacked after pam_systemd, this line sees where it left the caller. */
+	if (after && !new_id && place == MG_SD_OUTSIDE && (slice_work || session_work) && s->limited) {
+		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
+				     "pam_systemd made no session scope for %s and the session is in no user slice "
+				     "(is systemd-logind running?)",
+				     set->user);
+		goto out;
 	}
 	if (!session_work)
 		goto out;
@@ -706,6 +734,33 @@ out:
 	return ret;
 }
 
+/* pam_systemd made no session scope. A caller it left outside every
+ * user slice runs outside all the caps, which goes through on_error;
+ * one it put in the user's slice is under the per-user caps. */
+static int post_without_scope(pam_handle_t *pamh, const struct mg_args *a, const struct systemd_state *s)
+{
+	enum mg_sd_place place = MG_SD_OUTSIDE;
+	char slice[64], *text = NULL;
+	size_t len;
+
+	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) == 0) {
+		place = mg_sd_place_of(text, NULL, 0);
+		free(text);
+	}
+	mg_sd_user_slice(s->uid, slice, sizeof(slice));
+	if (place == MG_SD_OUTSIDE)
+		return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
+				      "phase=post: pam_systemd made no session scope for %s and the session is in no "
+				      "user slice (is systemd-logind running, and pam_systemd stacked between the two "
+				      "pam_memguard lines?)",
+				      s->user);
+	pam_syslog(pamh, LOG_WARNING,
+		   "phase=post: pam_systemd made no session scope for %s (is systemd-logind running?): no session "
+		   "cap applied; the per-user caps of %s hold",
+		   s->user, slice);
+	return PAM_SUCCESS;
+}
+
 #define POST_IN_FORCE \
 	"the per-user caps and the session's memory.max hold, session.memory.high and oom.group are not applied"
 
@@ -722,18 +777,8 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
 	s->post_done = true;
 	new_id = new_session_id(pamh, s->prior_session, id, sizeof(id));
 	if (!new_id) {
-		const char *user = NULL;
-		char slice[64];
-
-		pam_get_item(pamh, PAM_USER, (const void **)&user);
-		mg_sd_user_slice(s->uid, slice, sizeof(slice));
-		pam_syslog(pamh, LOG_WARNING,
-			   "phase=post: pam_systemd made no session scope for %s (is systemd-logind running, and "
-			   "pam_systemd stacked between the two pam_memguard lines?): no session cap applied; "
-			   "the per-user caps of %s hold",
-			   user ? user : "the user", slice);
 		release_kept_bus(s);
-		return PAM_SUCCESS;
+		return post_without_scope(pamh, a, s);
 	}
 	/* The first line keeps a connection only for this work. */
 	if (!session_has_post_work(s))

@@ -130,6 +130,21 @@ connects_added raised
 check "bus connections the module adds to a login whose cap was raised" "$ADDED" 1
 check "user-2005.slice MemoryMax (raised over the bus)" "$(prop user-2005.slice MemoryMax)" $((320 * M))
 check "$U/user-2005.slice/memory.max (raised)" "$(cat $U/user-2005.slice/memory.max)" $((320 * M))
+# The %all rule removed: the first login resets user.slice's MemoryMax
+# over the bus; its runtime drop-in stays (infinity), and the next login
+# sees the default in the file and asks nothing again.
+NOALL='*    memory.max=320M memory.high=250M memory.swap.max=0 session.memory.max=64M oom_score_adj=200
+mga  session.memory.high=48M oom.group=yes memory.min=8M memory.low=16M
+mgn  memory.max=300M session.memory.high=40M'
+policy "$NOALL"
+connects_added reset
+check "bus connections the module adds to a login whose %all rule was removed" "$ADDED" 1
+check "user.slice MemoryMax (reset)" "$(prop user.slice MemoryMax)" infinity
+check "$U/memory.max (reset)" "$(cat $U/memory.max)" max
+connects_added afterreset
+check "bus connections the module adds to a login after the reset" "$ADDED" 0
+policy '%all memory.max=900M
+'"$NOALL"
 logout h
 check "mgk's su exit status" "$RC" 0
 

@@ -5,8 +5,9 @@
 # policy by @group and by uid range, two sessions of one user sharing the
 # slice's total (the slice OOM-kills a hog, the other session lives on),
 # negative and positive oom_score_adj, then systemd-logind masked and the
-# system bus stopped: the documented result, one log line each, and a login
-# that never hangs.
+# system bus stopped (with the user's slice holding the caps and not): the
+# documented result under on_error=deny and allow, one log line each, and
+# a login that never hangs.
 . "$MEMGUARD_TOP/tests/guest/lib/systemd-case.sh"
 SSH_PID=
 stop_ssh() { [ -z "$SSH_PID" ] || kill "$SSH_PID" 2>/dev/null; }
@@ -19,6 +20,7 @@ event() { sed -n "s/^$2 //p" "$1"; }	# event FILE NAME: a counter of memory.even
 # stacks and sshd's configuration exist only in this guest.
 S=/tmp/mg-logins
 mkdir -p -m 1777 $S
+SYNC=$S	# for login/logout
 groupadd mgstaff || fail "groupadd"
 useradd -u 2101 -m -s /bin/bash -G mgstaff mgd || fail "useradd mgd"
 useradd -u 3050 -m -s /bin/bash mge || fail "useradd mge"
@@ -178,15 +180,33 @@ policy '3000:3099  memory.max=110M memory.swap.max=0 session.memory.max=50M oom_
 systemctl mask --runtime -q systemd-logind.service || fail "cannot mask systemd-logind"
 systemctl stop systemd-logind.service || fail "cannot stop systemd-logind"
 until_ok 10 sh -c '! systemctl is-active -q systemd-logind.service' || fail "systemd-logind still active"
+# Without logind pam_systemd places the caller nowhere: it would run in
+# no user slice, outside every cap, which goes through on_error.
+NOSLICE='phase=post: pam_systemd made no session scope for mge and the session is in no user slice'
 mark
 login_timed nologind mge
-check "su -l mge without logind: status" "$RC" 0
-[[ $CG == *session-* ]] && fail "without logind the login still got a session scope: $CG"
+[ "$RC" != 0 ] || fail "without logind and on_error=deny the login was let in (cgroup '$CG')"
+info "ok: su -l mge without logind, on_error=deny: refused (status $RC)"
+[ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
 check "user-3050.slice MemoryMax without logind (set by the manager)" "$(prop user-3050.slice MemoryMax)" $((110 * M))
+one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; refusing the session \\(on_error=deny\\)" "logind down, deny"
+stack allow
+mark
+login_timed nologindallow mge
+check "su -l mge without logind, on_error=allow: status" "$RC" 0
+[[ $CG == */user-3050.slice/* ]] && fail "without logind the login still got into the user slice: $CG"
 check "oom_score_adj without logind" "$ADJ" 300
-one_line 'pam_memguard\(su-l:session\): phase=post: pam_systemd made no session scope for mge .*the per-user caps of user-3050.slice hold' "logind down"
+one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; the session runs outside the user's caps \\(on_error=allow\\)" "logind down, allow"
 systemctl unmask --runtime -q systemd-logind.service
 systemctl start systemd-logind.service || fail "cannot start systemd-logind again"
+until_ok 30 systemctl is-active -q systemd-logind.service || fail "systemd-logind did not come back"
+
+# A session of mge holds user-3050.slice while the bus is down, so that
+# the slice's files show the policy's caps and the first line needs no bus.
+stack deny
+login holde mge
+[[ $CG == /user.slice/user-3050.slice/session-*.scope ]] || fail "mge's holding session is in '$CG'"
+check "$U/user-3050.slice/memory.max (held by a session)" "$(cat $U/user-3050.slice/memory.max)" $((110 * M))
 
 # --- the system bus stopped ---
 policy '3000:3099  memory.max=100M memory.swap.max=0 session.memory.max=50M oom_score_adj=300'
@@ -207,12 +227,39 @@ login_timed nobusdeny mge
 info "ok: su -l mge without a bus, on_error=deny: refused (status $RC)"
 [ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
 one_line 'pam_memguard\(su-l:session\): cannot connect to the system bus: .*; refusing the session \(on_error=deny\)' "bus down, deny"
+# The policy the slice's files show already: the first line reads no bus,
+# pam_systemd cannot place the caller, the phase=post line finds it outside.
+policy '3000:3099  memory.max=110M memory.swap.max=0 session.memory.max=50M oom_score_adj=300'
+mark
+login_timed nobusheld mge
+[ "$RC" != 0 ] || fail "without a bus, on_error=deny and the slice holding the caps the login was let in (cgroup '$CG')"
+info "ok: su -l mge without a bus, on_error=deny, slice holding the caps: refused (status $RC)"
+[ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
+one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; refusing the session \\(on_error=deny\\)" "bus down, deny, slice holds"
+stack allow
+mark
+login_timed nobusheldallow mge
+check "su -l mge without a bus, on_error=allow, slice holding the caps: status" "$RC" 0
+[[ $CG == */user-3050.slice/* ]] && fail "without a bus the login still got into the user slice: $CG"
+one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; the session runs outside the user's caps \\(on_error=allow\\)" "bus down, allow, slice holds"
+# A stack without the phase=post line: nothing would see where pam_systemd
+# left the caller, so the first line tries the bus even with the slice
+# holding the caps, and a bus that is down fails as above.
+stack deny
+sed -i '/phase=post/d' /etc/pam.d/su-l
+mark
+login_timed nobusnopost mge
+[ "$RC" != 0 ] || fail "without a bus, a phase=post line and on_error=deny the login was let in (cgroup '$CG')"
+info "ok: su -l mge without a bus or a phase=post line, on_error=deny: refused (status $RC)"
+one_line 'pam_memguard\(su-l:session\): cannot connect to the system bus: .*; refusing the session \(on_error=deny\)' "bus down, deny, slice holds, no phase=post line"
 # Leave the bus and logind as the next case expects them: logind stops
 # with the bus.
 systemctl unmask --runtime -q dbus.service dbus.socket
 systemctl start dbus.socket dbus.service systemd-logind.service || fail "dbus and logind do not start again"
 until_ok 30 systemctl is-active -q systemd-logind.service || fail "systemd-logind did not come back"
 info "ok: dbus and systemd-logind are back"
+logout holde
+check "mge's holding session: su's status at logout" "$RC" 0
 
 if grep -l -E 'Sanitizer|runtime error' $S/*.out $S/sshd.log 2>/dev/null; then
 	grep -h -A5 -E 'Sanitizer|runtime error' $S/*.out $S/sshd.log | head -n 40
