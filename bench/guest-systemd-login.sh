@@ -9,9 +9,9 @@
 #   memguard: pam_memguard backend=systemd, pam_systemd, pam_memguard phase=post
 #             (per-user caps, session.memory.max and session.memory.high:
 #             the phase=post line sets MemoryHigh on the new scope)
-#   usercaps: pam_memguard backend=systemd, pam_systemd (the same per-user
-#             caps and session.memory.max, which pam_systemd passes on:
-#             nothing for a phase=post line to do)
+#   usercaps: the same three lines (the same per-user caps and
+#             session.memory.max, which pam_systemd passes on: the
+#             phase=post line only checks that the login got its scope)
 # Every session runs in a fresh child (pam_bench --fork): pam_systemd moves
 # its caller into the new scope, so a second session from the same process
 # would create none. The bench user lingers and a warm-up runs first, so
@@ -90,6 +90,7 @@ cat >"$PAMD/usercaps" <<EOF
 session required $SEC/pam_permit.so
 session required $MOD backend=systemd policy=$USERCAPS on_error=deny
 session required $SEC/pam_systemd.so
+session required $MOD phase=post policy=$USERCAPS on_error=deny
 EOF
 
 # Linger: user@UID.service runs from now on and is not started (or

@@ -83,7 +83,7 @@ res() { awk -v s="$1" -v f="$2" '$1 == "result" && $2 == s { print $f }' "$out";
 printf '%-44s %10s %10s %10s\n' "stack" "median" "min" "max"
 printf '%-44s %10s %10s %10s\n' "pam_systemd alone (pam_permit, pam_systemd)" "$(res plain 3)" "$(res plain 4)" "$(res plain 5)"
 printf '%-44s %10s %10s %10s\n' "+ pam_memguard backend=systemd, phase=post" "$(res memguard 3)" "$(res memguard 4)" "$(res memguard 5)"
-printf '%-44s %10s %10s %10s\n' "+ pam_memguard, per-user caps only" "$(res usercaps 3)" "$(res usercaps 4)" "$(res usercaps 5)"
+printf '%-44s %10s %10s %10s\n' "+ pam_memguard, no phase=post work" "$(res usercaps 3)" "$(res usercaps 4)" "$(res usercaps 5)"
 ratio() { # LABEL MEDIAN
 	awk -v l="$1" -v x="$(res plain 3)" -v y="$2" -v n="$iter" 'BEGIN {
 		printf "systemd login, %s: %.0f us against pam_systemd alone %.0f us: %.2fx (+%.0f us), %d logins each (target: at most 1.10x) %s\n",
