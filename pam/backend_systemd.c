@@ -654,8 +654,10 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	 * did not, the phase=post line finds the caller still outside. */
 	if (needs_placing && s->limited)
 		s->want_post = true;
-	/* Stacked after pam_systemd, this line sees where it left the caller. */
-	if (after && !new_id && place == MG_SD_OUTSIDE && (slice_work || session_work) && s->limited) {
+	/* Stacked after pam_systemd, this line sees where it left the caller
+	 * (a pam_systemd that failed left no data: the stack says it ran). */
+	if (((after && !new_id) || (stack_known && stack.first_line_after)) && place == MG_SD_OUTSIDE &&
+	    (slice_work || session_work) && s->limited) {
 		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
 				     "pam_systemd made no session scope for %s and the session is in no user slice "
 				     "(is systemd-logind running?)",

@@ -26,6 +26,7 @@ int mg_sd_stack_read(const char *pam_dir, const char *service, struct mg_sd_stac
 	mg_pamconf_layout(&pc.svc[0], &l);
 	st->loads_pam_systemd = l.systemd != SIZE_MAX;
 	st->post_line_after = st->loads_pam_systemd && l.post != SIZE_MAX && l.post > l.systemd;
+	st->first_line_after = st->loads_pam_systemd && l.mine != SIZE_MAX && l.mine > l.systemd;
 	mg_pamconf_free(&pc);
 	return 0;
 }

@@ -10,6 +10,9 @@
 struct mg_sd_stack {
 	bool loads_pam_systemd;
 	bool post_line_after; /* a pam_memguard.so phase=post line after pam_systemd */
+	/* The first pam_memguard.so line (not phase=post) comes after
+	 * pam_systemd: a pam_systemd that failed leaves it no other sign. */
+	bool first_line_after;
 };
 
 /* The session stack of service as pam_dir (NULL: /etc/pam.d) holds it,

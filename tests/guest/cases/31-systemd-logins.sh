@@ -197,6 +197,22 @@ check "su -l mge without logind, on_error=allow: status" "$RC" 0
 [[ $CG == */user-3050.slice/* ]] && fail "without logind the login still got into the user slice: $CG"
 check "oom_score_adj without logind" "$ADJ" 300
 one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; the session runs outside the user's caps \\(on_error=allow\\)" "logind down, allow"
+# One line stacked after pam_systemd, no phase=post line: a pam_systemd
+# that failed leaves no sign but the stack, and the line checks itself.
+cat >/etc/pam.d/su-l <<PAM
+auth     sufficient pam_rootok.so
+auth     required   pam_permit.so
+account  required   pam_permit.so
+password required   pam_deny.so
+session  required   pam_unix.so
+session  optional   pam_systemd.so
+session  required   $MOD backend=systemd policy=$POLICY on_error=deny
+PAM
+mark
+login_timed nologindafter mge
+[ "$RC" != 0 ] || fail "without logind, one line after pam_systemd and on_error=deny the login was let in (cgroup '$CG')"
+info "ok: su -l mge without logind, one line after pam_systemd, on_error=deny: refused (status $RC)"
+one_line 'pam_memguard\(su-l:session\): pam_systemd made no session scope for mge and the session is in no user slice \(is systemd-logind running\?\); refusing the session \(on_error=deny\)' "logind down, one line after pam_systemd"
 systemctl unmask --runtime -q systemd-logind.service
 systemctl start systemd-logind.service || fail "cannot start systemd-logind again"
 until_ok 30 systemctl is-active -q systemd-logind.service || fail "systemd-logind did not come back"
