@@ -11,7 +11,8 @@ int mg_oom_adj_write(pid_t pid, int value);
 #define MG_OOM_ADJ_UNKNOWN (-1001)
 /* Both at once, through one open file: *prev gets the value before, then
  * value is written, as mg_oom_adj_write. A value before that cannot be
- * read (-EIO, *prev MG_OOM_ADJ_UNKNOWN) leaves the process unchanged. */
+ * read (the read's -errno, -EIO when it is empty or not a number; *prev
+ * MG_OOM_ADJ_UNKNOWN) leaves the process unchanged. */
 int mg_oom_adj_swap(pid_t pid, int value, int *prev);
 /* Only a writer with CAP_SYS_RESOURCE moves a process's floor. */
 bool mg_have_sys_resource(void);

@@ -467,11 +467,10 @@ static bool any_dropin(const char *unit, int nkeys)
 }
 
 /* For a session whose service stack loads no pam_systemd: the caller
- * goes into a scope of ours in the user's slice. false when pam_systemd
- * will make the session (or that cannot be told: then as before); true
- * when this was the session's part of the login, *ret its PAM code (a
- * failure went through on_error). */
-static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct mg_sdbus_conn *bus,
+ * goes into a scope of ours in the user's slice. This is the session's
+ * part of the login: *ret gets its PAM code (a failure went through
+ * on_error). */
+static void enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct mg_sdbus_conn *bus,
 			    const struct mg_settings *set, struct systemd_state *s, const char *service, char *summary,
 			    size_t slen, int *ret)
 {
@@ -493,7 +492,7 @@ static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct 
 		*ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
 				      "cannot move the %s session of %s (no pam_systemd in its stack) into %s: %s",
 				      service, set->user, slice, why);
-		return true;
+		return;
 	}
 	snprintf(summary + strlen(summary), slen - strlen(summary), " %s/%s (no pam_systemd in the %s stack)", slice,
 		 s->own_scope, service);
@@ -508,7 +507,7 @@ static bool enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct 
 	if (set->oom_group_set && set->session.oom_group)
 		pam_syslog(pamh, LOG_WARNING, "oom.group=yes not applied to %s: the scope is made without OOMPolicy=",
 			   s->own_scope);
-	return true;
+
 }
 
 /* The login's bus connection, made when the first call needs it: *bus
@@ -572,6 +571,13 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	/* pam_systemd ran already when it left its data or the session id. */
 	after = pam_get_data(pamh, "systemd.existing", &existing) == PAM_SUCCESS ||
 		(pam_getenv(pamh, "XDG_SESSION_ID") != NULL);
+	pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	/* A phase=post line doing the whole job is after pam_systemd by its
+	 * place in the stack, also when pam_systemd failed and left nothing. */
+	if (!after && a->phase_post) {
+		stack_known = mg_sd_stack_read(NULL, service, &stack) == 0;
+		after = stack_known && stack.post_line_after;
+	}
 	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) == 0) {
 		place = mg_sd_place_of(text, id, sizeof(id));
 		free(text);
@@ -589,9 +595,9 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		     any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1);
 	/* A caller outside every user slice must be put in one, by
 	 * pam_systemd or by a scope of ours, for any cap to hold. */
-	needs_placing = !after && place == MG_SD_OUTSIDE && (slice_work || session_work);
-	if (needs_placing) {
-		pam_get_item(pamh, PAM_SERVICE, (const void **)&service);
+	needs_placing = !after && place == MG_SD_OUTSIDE &&
+			(any_cap(&set->user_caps) || any_cap(&set->all) || session_work);
+	if (needs_placing && !stack_known) {
 		r = mg_sd_stack_read(NULL, service, &stack);
 		stack_known = r == 0;
 		if (r < 0 && a->debug)
@@ -647,8 +653,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	if (stack_known && !stack.loads_pam_systemd && s->limited) {
 		if (!connect_bus(pamh, a, &conn, &bus, NULL, &ret))
 			goto out;
-		if (enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret))
-			goto out;
+		enter_own_scope(pamh, a, bus, set, s, service, summary, slen, &ret);
+		goto out;
 	}
 	/* pam_systemd was to place the caller in the user's slice. When it
 	 * did not, the phase=post line finds the caller still outside. */
@@ -657,7 +663,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	/* Stacked after pam_systemd, this line sees where it left the caller
 	 * (a pam_systemd that failed left no data: the stack says it ran). */
 	if (((after && !new_id) || (stack_known && stack.first_line_after)) && place == MG_SD_OUTSIDE &&
-	    (slice_work || session_work) && s->limited) {
+	    (any_cap(&set->user_caps) || any_cap(&set->all) || session_work) && s->limited) {
+		s->want_post = false; /* checked here: a phase=post line says nothing more */
 		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
 				     "pam_systemd made no session scope for %s and the session is in no user slice "
 				     "(is systemd-logind running?)",

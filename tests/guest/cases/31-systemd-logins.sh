@@ -213,6 +213,14 @@ login_timed nologindafter mge
 [ "$RC" != 0 ] || fail "without logind, one line after pam_systemd and on_error=deny the login was let in (cgroup '$CG')"
 info "ok: su -l mge without logind, one line after pam_systemd, on_error=deny: refused (status $RC)"
 one_line 'pam_memguard\(su-l:session\): pam_systemd made no session scope for mge and the session is in no user slice \(is systemd-logind running\?\); refusing the session \(on_error=deny\)' "logind down, one line after pam_systemd"
+# The same with that one line a phase=post line, which then does the whole job.
+sed -i "s|^session  required   $MOD backend=systemd |session  required   $MOD phase=post |" /etc/pam.d/su-l
+grep -q "$MOD phase=post policy=" /etc/pam.d/su-l || fail "the su-l stack has no lone phase=post line: $(cat /etc/pam.d/su-l)"
+mark
+login_timed nologindpost mge
+[ "$RC" != 0 ] || fail "without logind, a lone phase=post line and on_error=deny the login was let in (cgroup '$CG')"
+info "ok: su -l mge without logind, a lone phase=post line, on_error=deny: refused (status $RC)"
+one_line 'pam_memguard\(su-l:session\): pam_systemd made no session scope for mge and the session is in no user slice \(is systemd-logind running\?\); refusing the session \(on_error=deny\)' "logind down, a lone phase=post line"
 systemctl unmask --runtime -q systemd-logind.service
 systemctl start systemd-logind.service || fail "cannot start systemd-logind again"
 until_ok 30 systemctl is-active -q systemd-logind.service || fail "systemd-logind did not come back"
