@@ -210,9 +210,8 @@ static void human(uint64_t v, char *buf, size_t len)
  * the policy asks the manager nothing. Anything else goes over the bus as
  * before: no cgroup yet, not the unified hierarchy, a value that differs,
  * a runtime value to reset whose file is not at the default yet, a file
- * that cannot be read (mg_sd_file_holds
- * says what matches). On true the summary gets what holds, as apply_unit
- * says it. */
+ * that cannot be read (mg_sd_file_holds says what matches). On true the
+ * summary gets what holds, as apply_unit says it. */
 static bool unit_files_hold(const char *dir, const char *unit, const struct mg_caps *caps, int nkeys, char *summary,
 			    size_t slen)
 {
@@ -367,6 +366,23 @@ static void sum_user_protections(pam_handle_t *pamh, struct mg_sdbus_conn *bus, 
 	}
 }
 
+/* Where the kernel has the caller now (id: its session's, when in one);
+ * a /proc/self/cgroup that cannot be read counts as outside. */
+static enum mg_sd_place caller_place(char *id, size_t idlen)
+{
+	enum mg_sd_place place = MG_SD_OUTSIDE;
+	char *text = NULL;
+	size_t len;
+
+	if (id && idlen)
+		id[0] = '\0';
+	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) == 0) {
+		place = mg_sd_place_of(text, id, idlen);
+		free(text);
+	}
+	return place;
+}
+
 /* The session id pam_systemd just created, or NULL: it sets XDG_SESSION_ID
  * in the PAM environment and logind moved the caller into the scope. A
  * caller that already was in that session (su inside a session) got no
@@ -377,8 +393,6 @@ static const char *new_session_id(pam_handle_t *pamh, const char *prior, char *c
 {
 	const char *pam_id = pam_getenv(pamh, "XDG_SESSION_ID");
 	const void *existing = NULL;
-	char *text = NULL;
-	size_t len;
 
 	if (!pam_id || !*pam_id)
 		return NULL;
@@ -387,13 +401,8 @@ static const char *new_session_id(pam_handle_t *pamh, const char *prior, char *c
 	/* pam_systemd's own note that it reused a session. */
 	if (pam_get_data(pamh, "systemd.existing", &existing) == PAM_SUCCESS && existing)
 		return NULL;
-	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) < 0)
+	if (caller_place(cg_id, idlen) != MG_SD_IN_SESSION || strcmp(cg_id, pam_id) != 0)
 		return NULL;
-	if (mg_sd_place_of(text, cg_id, idlen) != MG_SD_IN_SESSION || strcmp(cg_id, pam_id) != 0) {
-		free(text);
-		return NULL;
-	}
-	free(text);
 	return pam_id;
 }
 
@@ -507,7 +516,6 @@ static void enter_own_scope(pam_handle_t *pamh, const struct mg_args *a, struct 
 	if (set->oom_group_set && set->session.oom_group)
 		pam_syslog(pamh, LOG_WARNING, "oom.group=yes not applied to %s: the scope is made without OOMPolicy=",
 			   s->own_scope);
-
 }
 
 /* The login's bus connection, made when the first call needs it: *bus
@@ -540,15 +548,14 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 	struct systemd_state *s = calloc(1, sizeof(*s));
 	const void *existing = NULL;
 	struct mg_sdbus_conn conn = { 0 }, *bus = NULL;
-	char slice[64], id[64] = "", *text = NULL, *val = NULL;
+	char slice[64], id[64] = "", *val = NULL;
 	char nid[64];
 	const char *new_id = NULL;
 	enum mg_sd_place place = MG_SD_OUTSIDE;
 	bool after, session_work, slice_work, protections, slices_hold = false, stack_known = false;
-	bool needs_placing;
+	bool capped, needs_placing;
 	struct mg_sd_stack stack = { 0 };
 	const char *service = NULL;
-	size_t len;
 	int r, ret = PAM_SUCCESS;
 
 	*state = NULL;
@@ -578,10 +585,7 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		stack_known = mg_sd_stack_read(NULL, service, &stack) == 0;
 		after = stack_known && stack.post_line_after;
 	}
-	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) == 0) {
-		place = mg_sd_place_of(text, id, sizeof(id));
-		free(text);
-	}
+	place = caller_place(id, sizeof(id));
 	if (place == MG_SD_IN_SESSION && !after)
 		snprintf(s->prior_session, sizeof(s->prior_session), "%s", id);
 	if (after)
@@ -595,8 +599,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		     any_dropin("user.slice", MG_KEY_MEMORY_SWAP_MAX + 1);
 	/* A caller outside every user slice must be put in one, by
 	 * pam_systemd or by a scope of ours, for any cap to hold. */
-	needs_placing = !after && place == MG_SD_OUTSIDE &&
-			(any_cap(&set->user_caps) || any_cap(&set->all) || session_work);
+	capped = any_cap(&set->user_caps) || any_cap(&set->all) || session_work;
+	needs_placing = !after && place == MG_SD_OUTSIDE && capped;
 	if (needs_placing && !stack_known) {
 		r = mg_sd_stack_read(NULL, service, &stack);
 		stack_known = r == 0;
@@ -662,8 +666,8 @@ static int systemd_open(pam_handle_t *pamh, const struct mg_args *a, const struc
 		s->want_post = true;
 	/* Stacked after pam_systemd, this line sees where it left the caller
 	 * (a pam_systemd that failed left no data: the stack says it ran). */
-	if (((after && !new_id) || (stack_known && stack.first_line_after)) && place == MG_SD_OUTSIDE &&
-	    (any_cap(&set->user_caps) || any_cap(&set->all) || session_work) && s->limited) {
+	if (((after && !new_id) || (stack_known && stack.first_line_after)) && place == MG_SD_OUTSIDE && capped &&
+	    s->limited) {
 		s->want_post = false; /* checked here: a phase=post line says nothing more */
 		ret = mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
 				     "pam_systemd made no session scope for %s and the session is in no user slice "
@@ -748,16 +752,10 @@ out:
  * one it put in the user's slice is under the per-user caps. */
 static int post_without_scope(pam_handle_t *pamh, const struct mg_args *a, const struct systemd_state *s)
 {
-	enum mg_sd_place place = MG_SD_OUTSIDE;
-	char slice[64], *text = NULL;
-	size_t len;
+	char slice[64];
 
-	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) == 0) {
-		place = mg_sd_place_of(text, NULL, 0);
-		free(text);
-	}
 	mg_sd_user_slice(s->uid, slice, sizeof(slice));
-	if (place == MG_SD_OUTSIDE)
+	if (caller_place(NULL, 0) == MG_SD_OUTSIDE)
 		return mg_pam_fail_as(pamh, a, PAM_SESSION_ERR, "the session runs outside the user's caps",
 				      "phase=post: pam_systemd made no session scope for %s and the session is in no "
 				      "user slice (is systemd-logind running, and pam_systemd stacked between the two "
@@ -818,8 +816,7 @@ static int systemd_post(pam_handle_t *pamh, const struct mg_args *a, void *state
  * removes it when the caller leaves). */
 static void log_close(pam_handle_t *pamh, const struct systemd_state *s)
 {
-	char *text = NULL, id[64], slice[128], scope[256];
-	size_t len;
+	char id[64], slice[128], scope[256];
 
 	if (s->own_scope[0]) {
 		slice_dir(s->uid, slice, sizeof(slice));
@@ -827,13 +824,8 @@ static void log_close(pam_handle_t *pamh, const struct systemd_state *s)
 		mg_pam_log_close_record(pamh, s->user, s->uid, 2, scope, slice, &s->user_at_open, false);
 		return;
 	}
-	if (mg_read_file("/proc/self/cgroup", 1 << 16, &text, &len) < 0)
+	if (caller_place(id, sizeof(id)) != MG_SD_IN_SESSION)
 		return;
-	if (mg_sd_place_of(text, id, sizeof(id)) != MG_SD_IN_SESSION) {
-		free(text);
-		return;
-	}
-	free(text);
 	slice_dir(s->uid, slice, sizeof(slice));
 	snprintf(scope, sizeof(scope), "%s/session-%s.scope", slice, id);
 	mg_pam_log_close_record(pamh, s->user, s->uid, 2, scope, slice, &s->user_at_open, false);
