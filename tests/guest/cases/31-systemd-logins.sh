@@ -167,6 +167,16 @@ login_timed() {
 	info "$1: su -l $2 status $RC after ${SECS}s, cgroup '$CG', oom_score_adj '$ADJ'"
 	[ "$SECS" -lt 20 ] || fail "$1: the login took ${SECS}s"
 }
+# refused TAG WHAT REGEX: a login of mge that the stack must refuse, its
+# command never run, and REGEX its one module line since the mark
+refused() {
+	mark
+	login_timed "$1" mge
+	[ "$RC" != 0 ] || fail "$2: the login was let in (cgroup '$CG')"
+	info "ok: su -l mge $2: refused (status $RC)"
+	[ -z "$CG" ] || fail "$2: the refused login ran its command in '$CG'"
+	one_line "$3" "$2"
+}
 
 # --- systemd-logind masked and stopped ---
 # A failure from here on still leaves the bus and logind to the next case.
@@ -183,13 +193,9 @@ until_ok 10 sh -c '! systemctl is-active -q systemd-logind.service' || fail "sys
 # Without logind pam_systemd places the caller nowhere: it would run in
 # no user slice, outside every cap, which goes through on_error.
 NOSLICE='phase=post: pam_systemd made no session scope for mge and the session is in no user slice'
-mark
-login_timed nologind mge
-[ "$RC" != 0 ] || fail "without logind and on_error=deny the login was let in (cgroup '$CG')"
-info "ok: su -l mge without logind, on_error=deny: refused (status $RC)"
-[ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
+refused nologind "without logind, on_error=deny" \
+	"pam_memguard\\(su-l:session\\): $NOSLICE .*; refusing the session \\(on_error=deny\\)"
 check "user-3050.slice MemoryMax without logind (set by the manager)" "$(prop user-3050.slice MemoryMax)" $((110 * M))
-one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; refusing the session \\(on_error=deny\\)" "logind down, deny"
 stack allow
 mark
 login_timed nologindallow mge
@@ -208,19 +214,12 @@ session  required   pam_unix.so
 session  optional   pam_systemd.so
 session  required   $MOD backend=systemd policy=$POLICY on_error=deny
 PAM
-mark
-login_timed nologindafter mge
-[ "$RC" != 0 ] || fail "without logind, one line after pam_systemd and on_error=deny the login was let in (cgroup '$CG')"
-info "ok: su -l mge without logind, one line after pam_systemd, on_error=deny: refused (status $RC)"
-one_line 'pam_memguard\(su-l:session\): pam_systemd made no session scope for mge and the session is in no user slice \(is systemd-logind running\?\); refusing the session \(on_error=deny\)' "logind down, one line after pam_systemd"
+AFTER_LINE='pam_memguard\(su-l:session\): pam_systemd made no session scope for mge and the session is in no user slice \(is systemd-logind running\?\); refusing the session \(on_error=deny\)'
+refused nologindafter "without logind, one line after pam_systemd, on_error=deny" "$AFTER_LINE"
 # The same with that one line a phase=post line, which then does the whole job.
 sed -i "s|^session  required   $MOD backend=systemd |session  required   $MOD phase=post |" /etc/pam.d/su-l
 grep -q "$MOD phase=post policy=" /etc/pam.d/su-l || fail "the su-l stack has no lone phase=post line: $(cat /etc/pam.d/su-l)"
-mark
-login_timed nologindpost mge
-[ "$RC" != 0 ] || fail "without logind, a lone phase=post line and on_error=deny the login was let in (cgroup '$CG')"
-info "ok: su -l mge without logind, a lone phase=post line, on_error=deny: refused (status $RC)"
-one_line 'pam_memguard\(su-l:session\): pam_systemd made no session scope for mge and the session is in no user slice \(is systemd-logind running\?\); refusing the session \(on_error=deny\)' "logind down, a lone phase=post line"
+refused nologindpost "without logind, a lone phase=post line, on_error=deny" "$AFTER_LINE"
 systemctl unmask --runtime -q systemd-logind.service
 systemctl start systemd-logind.service || fail "cannot start systemd-logind again"
 until_ok 30 systemctl is-active -q systemd-logind.service || fail "systemd-logind did not come back"
@@ -245,21 +244,13 @@ check "oom_score_adj without a bus (needs none)" "$ADJ" 300
 check "user-3050.slice MemoryMax untouched without a bus" "$(prop user-3050.slice MemoryMax)" $((110 * M))
 one_line 'pam_memguard\(su-l:session\): cannot connect to the system bus: .*; letting the user in without limits \(on_error=allow\)' "bus down, allow"
 stack deny
-mark
-login_timed nobusdeny mge
-[ "$RC" != 0 ] || fail "without a bus and on_error=deny the login was let in"
-info "ok: su -l mge without a bus, on_error=deny: refused (status $RC)"
-[ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
-one_line 'pam_memguard\(su-l:session\): cannot connect to the system bus: .*; refusing the session \(on_error=deny\)' "bus down, deny"
+NOBUS_LINE='pam_memguard\(su-l:session\): cannot connect to the system bus: .*; refusing the session \(on_error=deny\)'
+refused nobusdeny "without a bus, on_error=deny" "$NOBUS_LINE"
 # The policy the slice's files show already: the first line reads no bus,
 # pam_systemd cannot place the caller, the phase=post line finds it outside.
 policy '3000:3099  memory.max=110M memory.swap.max=0 session.memory.max=50M oom_score_adj=300'
-mark
-login_timed nobusheld mge
-[ "$RC" != 0 ] || fail "without a bus, on_error=deny and the slice holding the caps the login was let in (cgroup '$CG')"
-info "ok: su -l mge without a bus, on_error=deny, slice holding the caps: refused (status $RC)"
-[ -z "$CG" ] || fail "the refused login ran its command in '$CG'"
-one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; refusing the session \\(on_error=deny\\)" "bus down, deny, slice holds"
+refused nobusheld "without a bus, on_error=deny, the slice holding the caps" \
+	"pam_memguard\\(su-l:session\\): $NOSLICE .*; refusing the session \\(on_error=deny\\)"
 stack allow
 mark
 login_timed nobusheldallow mge
@@ -271,11 +262,7 @@ one_line "pam_memguard\\(su-l:session\\): $NOSLICE .*; the session runs outside 
 # holding the caps, and a bus that is down fails as above.
 stack deny
 sed -i '/phase=post/d' /etc/pam.d/su-l
-mark
-login_timed nobusnopost mge
-[ "$RC" != 0 ] || fail "without a bus, a phase=post line and on_error=deny the login was let in (cgroup '$CG')"
-info "ok: su -l mge without a bus or a phase=post line, on_error=deny: refused (status $RC)"
-one_line 'pam_memguard\(su-l:session\): cannot connect to the system bus: .*; refusing the session \(on_error=deny\)' "bus down, deny, slice holds, no phase=post line"
+refused nobusnopost "without a bus or a phase=post line, on_error=deny, the slice holding the caps" "$NOBUS_LINE"
 # Leave the bus and logind as the next case expects them: logind stops
 # with the bus.
 systemctl unmask --runtime -q dbus.service dbus.socket
